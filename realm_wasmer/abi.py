@@ -1,0 +1,162 @@
+"""ABI marshalling: the guest allocator with the module's arity, strings and
+byte arrays both ways, and out-slots for retptr calls.
+
+Every helper counts the guest crossings it makes (``Abi.crossings``), because on
+these engines a crossing, not the copy, is the cost.
+"""
+
+from __future__ import annotations
+
+import functools
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Callable, Iterator
+
+from .errors import RealmWasmerError
+
+if TYPE_CHECKING:
+    from .instance import Instance
+
+#: Bytes reserved for one out-slot: wasm-bindgen's glue reserves 16.
+SLOT_SIZE = 16
+SLOT_ALIGN = 8
+
+
+class Abi:
+    """Calling-convention helpers bound to one instance."""
+
+    def __init__(self, instance: "Instance") -> None:
+        self._instance = instance
+        info = instance.info
+        self.roles = info.roles
+        self.malloc_arity = info.features["malloc_arity"]
+        self.free_arity = info.features["free_arity"]
+        self.stack_pointer = info.features["stack_pointer"]
+        self.stack_pointer_global = info.stack_pointer_global
+        self.crossings = 0
+        #: Reusable out-slots, one per call depth (allocated on first use).
+        self._slots: list[int] = []
+        self._slot_depth = 0
+
+    def _export(self, role: str) -> Callable[..., Any]:
+        name = self.roles.get(role)
+        if not name:
+            raise RealmWasmerError(f"the module exports no {role} function (roles found: {self.roles})")
+        return functools.partial(self._instance.call, name)
+
+    # -- allocator ----------------------------------------------------------
+    def malloc(self, size: int, align: int = 1) -> int:
+        """Allocate in the guest with the module's malloc arity (1 before 0.2.87, 2 after)."""
+        malloc = self._export("malloc")
+        self.crossings += 1
+        ptr = malloc(size) if self.malloc_arity == 1 else malloc(size, align)
+        return int(ptr) & 0xFFFFFFFF
+
+    def free(self, ptr: int, size: int, align: int = 1) -> None:
+        free = self._export("free")
+        self.crossings += 1
+        if self.free_arity == 2:
+            free(ptr, size)
+        else:
+            free(ptr, size, align)
+
+    # -- strings and bytes --------------------------------------------------
+    def pass_bytes(self, data: bytes | bytearray | memoryview, align: int = 1) -> tuple[int, int]:
+        """Copy ``data`` into a fresh guest allocation of exactly its size."""
+        length = len(data)
+        ptr = self.malloc(length, align)
+        if length:
+            self._instance.memory.write(ptr, data)
+        return ptr, length
+
+    def pass_string(self, text: str) -> tuple[int, int]:
+        """UTF-8 encode, allocate exactly that many bytes (align 1), copy.
+
+        Lone surrogates are rejected (Python's strict encoder): the JS glue would
+        replace them with U+FFFD, and handing Rust invalid UTF-8 is undefined behaviour.
+        """
+        try:
+            encoded = text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise RealmWasmerError(f"string cannot be passed to the guest: {exc}") from None
+        return self.pass_bytes(encoded, 1)
+
+    def take_string(self, ptr: int, length: int) -> str:
+        """Read an owned String result and free it (``free(ptr, len, 1)``), as the glue does."""
+        ptr &= 0xFFFFFFFF
+        try:
+            return self._instance.memory.string(ptr, length)
+        finally:
+            if length:
+                self.free(ptr, length, 1)
+
+    # -- out-slots ----------------------------------------------------------
+    @contextmanager
+    def out_slot(self, strategy: str = "auto") -> Iterator[int]:
+        """An address the callee may write a 16-byte result into.
+
+        ``reusable``: a host-owned malloc'd slot per call depth, allocated once
+        and never freed by the guest; no crossings per call. Safe because only
+        one call at each depth can be in flight, and the guest never sees the
+        slot except as this call's retptr.
+        ``stack``: the glue's way: move the shadow stack pointer down 16
+        (``__wbindgen_add_to_stack_pointer`` or the exported stack-pointer
+        global) and back up in a ``finally``, even when the call raises.
+        ``auto``: reusable where the module has malloc, else stack.
+        """
+        if strategy == "auto":
+            strategy = "reusable" if self.roles.get("malloc") else "stack"
+        if strategy == "reusable":
+            depth = self._slot_depth
+            if depth == len(self._slots):
+                self._slots.append(self.malloc(SLOT_SIZE, SLOT_ALIGN))
+            self._slot_depth += 1
+            try:
+                yield self._slots[depth]
+            finally:
+                self._slot_depth -= 1
+        elif strategy == "stack":
+            with self._stack_slot() as address:
+                yield address
+        else:
+            raise ValueError(f"unknown out-slot strategy {strategy!r}; use auto, reusable or stack")
+
+    @contextmanager
+    def _stack_slot(self) -> Iterator[int]:
+        if self.stack_pointer == "function":
+            add = self._export("add_to_stack_pointer")
+            self.crossings += 1
+            address = int(add(-SLOT_SIZE)) & 0xFFFFFFFF
+            try:
+                yield address
+            finally:
+                self.crossings += 1
+                add(SLOT_SIZE)
+        elif self.stack_pointer == "global" and self.stack_pointer_global:
+            engine = self._instance.engine_instance  # a global access is not a call: no crossing
+            name = self.stack_pointer_global
+            address = (int(engine.global_get(name)) - SLOT_SIZE) & 0xFFFFFFFF
+            engine.global_set(name, address)
+            try:
+                yield address
+            finally:
+                engine.global_set(name, int(engine.global_get(name)) + SLOT_SIZE)
+        else:
+            raise RealmWasmerError(
+                "the module has no way to reach its shadow stack (no __wbindgen_add_to_stack_pointer "
+                "and no exported stack-pointer global); use the reusable out-slot strategy"
+            )
+
+    def slots(self) -> tuple[int, ...]:
+        """Addresses of the reusable out-slots allocated so far."""
+        return tuple(self._slots)
+
+    def release_slots(self) -> None:
+        for ptr in self._slots:
+            self.free(ptr, SLOT_SIZE, SLOT_ALIGN)
+        self._slots.clear()
+
+
+def decode_result_words(words: tuple[int, ...]) -> tuple[int, int, bool]:
+    """``[payload, err, is_err]`` -> (payload, err index, is_err)."""
+    payload, err, is_err = words[0] & 0xFFFFFFFF, words[1] & 0xFFFFFFFF, bool(words[2])
+    return payload, err, is_err

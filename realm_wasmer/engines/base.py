@@ -1,0 +1,142 @@
+"""The engine interface: compile a module, instantiate it with Python host
+functions, call its exports, and reach its memory, globals and tables.
+
+An engine adapter is deliberately thin. It knows nothing of wasm-bindgen; it
+turns engine-specific trap exceptions into :class:`Trap` and engine panics into
+:class:`Panic`, and otherwise lets Python exceptions raised by host functions
+pass through unchanged, so the instance layer above can tell them apart.
+"""
+
+from __future__ import annotations
+
+import abc
+import re
+from typing import Any, Callable, Mapping, Optional, Sequence
+
+import attrs
+import numpy as np
+
+from ..wasm import FuncType, WasmModule
+
+#: A writable uint8 view of guest memory.
+U8Array = np.ndarray[Any, np.dtype[np.uint8]]
+
+
+@attrs.frozen
+class Availability:
+    """Whether an engine can run in this process, and if not, why not."""
+
+    name: str
+    available: bool
+    reason: Optional[str] = None
+    version: Optional[str] = None
+
+    def __str__(self) -> str:
+        if self.available:
+            return f"{self.name}: available ({self.version})" if self.version else f"{self.name}: available"
+        return f"{self.name}: unavailable: {self.reason}"
+
+
+@attrs.frozen
+class HostFunction:
+    """A Python callable with the wasm signature it is linked under."""
+
+    signature: FuncType
+    func: Callable[..., Any]
+
+
+class Trap(Exception):
+    """A guest trap, with the engine's raw text and a canonical message that
+    is the same on every engine (e.g. ``out of bounds memory access``)."""
+
+    def __init__(self, message: str, raw: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.raw = raw
+
+
+class Panic(Exception):
+    """The engine itself panicked (wasmer-python's PanicException)."""
+
+
+_CANONICAL_TRAPS = [
+    (re.compile(r"unreachable"), "unreachable"),
+    (re.compile(r"out of bounds memory access|memory fault"), "out of bounds memory access"),
+    (re.compile(r"integer divide by zero"), "integer divide by zero"),
+    (re.compile(r"integer overflow"), "integer overflow"),
+    (re.compile(r"call stack exhausted|stack overflow"), "call stack exhausted"),
+    (re.compile(r"indirect call type mismatch|signature mismatch"), "indirect call type mismatch"),
+    (re.compile(r"undefined element|uninitialized element|out of bounds table access"), "undefined table element"),
+    (re.compile(r"invalid conversion to integer|bad conversion to integer"), "invalid conversion to integer"),
+]
+
+
+def canonical_trap_message(raw: str) -> str:
+    """Map an engine's trap text to one wording shared by all engines."""
+    for pattern, message in _CANONICAL_TRAPS:
+        if pattern.search(raw):
+            return message
+    first = raw.strip().splitlines()[0] if raw.strip() else raw
+    return first.removeprefix("RuntimeError: ")
+
+
+class EngineInstance(abc.ABC):
+    """One instantiated module on one engine."""
+
+    @abc.abstractmethod
+    def function(self, name: str) -> Callable[..., Any]:
+        """A callable for the exported function: positional wasm values in, and
+        None, one value, or a tuple (multi-value) out. Traps raise
+        :class:`Trap`, engine panics :class:`Panic`."""
+
+    @abc.abstractmethod
+    def memory_view(self) -> U8Array:
+        """A writable uint8 numpy view of all of the exported ``memory``, valid
+        until the next call into the guest (memory may grow)."""
+
+    @abc.abstractmethod
+    def memory_size(self) -> int:
+        """The current size of the exported ``memory`` in bytes."""
+
+    @abc.abstractmethod
+    def global_get(self, name: str) -> Any: ...
+
+    @abc.abstractmethod
+    def global_set(self, name: str, value: Any) -> None: ...
+
+    @abc.abstractmethod
+    def table_size(self, name: str) -> int: ...
+
+
+class Engine(abc.ABC):
+    """A way to compile and run wasm: one of the names in ``realm_wasmer.engines.NAMES``."""
+
+    name: str
+
+    @abc.abstractmethod
+    def availability(self) -> Availability: ...
+
+    def check_module(self, module: WasmModule) -> None:
+        """Raise :class:`~realm_wasmer.errors.EngineRefused` for a module this
+        engine is known not to handle, before trying to compile it."""
+        return None
+
+    @abc.abstractmethod
+    def compile(self, wasm: bytes, module: WasmModule) -> Any:
+        """Compile; returns an engine-specific compiled module."""
+
+    @abc.abstractmethod
+    def serialize(self, compiled: Any) -> bytes: ...
+
+    @abc.abstractmethod
+    def deserialize(self, data: bytes) -> Any: ...
+
+    @abc.abstractmethod
+    def instantiate(
+        self, compiled: Any, imports: Mapping[tuple[str, str], HostFunction]
+    ) -> EngineInstance: ...
+
+    def cache_key_parts(self) -> Sequence[str]:
+        """Everything that must match for a serialized artifact to be reused."""
+        availability = self.availability()
+        return (self.name, availability.version or "")

@@ -1,0 +1,257 @@
+"""wasmer-python 1.1.0 with the cranelift, singlepass or LLVM compiler.
+
+wasmer 1.1.0 ships native wheels for CPython 3.7-3.10 only; on 3.11+ pip
+installs a pure-Python stub whose import raises ImportError. The engine then
+reports itself unavailable with that reason instead of failing at import.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import sys
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from ..errors import EngineRefused, EngineUnavailable
+from ..wasm import WasmModule
+from .base import Availability, Engine, EngineInstance, HostFunction, Panic, Trap, U8Array, canonical_trap_message
+
+COMPILERS = {
+    "cranelift": "wasmer_compiler_cranelift",
+    "singlepass": "wasmer_compiler_singlepass",
+    "llvm": "wasmer_compiler_llvm",
+}
+
+
+def _python() -> str:
+    return "CPython {}.{}.{}".format(*sys.version_info[:3])
+
+
+@functools.cache
+def _wasmer_module() -> tuple[Any, str]:
+    """Import wasmer; returns (module, error reason or "")."""
+    try:
+        import wasmer  # type: ignore[import-untyped]
+
+        getattr(wasmer, "Store")  # noqa: B009 (the 3.11+ stub has no Store)
+    except (ImportError, AttributeError) as exc:
+        if sys.version_info >= (3, 11):
+            reason = (
+                f"wasmer 1.1.0 has native wheels only up to CPython 3.10 and this is {_python()}, "
+                f"where pip installs a stub that cannot be imported ({type(exc).__name__}: {exc}); "
+                "use Python 3.10 (the repository's .python-version) or engine='wasmtime'"
+            )
+        else:
+            reason = f"the wasmer package cannot be imported ({type(exc).__name__}: {exc}); pip install wasmer==1.1.0"
+        return None, reason
+    return wasmer, ""
+
+
+def _is_panic(exc: BaseException) -> bool:
+    return type(exc).__name__ == "PanicException"
+
+
+class WasmerInstance(EngineInstance):
+    def __init__(self, instance: Any) -> None:
+        self._instance = instance
+        self._exports = instance.exports
+        self._functions: dict[str, Callable[..., Any]] = {}
+        self._memory = self._lookup("memory")
+        self._view: U8Array = np.empty(0, dtype=np.uint8)
+        self._view_size = -1
+
+    def _lookup(self, name: str) -> Any:
+        try:
+            return getattr(self._exports, name)
+        except LookupError:
+            return None
+
+    def function(self, name: str) -> Callable[..., Any]:
+        cached = self._functions.get(name)
+        if cached is not None:
+            return cached
+        raw = self._lookup(name)
+        if raw is None:
+            raise KeyError(name)
+
+        def call(*args: Any) -> Any:
+            try:
+                result = raw(*args)
+            except RuntimeError as exc:
+                text = str(exc)
+                # wasmer reports traps as RuntimeError("RuntimeError: <trap>\n    at ...").
+                if text.startswith("RuntimeError:"):
+                    raise Trap(canonical_trap_message(text), text) from None
+                raise
+            except BaseException as exc:
+                if _is_panic(exc):
+                    raise Panic(str(exc)) from None
+                raise
+            if isinstance(result, list):
+                return tuple(result)
+            return result
+
+        self._functions[name] = call
+        return call
+
+    def memory_view(self) -> U8Array:
+        size = self._memory.data_size
+        if size != self._view_size:
+            self._view = np.frombuffer(self._memory.buffer, dtype=np.uint8)
+            self._view_size = size
+        return self._view
+
+    def memory_size(self) -> int:
+        return int(self._memory.data_size)
+
+    def global_get(self, name: str) -> Any:
+        return self._exports_global(name).value
+
+    def global_set(self, name: str, value: Any) -> None:
+        self._exports_global(name).value = value
+
+    def _exports_global(self, name: str) -> Any:
+        glob = self._lookup(name)
+        if glob is None:
+            raise KeyError(name)
+        return glob
+
+    def table_size(self, name: str) -> int:
+        table = self._lookup(name)
+        if table is None:
+            raise KeyError(name)
+        return int(table.size)
+
+
+class WasmerEngine(Engine):
+    """wasmer 1.1.0 with one compiler: ``wasmer-cranelift``, ``wasmer-singlepass``
+    or ``wasmer-llvm``."""
+
+    def __init__(self, compiler: str) -> None:
+        if compiler not in COMPILERS:
+            raise ValueError(f"unknown wasmer compiler {compiler!r}; one of {sorted(COMPILERS)}")
+        self.compiler = compiler
+        self.name = f"wasmer-{compiler}"
+        self._store: Any = None
+
+    @functools.cache
+    def availability(self) -> Availability:
+        wasmer, reason = _wasmer_module()
+        if wasmer is None:
+            return Availability(self.name, False, reason)
+        module_name = COMPILERS[self.compiler]
+        if self.compiler == "llvm":
+            from . import llvm_loader
+
+            ok, reason = llvm_loader.probe()
+            if not ok:
+                return Availability(self.name, False, reason)
+        else:
+            try:
+                importlib.import_module(module_name)
+            except ImportError as exc:
+                extra = "" if self.compiler == "cranelift" else f" (pip install 'realm-wasmer[{self.compiler}]')"
+                return Availability(self.name, False, f"{module_name} cannot be imported: {exc}{extra}")
+        return Availability(self.name, True, version=f"wasmer {_package_version('wasmer')}, {module_name}")
+
+    def _require(self) -> Any:
+        availability = self.availability()
+        if not availability.available:
+            raise EngineUnavailable(self.name, availability.reason or "unknown reason")
+        if self._store is None:
+            wasmer, _ = _wasmer_module()
+            if self.compiler == "llvm":
+                from . import llvm_loader
+
+                compiler_module = llvm_loader.load()
+            else:
+                compiler_module = importlib.import_module(COMPILERS[self.compiler])
+            self._store = wasmer.Store(wasmer.engine.Universal(compiler_module.Compiler))
+        return self._store
+
+    def check_module(self, module: WasmModule) -> None:
+        if self.compiler == "singlepass":
+            multi = sorted({str(t) for t in module.functions if t.multi_value})
+            if multi:
+                raise EngineRefused(
+                    self.name,
+                    "wasmer 1.1.0's singlepass compiler cannot load multi-value modules, and this module "
+                    f"has functions returning several values: {', '.join(multi)}; use wasmer-cranelift or wasmtime",
+                )
+            if any(t.uses_externref for t in module.functions):
+                raise EngineRefused(
+                    self.name,
+                    "wasmer 1.1.0's singlepass compiler panics on externref-typed functions; "
+                    "use wasmer-cranelift or wasmtime",
+                )
+
+    def compile(self, wasm: bytes, module: WasmModule) -> Any:
+        store = self._require()
+        self.check_module(module)
+        wasmer, _ = _wasmer_module()
+        try:
+            return wasmer.Module(store, wasm)
+        except BaseException as exc:
+            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                raise
+            raise EngineRefused(self.name, f"{type(exc).__name__}: {exc}") from None
+
+    def serialize(self, compiled: Any) -> bytes:
+        return bytes(compiled.serialize())
+
+    def deserialize(self, data: bytes) -> Any:
+        store = self._require()
+        wasmer, _ = _wasmer_module()
+        return wasmer.Module.deserialize(store, data)
+
+    def instantiate(self, compiled: Any, imports: Mapping[tuple[str, str], HostFunction]) -> WasmerInstance:
+        store = self._require()
+        wasmer, _ = _wasmer_module()
+        by_namespace: dict[str, dict[str, Any]] = {}
+        for (namespace, name), host in imports.items():
+            ftype = wasmer.FunctionType(
+                [_WASMER_TYPES[t] for t in host.signature.params],
+                [_WASMER_TYPES[t] for t in host.signature.results],
+            )
+            by_namespace.setdefault(namespace, {})[name] = wasmer.Function(store, host.func, ftype)
+        import_object = wasmer.ImportObject()
+        for namespace, functions in by_namespace.items():
+            import_object.register(namespace, functions)
+        try:
+            instance = wasmer.Instance(compiled, import_object)
+        except RuntimeError as exc:
+            text = str(exc)
+            if text.startswith("RuntimeError:"):
+                raise Trap(canonical_trap_message(text), text) from None
+            raise EngineRefused(self.name, f"instantiation failed: {text}") from None
+        return WasmerInstance(instance)
+
+
+class _WasmerTypes:
+    def __getitem__(self, name: str) -> Any:
+        wasmer, _ = _wasmer_module()
+        try:
+            return {
+                "i32": wasmer.Type.I32,
+                "i64": wasmer.Type.I64,
+                "f32": wasmer.Type.F32,
+                "f64": wasmer.Type.F64,
+                "externref": wasmer.Type.EXTERN_REF,
+                "funcref": wasmer.Type.FUNC_REF,
+            }[name]
+        except KeyError:
+            raise EngineRefused("wasmer", f"value type {name} is not supported by wasmer-python 1.1.0") from None
+
+
+_WASMER_TYPES = _WasmerTypes()
+
+
+def _package_version(dist: str) -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "unknown"

@@ -1,0 +1,153 @@
+"""The JS-value heap slab of heap-slab (non-externref) wasm-bindgen modules.
+
+The guest refers to JS values by i32 index into a host-side array, laid out as
+the JS glue lays it out (``getObject``/``addHeapObject``/``dropObject`` in any
+heap-slab ``*_bg.js``):
+
+* indices ``0 .. offset-1``: the borrow stack for ``&JsValue`` arguments; the
+  stack pointer starts at ``offset`` and moves down;
+* ``offset .. offset+3``: the constants undefined, null, true, false;
+* from ``offset+4``: owned values, allocated from a free list threaded through
+  the free slots; the array grows when the list is empty.
+
+``offset`` is 32 up to wasm-bindgen 0.2.83, 128 from 0.2.84 (PR #3194), and
+1024 from 0.2.109 (PR #4957). Dropping an index below ``offset+4`` does nothing.
+
+Python stands in for JS values: :data:`UNDEFINED` for ``undefined``, ``None``
+for ``null``, ``True``/``False``, ``float`` for numbers, ``str``, and any other
+Python object as an opaque JS object.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import RealmWasmerError
+
+
+class _Undefined:
+    _instance: "_Undefined | None" = None
+
+    def __new__(cls) -> "_Undefined":
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "UNDEFINED"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+#: The Python stand-in for JS ``undefined`` (distinct from ``None``, which is ``null``).
+UNDEFINED: Any = _Undefined()
+
+
+class _Free:
+    """A free slot, holding the index of the next free slot."""
+
+    __slots__ = ("next",)
+
+    def __init__(self, next_index: int) -> None:
+        self.next = next_index
+
+    def __repr__(self) -> str:
+        return f"<free -> {self.next}>"
+
+
+class HeapError(RealmWasmerError):
+    """The guest used a heap index that holds no value (a use-after-drop or a stray index)."""
+
+
+class JsHeap:
+    """The slab. ``offset`` is the number of borrow-stack slots (32, 128 or 1024)."""
+
+    def __init__(self, offset: int = 128) -> None:
+        self.offset = offset
+        self.reserved = offset + 4
+        self._slots: list[Any] = [UNDEFINED] * offset + [UNDEFINED, None, True, False]
+        self._next_free = len(self._slots)
+        self._stack_pointer = offset
+        self._live = 0
+        #: High-water mark of live owned values (for leak reports).
+        self.peak = 0
+
+    # -- owned values -------------------------------------------------------
+    def add(self, value: Any) -> int:
+        """Store ``value`` and return its new index (the glue's addHeapObject)."""
+        if self._next_free == len(self._slots):
+            self._slots.append(_Free(len(self._slots) + 1))
+        index = self._next_free
+        slot = self._slots[index]
+        self._next_free = slot.next
+        self._slots[index] = value
+        self._live += 1
+        if self._live > self.peak:
+            self.peak = self._live
+        return index
+
+    def get(self, index: int) -> Any:
+        """The value at ``index`` (the glue's getObject)."""
+        try:
+            value = self._slots[index]
+        except IndexError:
+            raise HeapError(f"JS heap index {index} is beyond the heap ({len(self._slots)} slots)") from None
+        if type(value) is _Free:
+            raise HeapError(f"JS heap index {index} holds no value (it was dropped)")
+        return value
+
+    def drop(self, index: int) -> None:
+        """Release ``index`` (the glue's dropObject); constants and borrowed slots are ignored."""
+        if index < self.reserved:
+            return
+        if index >= len(self._slots) or type(self._slots[index]) is _Free:
+            raise HeapError(f"JS heap index {index} dropped twice or never allocated")
+        self._slots[index] = _Free(self._next_free)
+        self._next_free = index
+        self._live -= 1
+
+    def take(self, index: int) -> Any:
+        """Read and drop (the glue's takeObject)."""
+        value = self.get(index)
+        self.drop(index)
+        return value
+
+    def clone(self, index: int) -> int:
+        """A new index holding the same value (``__wbindgen_object_clone_ref``)."""
+        return self.add(self.get(index))
+
+    # -- borrowed values ----------------------------------------------------
+    def push_borrowed(self, value: Any) -> int:
+        """Place a borrowed ``&JsValue`` argument on the borrow stack."""
+        if self._stack_pointer == 1:
+            raise HeapError("out of js stack: too many borrowed JS values in one call")
+        self._stack_pointer -= 1
+        self._slots[self._stack_pointer] = value
+        return self._stack_pointer
+
+    def pop_borrowed(self) -> None:
+        """Release the most recent borrowed slot (always, in a ``finally``)."""
+        self._slots[self._stack_pointer] = UNDEFINED
+        self._stack_pointer += 1
+
+    # -- constants and stats -----------------------------------------------
+    def index_of_constant(self, value: Any) -> int | None:
+        """The reserved index for undefined/null/true/false, else None."""
+        if value is UNDEFINED:
+            return self.offset
+        if value is None:
+            return self.offset + 1
+        if value is True:
+            return self.offset + 2
+        if value is False:
+            return self.offset + 3
+        return None
+
+    def live_count(self) -> int:
+        """Owned values currently held for the guest."""
+        return self._live
+
+    @property
+    def borrowed_depth(self) -> int:
+        return self.offset - self._stack_pointer

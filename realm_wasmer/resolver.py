@@ -1,0 +1,255 @@
+"""The import resolver chain.
+
+Every function import of a module is put to an ordered chain of resolvers; the
+first that answers supplies the Python handler. The default chain is:
+
+1. :class:`Imports`: the user's handlers, registered by exact name, by name with
+   the 16-hex hash stripped, or by glob, per namespace (``"*"`` for any);
+2. :class:`~realm_wasmer.intrinsics.IntrinsicResolver`: wasm-bindgen's runtime
+   intrinsics, with the JS glue's semantics;
+3. :class:`~realm_wasmer.intrinsics.ShimResolver`: the few js-sys/web-sys
+   bindings that are known by name and signature (console logging);
+4. :class:`MissingPolicy`: what to do with what is left: ``"error"`` (refuse to
+   instantiate, listing every unresolved import), ``"trap"`` (the default: link
+   a function that raises :class:`UnresolvedImport` naming the import when the
+   guest calls it), or ``"stub"`` (return zeros, counted and logged).
+
+User handlers receive a :class:`Caller` first, giving typed access to guest
+memory and the JS heap, then the import's wasm arguments.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Protocol
+
+import attrs
+
+from .errors import UnresolvedImport
+from .naming import ImportName, parse_import_name, strip_hash
+from .wasm import FuncType
+
+if TYPE_CHECKING:
+    from .instance import Instance
+
+log = logging.getLogger("realm_wasmer.imports")
+
+POLICIES = ("error", "trap", "stub")
+
+
+@attrs.frozen
+class ImportRequest:
+    """One function import: where it lives, its name and its wasm signature."""
+
+    module: str
+    name: str
+    signature: FuncType
+
+    @property
+    def parsed(self) -> ImportName:
+        return parse_import_name(self.name)
+
+    def __str__(self) -> str:
+        return f"{self.module}.{self.name} {self.signature}"
+
+
+@attrs.frozen
+class Resolution:
+    """A resolver's answer: the handler, who answered, and what it does."""
+
+    #: Called with the import's wasm arguments (already bound to the instance).
+    handler: Callable[..., Any]
+    #: e.g. ``user``, ``intrinsic``, ``shim``, ``policy:trap``.
+    resolver: str
+    description: str
+    #: The import's category for inspection: intrinsic, shim, host or unknown.
+    kind: str = "host"
+
+
+class Resolver(Protocol):
+    name: str
+
+    def resolve(self, request: ImportRequest, instance: "Instance") -> Optional[Resolution]: ...
+
+
+@attrs.frozen
+class Caller:
+    """What a user handler gets as its first argument."""
+
+    instance: "Instance"
+    #: The import being served, e.g. ``env.realm_store_model``.
+    import_name: str
+
+    @property
+    def memory(self) -> Any:
+        """The guest's :class:`~realm_wasmer.memory.GuestMemory`."""
+        return self.instance.memory
+
+    @property
+    def heap(self) -> Any:
+        """The guest's :class:`~realm_wasmer.heap.JsHeap`."""
+        return self.instance.heap
+
+
+@attrs.define
+class _Registration:
+    namespace: str
+    pattern: str
+    match: str
+    handler: Callable[..., Any]
+    pass_caller: bool
+
+    def matches(self, request: ImportRequest) -> bool:
+        if self.namespace != "*" and self.namespace != request.module:
+            return False
+        if self.match == "exact":
+            return self.pattern == request.name
+        if self.match == "stripped":
+            return self.pattern in (strip_hash(request.name), request.parsed.base)
+        return fnmatch.fnmatchcase(request.name, self.pattern)
+
+
+class Imports:
+    """The user's import handlers.
+
+    >>> imports = Imports()
+    >>> @imports.handler("env", "realm_store_model")
+    ... def store(caller, ptr, length, model_id):
+    ...     data = caller.memory.read(ptr, length)
+    ...     return 0
+
+    ``match`` is ``"exact"`` (the default), ``"stripped"`` (the name without
+    its 16-hex hash: ``__wbg_log`` or ``log`` matches ``__wbg_log_<hash>``), or
+    ``"glob"`` (``fnmatch`` pattern). Exact registrations win over stripped
+    ones, which win over globs. With ``caller=False`` the handler gets only the
+    wasm arguments (the fastest form, for hot imports).
+    """
+
+    name = "user"
+
+    def __init__(self, handlers: Optional[dict[tuple[str, str], Callable[..., Any]]] = None) -> None:
+        self._registrations: list[_Registration] = []
+        for (namespace, name), handler in (handlers or {}).items():
+            self.register(namespace, name, handler)
+
+    def register(
+        self,
+        namespace: str,
+        name: str,
+        handler: Callable[..., Any],
+        *,
+        match: str = "exact",
+        caller: bool = True,
+    ) -> None:
+        if match not in ("exact", "stripped", "glob"):
+            raise ValueError(f"match must be 'exact', 'stripped' or 'glob', not {match!r}")
+        self._registrations.append(_Registration(namespace, name, match, handler, caller))
+
+    def handler(
+        self, namespace: str, name: str, *, match: str = "exact", caller: bool = True
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Decorator form of :meth:`register`."""
+
+        def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+            self.register(namespace, name, func, match=match, caller=caller)
+            return func
+
+        return decorate
+
+    def __len__(self) -> int:
+        return len(self._registrations)
+
+    def resolve(self, request: ImportRequest, instance: "Instance") -> Optional[Resolution]:
+        for mode in ("exact", "stripped", "glob"):
+            for registration in self._registrations:
+                if registration.match == mode and registration.matches(request):
+                    handler = registration.handler
+                    if registration.pass_caller:
+                        caller = Caller(instance, f"{request.module}.{request.name}")
+                        bound = _bind_caller(handler, caller)
+                    else:
+                        bound = handler
+                    label = getattr(handler, "__qualname__", repr(handler))
+                    return Resolution(bound, f"user:{mode}", f"user handler {label}", "host")
+        return None
+
+
+def _bind_caller(handler: Callable[..., Any], caller: Caller) -> Callable[..., Any]:
+    def call(*args: Any) -> Any:
+        return handler(caller, *args)
+
+    return call
+
+
+def zero_of(valtype: str) -> Any:
+    return 0.0 if valtype in ("f32", "f64") else (None if valtype in ("externref", "funcref") else 0)
+
+
+def zeros(signature: FuncType) -> Any:
+    if not signature.results:
+        return None
+    if len(signature.results) == 1:
+        return zero_of(signature.results[0])
+    return tuple(zero_of(t) for t in signature.results)
+
+
+class MissingPolicy:
+    """The last link of the chain: what happens to imports nobody answered."""
+
+    def __init__(self, policy: str = "trap") -> None:
+        if policy not in POLICIES:
+            raise ValueError(f"on_missing must be one of {POLICIES}, not {policy!r}")
+        self.policy = policy
+        self.name = f"policy:{policy}"
+        #: Calls made to stubbed imports, by ``module.name``.
+        self.stub_calls: dict[str, int] = {}
+
+    def resolve(self, request: ImportRequest, instance: "Instance") -> Optional[Resolution]:
+        label = f"{request.module}.{request.name}"
+        if self.policy == "error":
+            return None
+        if self.policy == "trap":
+
+            def trap(*args: Any) -> Any:
+                raise UnresolvedImport(
+                    f"the guest called import {label} {request.signature} with arguments {list(args)}, "
+                    "but no handler is registered for it (on_missing='trap'); register one with "
+                    f"Imports.register({request.module!r}, {request.name!r}, handler)",
+                    [(request.module, request.name, str(request.signature))],
+                )
+
+            return Resolution(trap, self.name, "raises UnresolvedImport when called", "unknown")
+
+        result = zeros(request.signature)
+
+        def stub(*args: Any) -> Any:
+            self.stub_calls[label] = self.stub_calls.get(label, 0) + 1
+            log.warning("stubbed import %s called with %s; returning %r", label, list(args), result)
+            return result
+
+        return Resolution(stub, self.name, f"stub returning {result!r} (counted, logged)", "unknown")
+
+
+def resolve_all(
+    requests: Iterable[ImportRequest], chain: list[Any], instance: "Instance"
+) -> dict[tuple[str, str], tuple[ImportRequest, Resolution]]:
+    """Resolve every request through ``chain``; under the ``error`` policy,
+    raise one :class:`UnresolvedImport` listing all that are left."""
+    resolved: dict[tuple[str, str], tuple[ImportRequest, Resolution]] = {}
+    missing: list[ImportRequest] = []
+    for request in requests:
+        for resolver in chain:
+            answer = resolver.resolve(request, instance)
+            if answer is not None:
+                resolved[(request.module, request.name)] = (request, answer)
+                break
+        else:
+            missing.append(request)
+    if missing:
+        listing = "\n".join(f"  {r}" for r in missing)
+        raise UnresolvedImport(
+            f"{len(missing)} import(s) have no handler (on_missing='error'):\n{listing}",
+            [(r.module, r.name, str(r.signature)) for r in missing],
+        )
+    return resolved

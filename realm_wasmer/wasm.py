@@ -1,0 +1,341 @@
+"""A small reader for the WebAssembly binary format.
+
+It reads what a host needs to know before it compiles anything: function types,
+imports, exports, globals (with their constant initial values), tables,
+memories, the start function and custom sections. It does not decode function
+bodies. It works without any engine, so ``realm_wasmer.inspect`` runs even where
+wasmer cannot be imported.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator, Optional, Union
+
+import attrs
+
+from .errors import InvalidModule
+
+VALTYPES = {
+    0x7F: "i32",
+    0x7E: "i64",
+    0x7D: "f32",
+    0x7C: "f64",
+    0x7B: "v128",
+    0x70: "funcref",
+    0x6F: "externref",
+}
+EXTERNAL_KINDS = {0: "func", 1: "table", 2: "memory", 3: "global", 4: "tag"}
+
+
+@attrs.frozen
+class FuncType:
+    """A function signature, e.g. ``FuncType(("i32",), ())``."""
+
+    params: tuple[str, ...]
+    results: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return f"({', '.join(self.params)}) -> ({', '.join(self.results)})"
+
+    @property
+    def multi_value(self) -> bool:
+        return len(self.results) > 1
+
+    @property
+    def uses_externref(self) -> bool:
+        return "externref" in self.params or "externref" in self.results
+
+
+@attrs.frozen
+class Limits:
+    minimum: int
+    maximum: Optional[int]
+
+
+@attrs.frozen
+class TableType:
+    element: str
+    limits: Limits
+
+
+@attrs.frozen
+class GlobalType:
+    valtype: str
+    mutable: bool
+
+
+ExternType = Union[FuncType, TableType, Limits, GlobalType, None]
+
+
+@attrs.frozen
+class Import:
+    module: str
+    name: str
+    kind: str
+    #: FuncType for functions, TableType, Limits (memory) or GlobalType.
+    type: ExternType
+
+
+@attrs.frozen
+class Export:
+    name: str
+    kind: str
+    index: int
+    #: Filled for functions, tables, memories and globals.
+    type: ExternType
+
+
+@attrs.frozen
+class Global:
+    type: GlobalType
+    #: The constant initial value (i32/i64/f32/f64.const), or None when the
+    #: initialiser is not a plain constant.
+    init: Optional[Union[int, float]]
+
+
+@attrs.frozen
+class WasmModule:
+    """The parsed outline of a module. ``functions`` holds the type of every
+    function in index space (imports first), so an export's signature is
+    ``functions[export.index]``."""
+
+    types: tuple[FuncType, ...]
+    imports: tuple[Import, ...]
+    exports: tuple[Export, ...]
+    functions: tuple[FuncType, ...]
+    globals: tuple[Global, ...]
+    tables: tuple[TableType, ...]
+    memories: tuple[Limits, ...]
+    start: Optional[int]
+    custom_sections: tuple[tuple[str, bytes], ...]
+    size: int
+
+    def export(self, name: str) -> Optional[Export]:
+        for export in self.exports:
+            if export.name == name:
+                return export
+        return None
+
+    def export_signature(self, name: str) -> Optional[FuncType]:
+        export = self.export(name)
+        if export is None or export.kind != "func":
+            return None
+        return self.functions[export.index]
+
+    def function_exports(self) -> Iterator[tuple[str, FuncType]]:
+        for export in self.exports:
+            if export.kind == "func":
+                yield export.name, self.functions[export.index]
+
+    def custom(self, name: str) -> list[bytes]:
+        return [data for section_name, data in self.custom_sections if section_name == name]
+
+    @property
+    def imported_function_count(self) -> int:
+        return sum(1 for imp in self.imports if imp.kind == "func")
+
+
+class _Reader:
+    def __init__(self, data: bytes, pos: int = 0, end: Optional[int] = None) -> None:
+        self.data = data
+        self.pos = pos
+        self.end = len(data) if end is None else end
+
+    def byte(self) -> int:
+        if self.pos >= self.end:
+            raise InvalidModule(f"unexpected end of data at offset {self.pos:#x}")
+        value = self.data[self.pos]
+        self.pos += 1
+        return value
+
+    def bytes(self, n: int) -> bytes:
+        if self.pos + n > self.end:
+            raise InvalidModule(f"unexpected end of data at offset {self.pos:#x} (wanted {n} bytes)")
+        value = self.data[self.pos : self.pos + n]
+        self.pos += n
+        return value
+
+    def uleb(self) -> int:
+        result = shift = 0
+        while True:
+            b = self.byte()
+            result |= (b & 0x7F) << shift
+            shift += 7
+            if not b & 0x80:
+                return result
+
+    def sleb(self) -> int:
+        result = shift = 0
+        while True:
+            b = self.byte()
+            result |= (b & 0x7F) << shift
+            shift += 7
+            if not b & 0x80:
+                if b & 0x40:
+                    result -= 1 << shift
+                return result
+
+    def name(self) -> str:
+        raw = self.bytes(self.uleb())
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidModule(f"name at offset {self.pos:#x} is not UTF-8") from exc
+
+    def valtype(self) -> str:
+        code = self.byte()
+        try:
+            return VALTYPES[code]
+        except KeyError:
+            raise InvalidModule(f"unknown value type {code:#x} at offset {self.pos - 1:#x}") from None
+
+    def limits(self) -> Limits:
+        flags = self.byte()
+        minimum = self.uleb()
+        maximum = self.uleb() if flags & 1 else None
+        return Limits(minimum, maximum)
+
+    def const_expr(self) -> Optional[Union[int, float]]:
+        import struct
+
+        value: Optional[Union[int, float]] = None
+        first = True
+        while True:
+            op = self.byte()
+            if op == 0x0B:
+                return value
+            if op == 0x41 or op == 0x42:
+                v: Optional[Union[int, float]] = self.sleb()
+            elif op == 0x43:
+                v = struct.unpack("<f", self.bytes(4))[0]
+            elif op == 0x44:
+                v = struct.unpack("<d", self.bytes(8))[0]
+            elif op == 0x23 or op == 0xD2:
+                self.uleb()
+                v = None
+            elif op == 0xD0:
+                self.byte()
+                v = None
+            else:
+                raise InvalidModule(f"unsupported opcode {op:#x} in a constant expression at {self.pos - 1:#x}")
+            value = v if first else None
+            first = False
+
+
+def parse(data: bytes) -> WasmModule:
+    """Parse the outline of a wasm binary; raises :class:`InvalidModule`."""
+    data = bytes(data)
+    if data[:4] != b"\0asm":
+        raise InvalidModule("not a WebAssembly binary (missing the \\0asm magic)")
+    if data[4:8] != b"\x01\0\0\0":
+        raise InvalidModule(f"unsupported WebAssembly binary version {data[4:8].hex()} (expected 01000000)")
+    types: list[FuncType] = []
+    imports: list[Import] = []
+    func_type_indices: list[int] = []
+    exports_raw: list[tuple[str, str, int]] = []
+    globals_: list[Global] = []
+    tables: list[TableType] = []
+    memories: list[Limits] = []
+    customs: list[tuple[str, bytes]] = []
+    start: Optional[int] = None
+    imported_funcs: list[FuncType] = []
+    imported_globals: list[Global] = []
+    imported_tables: list[TableType] = []
+    imported_memories: list[Limits] = []
+
+    reader = _Reader(data, 8)
+    while reader.pos < reader.end:
+        section_id = reader.byte()
+        size = reader.uleb()
+        body = _Reader(data, reader.pos, reader.pos + size)
+        if body.end > len(data):
+            raise InvalidModule(f"section {section_id} at {reader.pos:#x} runs past the end of the file")
+        if section_id == 0:
+            name = body.name()
+            customs.append((name, data[body.pos : body.end]))
+        elif section_id == 1:
+            for _ in range(body.uleb()):
+                form = body.byte()
+                if form != 0x60:
+                    raise InvalidModule(f"unsupported type form {form:#x}")
+                params = tuple(body.valtype() for _ in range(body.uleb()))
+                results = tuple(body.valtype() for _ in range(body.uleb()))
+                types.append(FuncType(params, results))
+        elif section_id == 2:
+            for _ in range(body.uleb()):
+                module = body.name()
+                name = body.name()
+                kind_code = body.byte()
+                kind = EXTERNAL_KINDS.get(kind_code, f"kind{kind_code}")
+                ext: ExternType
+                if kind_code == 0:
+                    ext = types[body.uleb()]
+                    imported_funcs.append(ext)
+                elif kind_code == 1:
+                    ext = TableType(body.valtype(), body.limits())
+                    imported_tables.append(ext)
+                elif kind_code == 2:
+                    ext = body.limits()
+                    imported_memories.append(ext)
+                elif kind_code == 3:
+                    ext = GlobalType(body.valtype(), bool(body.byte()))
+                    imported_globals.append(Global(ext, None))
+                elif kind_code == 4:
+                    body.byte()
+                    body.uleb()
+                    ext = None
+                else:
+                    raise InvalidModule(f"unknown import kind {kind_code}")
+                imports.append(Import(module, name, kind, ext))
+        elif section_id == 3:
+            func_type_indices = [body.uleb() for _ in range(body.uleb())]
+        elif section_id == 4:
+            for _ in range(body.uleb()):
+                tables.append(TableType(body.valtype(), body.limits()))
+        elif section_id == 5:
+            for _ in range(body.uleb()):
+                memories.append(body.limits())
+        elif section_id == 6:
+            for _ in range(body.uleb()):
+                gtype = GlobalType(body.valtype(), bool(body.byte()))
+                globals_.append(Global(gtype, body.const_expr()))
+        elif section_id == 7:
+            for _ in range(body.uleb()):
+                name = body.name()
+                kind_code = body.byte()
+                exports_raw.append((name, EXTERNAL_KINDS.get(kind_code, f"kind{kind_code}"), body.uleb()))
+        elif section_id == 8:
+            start = body.uleb()
+        reader.pos = body.end
+
+    functions = tuple(imported_funcs) + tuple(types[i] for i in func_type_indices)
+    all_globals = tuple(imported_globals) + tuple(globals_)
+    all_tables = tuple(imported_tables) + tuple(tables)
+    all_memories = tuple(imported_memories) + tuple(memories)
+    exports = []
+    for name, kind, index in exports_raw:
+        ext_type: ExternType = None
+        try:
+            if kind == "func":
+                ext_type = functions[index]
+            elif kind == "table":
+                ext_type = all_tables[index]
+            elif kind == "memory":
+                ext_type = all_memories[index]
+            elif kind == "global":
+                ext_type = all_globals[index].type
+        except IndexError:
+            raise InvalidModule(f"export {name!r} refers to a missing {kind} #{index}") from None
+        exports.append(Export(name, kind, index, ext_type))
+    return WasmModule(
+        types=tuple(types),
+        imports=tuple(imports),
+        exports=tuple(exports),
+        functions=functions,
+        globals=all_globals,
+        tables=all_tables,
+        memories=all_memories,
+        start=start,
+        custom_sections=tuple(customs),
+        size=len(data),
+    )

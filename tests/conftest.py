@@ -1,0 +1,72 @@
+"""Shared fixtures: paths, engines, WAT pattern modules, the public corpus."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import realm_wasmer as rw
+from realm_wasmer import engines
+
+ROOT = Path(__file__).resolve().parents[1]
+REALM_WASM = ROOT / "wasm" / "realm.wasm"
+PATTERNS = ROOT / "wasm" / "patterns"
+SHARED = ROOT.parent / "shared"
+CORPUS = SHARED / "corpus"
+CORPUS_CACHE = Path(os.environ.get("REALM_CORPUS_CACHE", "/tmp/realm-corpus-public"))
+
+#: Engines every behavioural test runs on. LLVM has its own (slower) tests.
+FAST_ENGINES = ["wasmer-cranelift", "wasmer-singlepass", "wasmtime"]
+
+
+def wat(name: str) -> bytes:
+    """Compile wasm/patterns/<name>.wat with wasmtime's WAT parser (any engine can load the bytes)."""
+    import wasmtime
+
+    return bytes(wasmtime.wat2wasm((PATTERNS / f"{name}.wat").read_text()))
+
+
+@pytest.fixture(params=FAST_ENGINES)
+def engine(request: pytest.FixtureRequest) -> str:
+    name = str(request.param)
+    availability = engines.lookup(name).availability()
+    assert availability.available, f"{name} must be available on this machine type: {availability.reason}"
+    return name
+
+
+@pytest.fixture(scope="session")
+def realm_bytes() -> bytes:
+    return REALM_WASM.read_bytes()
+
+
+@pytest.fixture(scope="session")
+def corpus() -> dict[str, dict]:
+    """The six public corpus packages, fetched (and sha-checked) by ../shared/corpus/fetch.sh."""
+    assert (CORPUS / "fetch.sh").is_file(), f"the shared corpus is missing at {CORPUS}"
+    done = subprocess.run(
+        ["bash", str(CORPUS / "fetch.sh"), str(CORPUS_CACHE)], capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, f"fetch.sh failed:\n{done.stdout}\n{done.stderr}"
+    packages = json.loads((CORPUS / "packages.json").read_text())["packages"]
+    result = {}
+    for package in packages:
+        base = CORPUS_CACHE / "pkgs" / package["id"]
+        result[package["id"]] = {
+            "meta": package,
+            "wasm": base / package["wasm_path"],
+            "glue": base / package["glue"],
+            "abi": json.loads((CORPUS / "abi" / f"{package['id']}.json").read_text()),
+            "cases": json.loads((CORPUS / "cases" / f"{package['id']}.json").read_text()),
+        }
+    return result
+
+
+def realm_imports() -> tuple[rw.Imports, dict[int, bytes]]:
+    from realm_wasmer.demo import EchoModel
+
+    model = EchoModel()
+    return model.imports(), model.models

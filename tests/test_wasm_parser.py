@@ -1,0 +1,51 @@
+"""The binary reader, checked against the engines' own view of the same modules."""
+
+from __future__ import annotations
+
+import pytest
+
+from realm_wasmer import wasm
+from realm_wasmer.errors import InvalidModule
+
+from .conftest import PATTERNS, REALM_WASM, wat
+
+
+def _engine_signatures(data: bytes) -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
+    import wasmtime
+
+    module = wasmtime.Module(wasmtime.Engine(), data)
+    out = {}
+    for export in module.exports:
+        if isinstance(export.type, wasmtime.FuncType):
+            out[export.name] = (
+                tuple(str(p) for p in export.type.params),
+                tuple(str(r) for r in export.type.results),
+            )
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in PATTERNS.glob("*.wat")) + ["realm"])
+def test_export_signatures_match_wasmtime(name: str) -> None:
+    data = REALM_WASM.read_bytes() if name == "realm" else wat(name)
+    parsed = wasm.parse(data)
+    ours = {n: (sig.params, sig.results) for n, sig in parsed.function_exports()}
+    assert ours == _engine_signatures(data)
+
+
+def test_realm_outline() -> None:
+    parsed = wasm.parse(REALM_WASM.read_bytes())
+    assert str(parsed.export_signature("realm_new")) == "(i32) -> ()"
+    assert str(parsed.export_signature("wasmgenerationconfig_new")) == "() -> (i32)"
+    assert parsed.custom("__wasm_bindgen_unstable"), "the raw module keeps wasm-bindgen's custom section"
+    modules = {imp.module for imp in parsed.imports}
+    assert modules == {"__wbindgen_placeholder__", "__wbindgen_externref_xform__", "env"}
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [(b"hello", "missing the \\\\0asm magic"), (b"\0asm\x02\0\0\0", "unsupported WebAssembly binary version"),
+     (b"\0asm\x01\0\0\0\x01\x05\x01", "runs past the end")],
+)
+def test_invalid_modules_are_named(data: bytes, message: str) -> None:
+    with pytest.raises(InvalidModule, match=message):
+        wasm.parse(data)
