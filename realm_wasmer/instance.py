@@ -25,6 +25,7 @@ from .errors import (
     ExportNotFound,
     GuestTrap,
     HostError,
+    JsError,
     PoisonedInstance,
     RealmWasmerError,
     UseAfterFree,
@@ -123,7 +124,9 @@ class Instance:
         self._host_exception: Optional[tuple[str, BaseException]] = None
         self._current_export: Optional[str] = None
         self._depth = 0
-        self._poisoned: Optional[GuestTrap] = None
+        #: Why the instance may be inconsistent: a trap, or a host exception that
+        #: unwound through guest frames (Rust destructors and RefCell guards skipped).
+        self._poisoned: Optional[RealmWasmerError] = None
         self._objects: "weakref.WeakSet[Object]" = weakref.WeakSet()
         self.calls = 0
         #: Parameter count of every exported function: wasmer-python 1.1.0
@@ -225,17 +228,27 @@ class Instance:
         try:
             return function(*args)
         except Trap as trap:
-            error = GuestTrap(export, trap.message, self._last_import)
-            self._poisoned = error
-            raise error from None
+            trapped = GuestTrap(export, trap.message, self._last_import)
+            self._poisoned = trapped
+            raise trapped from None
         except Panic as panic:
             raise EnginePanic(export, str(panic)) from None
         except BaseException as exc:
             raised = self._host_exception
             if raised is not None and raised[1] is exc:
-                if isinstance(exc, RealmWasmerError):
+                if isinstance(exc, JsError):
+                    # __wbindgen_throw/rethrow: the guest asked for this unwind (Rust `-> !`),
+                    # exactly as under the JS glue; the instance stays usable.
                     raise
-                raise HostError(raised[0], export, exc) from exc
+                error: RealmWasmerError = (
+                    exc if isinstance(exc, RealmWasmerError) else HostError(raised[0], export, exc)
+                )
+                # Any other exception abandoned guest frames mid-call: borrow flags and
+                # the shadow stack may be left set, so the instance is poisoned.
+                self._poisoned = error
+                if error is exc:
+                    raise
+                raise error from exc
             raise
         finally:
             self._depth -= 1
@@ -394,10 +407,14 @@ class Object:
         return self.instance.call(export, self.ptr, *args)
 
     def close(self) -> None:
+        """Free the object. On a poisoned instance nothing is called (its memory
+        is discarded with it on ``reset()``)."""
         if self.closed:
             return
         self._finalizer.detach()
         self.closed = True
+        if self.instance.poisoned:
+            return
         args = (self._ptr, 0) if self._free_arity == 2 else (self._ptr,)
         self.instance.call(self._free_export, *args)
 
