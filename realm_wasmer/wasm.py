@@ -155,25 +155,22 @@ class _Reader:
         self.pos += n
         return value
 
-    def uleb(self) -> int:
+    def _leb(self, signed: bool) -> int:
         result = shift = 0
         while True:
             b = self.byte()
             result |= (b & 0x7F) << shift
             shift += 7
             if not b & 0x80:
-                return result
-
-    def sleb(self) -> int:
-        result = shift = 0
-        while True:
-            b = self.byte()
-            result |= (b & 0x7F) << shift
-            shift += 7
-            if not b & 0x80:
-                if b & 0x40:
+                if signed and b & 0x40:
                     result -= 1 << shift
                 return result
+
+    def uleb(self) -> int:
+        return self._leb(False)
+
+    def sleb(self) -> int:
+        return self._leb(True)
 
     def name(self) -> str:
         raw = self.bytes(self.uleb())
