@@ -304,15 +304,13 @@ class Instance:
         step("constructor", export=ctor.export, pattern=ctor.pattern, signature=str(ctor.signature))
         if ctor.pattern == 3 and not ctor.multi_value:
             with self.abi.out_slot(slot) as address:
-                before = self.memory.read(address, 16)
                 self.memory.fill(address, 12, 0)
                 step("out-slot", address=address, strategy=slot, size=16)
                 self.call(ctor.export, address, *args)
                 words = self.memory.u32s(address, 3)
-                written = self.memory.read(address, 16)
-                del before
+                written = self.memory.read(address, 12)
             ptr, err, is_err = decode_result_words(words)
-            step("callee wrote", bytes=written[:12].hex(" "), object_ptr=ptr, error=err, is_err=is_err)
+            step("callee wrote", bytes=written.hex(" "), object_ptr=ptr, error=err, is_err=is_err)
         elif ctor.pattern == 3:
             words = self.call(ctor.export, *args)
             ptr, err, is_err = decode_result_words(tuple(words))
