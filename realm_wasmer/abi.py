@@ -11,6 +11,8 @@ import functools
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
+import numpy as np
+
 from .errors import RealmWasmerError
 
 if TYPE_CHECKING:
@@ -88,6 +90,42 @@ class Abi:
         finally:
             if length:
                 self.free(ptr, length, 1)
+
+    # -- typed arrays -------------------------------------------------------
+    def pass_array(self, data: Any, dtype: Any = None) -> tuple[int, int]:
+        """Copy a numpy array, or any buffer (bytes, bytearray, memoryview), into a
+        fresh guest allocation aligned to its element size, as the glue's
+        ``passArray{8,16,32,64,F32,F64}ToWasm0`` do; returns (ptr, element count).
+        The guest may keep or free it (owned ``Vec<T>``/``Box<[T]>`` arguments)."""
+        if isinstance(data, (bytes, bytearray, memoryview)):
+            array = np.frombuffer(data, dtype=dtype or np.uint8)
+        else:
+            array = np.asarray(data, dtype=dtype)
+        array = np.ascontiguousarray(array)
+        little = array.astype(array.dtype.newbyteorder("<"), copy=False)
+        itemsize = max(1, little.dtype.itemsize)
+        ptr = self.malloc(little.nbytes, itemsize)
+        if little.nbytes:
+            self._instance.memory.write(ptr, little.view(np.uint8).reshape(-1))
+        return ptr, int(little.size)
+
+    def view_array(self, ptr: int, count: int, dtype: Any) -> Any:
+        """A zero-copy numpy view of ``count`` elements at ``ptr``: valid only
+        until the next call into the guest (memory may grow or be reused)."""
+        dt = np.dtype(dtype).newbyteorder("<")
+        view = self._instance.memory.view()
+        return view[ptr & 0xFFFFFFFF : (ptr & 0xFFFFFFFF) + count * dt.itemsize].view(dt)
+
+    def take_vec(self, ptr: int, count: int, dtype: Any) -> Any:
+        """Copy out an owned ``Vec<T>`` result and free it with
+        ``free(ptr, count * size, align)``, as the glue does."""
+        dt = np.dtype(dtype).newbyteorder("<")
+        ptr &= 0xFFFFFFFF
+        try:
+            return self._instance.memory.array(ptr, count, dt)
+        finally:
+            if count:
+                self.free(ptr, count * dt.itemsize, dt.itemsize)
 
     # -- out-slots ----------------------------------------------------------
     @contextmanager

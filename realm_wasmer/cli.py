@@ -3,6 +3,7 @@
     realm-wasmer engines                      which engines run here, and why not
     realm-wasmer inspect MODULE [--json]      what a wasm-bindgen module is
     realm-wasmer run MODULE EXPORT ARGS...    one raw export call
+    realm-wasmer construct MODULE CLASS [--explain]   one object, by its constructor's pattern
     realm-wasmer demo                         construct the bundled Realm, explained
 """
 
@@ -46,6 +47,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("module")
     p.add_argument("export")
     p.add_argument("args", nargs="*", help="raw wasm arguments")
+    p.add_argument("--on-missing", default="trap", choices=("error", "trap", "stub"))
+    _engine_arg(p)
+
+    p = sub.add_parser("construct", help="construct one object of a class by its constructor's pattern")
+    p.add_argument("module")
+    p.add_argument("class_name", metavar="CLASS", help="class name (JS name or export prefix, any case)")
+    p.add_argument("args", nargs="*", help="raw wasm arguments after the out-pointer")
+    p.add_argument("--export", help="a constructor export other than the primary one")
+    p.add_argument("--explain", action="store_true", help="print what was called with which words")
+    p.add_argument("--slot", default="auto", choices=("auto", "reusable", "stack"), help="out-slot strategy")
     p.add_argument("--on-missing", default="trap", choices=("error", "trap", "stub"))
     _engine_arg(p)
 
@@ -117,6 +128,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_construct(args: argparse.Namespace) -> int:
+    from .instance import load
+
+    instance = load(args.module, engine=args.engine, on_missing=args.on_missing)
+    obj = instance.construct(
+        args.class_name, *[_number(a) for a in args.args], export=args.export, explain=args.explain, slot=args.slot
+    )
+    print(repr(obj))
+    obj.close()
+    print(f"freed; stats {instance.stats()}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
@@ -129,7 +153,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    handler = {"engines": cmd_engines, "inspect": cmd_inspect, "run": cmd_run, "demo": cmd_demo}[args.command]
+    handler = {
+        "engines": cmd_engines,
+        "inspect": cmd_inspect,
+        "run": cmd_run,
+        "construct": cmd_construct,
+        "demo": cmd_demo,
+    }[args.command]
     try:
         return handler(args)
     except RealmWasmerError as exc:

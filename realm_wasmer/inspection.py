@@ -123,6 +123,8 @@ class ModuleInfo:
     schema_version: Optional[str]
     #: The stack-pointer global's export name when ``features["stack_pointer"] == "global"``.
     stack_pointer_global: Optional[str]
+    #: Imports the glue wraps in ``handleError`` (``#[wasm_bindgen(catch)]``).
+    catch_imports: frozenset[str]
     module: WasmModule = attrs.field(repr=False)
 
     def class_info(self, name: str) -> ClassInfo:
@@ -145,6 +147,7 @@ class ModuleInfo:
             "features": dict(self.features),
             "roles": dict(self.roles),
             "stack_pointer_global": self.stack_pointer_global,
+            "catch_imports": sorted(self.catch_imports),
             "classes": {name: info.to_json() for name, info in sorted(self.classes.items())},
             "imports": [imp.to_json() for imp in self.imports],
         }
@@ -160,6 +163,20 @@ class ModuleInfo:
             else:
                 imports.append(imp)
         return attrs.evolve(self, imports=tuple(imports))
+
+
+_GLUE_REFERENCE = re.compile(r"""(?:from|require\()\s*["'](\./[\w.-]+_bg\.(?:js|cjs|mjs))["']""")
+
+
+def read_glue(path: Path) -> str:
+    """The glue text at ``path``, plus the ``*_bg.js`` it re-exports or requires
+    (bundler and CommonJS loaders keep the real glue there)."""
+    text = path.read_text()
+    for match in _GLUE_REFERENCE.finditer(text):
+        companion = path.parent / match.group(1)
+        if companion.is_file() and companion != path:
+            text += "\n" + companion.read_text()
+    return text
 
 
 def _read_bytes(path_or_bytes: Union[str, Path, bytes, bytearray, memoryview]) -> bytes:
@@ -242,6 +259,18 @@ def _roles_from_glue(glue: str) -> dict[str, str]:
     return roles
 
 
+CATCH_PATTERNS = (
+    re.compile(r"export const (\w+) = handleError\("),  # 0.2.68 (photon)
+    re.compile(r"function (\w+)\(\)\s*\{\s*return handleError\("),  # 0.2.100 (tiktoken)
+    re.compile(r"\.(\w+) = function\(\)\s*\{\s*return handleError\("),  # 0.2.92 web (resvg)
+)
+
+
+def catch_imports_from_glue(glue: str) -> frozenset[str]:
+    """Names of imports the glue wraps in handleError, in the three glue styles of the corpus."""
+    return frozenset(m.group(1) for pattern in CATCH_PATTERNS for m in pattern.finditer(glue))
+
+
 def _allocator_arity(functions: dict[str, FuncType], named: dict[str, str]) -> int:
     if "malloc" in named:
         return len(functions[named["malloc"]].params)
@@ -307,8 +336,12 @@ def _classes(module: WasmModule, glue: Optional[str], raw: bool) -> dict[str, Cl
         reverse=True,
     )
     js_names: dict[str, str] = {}
+    for prefix in prefixes:
+        found = _name_in_program(module, prefix)
+        if found:
+            js_names[prefix] = found
     if glue:
-        for match in re.finditer(r"class (\w+)\s*\{|(\w+) = class\s*\{", glue):
+        for match in re.finditer(r"class (\w+)\s*\{|(\w+) = class(?:\s+\w+)?\s*\{", glue):
             js_name = match.group(1) or match.group(2)
             js_names[js_name.lower()] = js_name
     classes: dict[str, ClassInfo] = {}
@@ -367,6 +400,27 @@ def _classes(module: WasmModule, glue: Optional[str], raw: bool) -> dict[str, Cl
     return classes
 
 
+def _name_in_program(module: WasmModule, prefix: str) -> Optional[str]:
+    """A raw module's struct name as written in Rust (``Realm`` for prefix
+    ``realm``): a length-prefixed string in the ``__wasm_bindgen_unstable``
+    program whose lowercase form is the export prefix. (Issue 5 decodes the
+    program fully; this finds only the casing of class names.)"""
+    target = prefix.encode()
+    size = len(target)
+    for data in module.custom("__wasm_bindgen_unstable"):
+        start = 0
+        while True:
+            pos = data.lower().find(target, start)
+            if pos < 0:
+                break
+            start = pos + 1
+            candidate = data[pos : pos + size]
+            after = data[pos + size : pos + size + 1]
+            if pos > 0 and data[pos - 1] == size and candidate.isalnum() and not (after.isalnum() or after == b"_"):
+                return candidate.decode()
+    return None
+
+
 def _constructor(name: str, sig: FuncType) -> Constructor:
     if len(sig.results) == 3:
         return Constructor(name, 3, True, sig)
@@ -397,10 +451,10 @@ def inspect(
     data = _read_bytes(path_or_bytes)
     module = parse(data)
     glue_text: Optional[str] = None
-    if isinstance(glue, Path):
-        glue_text = glue.read_text()
+    if isinstance(glue, Path) or (glue is not None and "\n" not in glue and Path(glue).is_file()):
+        glue_text = read_glue(Path(glue))
     elif glue is not None:
-        glue_text = Path(glue).read_text() if "\n" not in glue and Path(glue).is_file() else glue
+        glue_text = glue
     functions = dict(module.function_exports())
     import_modules = Counter(
         imp.module
@@ -458,5 +512,6 @@ def inspect(
         wasm_bindgen_version=wb_version,
         schema_version=schema,
         stack_pointer_global=stack_global,
+        catch_imports=catch_imports_from_glue(glue_text) if glue_text else frozenset(),
         module=module,
     )

@@ -32,9 +32,9 @@ from .errors import (
 )
 from .heap import JsHeap
 from .inspection import ClassInfo, Constructor, ModuleInfo, inspect
-from .intrinsics import IntrinsicResolver, ShimResolver, js_error
+from .intrinsics import IntrinsicResolver, JsErrorValue, ShimResolver, js_error
 from .memory import GuestMemory
-from .resolver import ImportRequest, Imports, MissingPolicy, Resolution, resolve_all
+from .resolver import ImportRequest, Imports, MissingPolicy, Resolution, resolve_all, zeros
 from .tables import TableManager
 from .wasm import FuncType
 
@@ -148,7 +148,10 @@ class Instance:
             requests, chain, self
         )
         host_functions = {
-            key: HostFunction(request.signature, self._guard(f"{request.module}.{request.name}", resolution.handler))
+            key: HostFunction(
+                request.signature,
+                self._guard(f"{request.module}.{request.name}", self._catching(request, resolution)),
+            )
             for key, (request, resolution) in self.resolutions.items()
         }
         self.engine_instance = compiled.engine.instantiate(compiled.native, host_functions)
@@ -169,6 +172,43 @@ class Instance:
                 raise
 
         return host
+
+    def _catching(self, request: ImportRequest, resolution: Resolution) -> Callable[..., Any]:
+        """Give a ``#[wasm_bindgen(catch)]`` import the glue's ``handleError``
+        semantics: an exception from the handler is stored in the JS heap,
+        handed to the guest's ``__wbindgen_exn_store``, and the import returns a
+        typed zero; Rust then sees ``Err``. Which imports catch comes from the
+        glue (``handleError(...)`` wrappers) or from ``Imports.register(catch=True)``."""
+        handler = resolution.handler
+        is_catch = resolution.catch if resolution.catch is not None else request.name in self.info.catch_imports
+        if not is_catch:
+            return handler
+        zero = zeros(request.signature)
+        label = f"{request.module}.{request.name}"
+
+        def catching(*args: Any) -> Any:
+            try:
+                return handler(*args)
+            except JsError as exc:
+                value = exc.value if exc.value is not None else str(exc)
+            except Exception as exc:  # a Python error stands in for a thrown JS Error
+                value = JsErrorValue(str(exc), type(exc).__name__)
+            exn_store = self.info.roles.get("exn_store")
+            if not exn_store:
+                raise RealmWasmerError(f"catch import {label} raised, but the module exports no exn_store")
+            self.call(exn_store, self.heap.add(value))
+            return zero
+
+        return catching
+
+    def call_result(self, export: str, *args: Any, payload_words: int = 1, slot: str = "auto") -> tuple[int, ...]:
+        """Call an export returning ``Result<T, E>`` through an out-slot
+        (``[payload..., err, is_err]``); return the payload words, or raise
+        :class:`JsError` carrying the error value (taken from the JS heap)."""
+        words = self.call_retptr(export, *args, words=payload_words + 2, slot=slot)
+        if words[-1]:
+            raise js_error(self.heap.take(words[-2]))
+        return words[:payload_words]
 
     def import_table(self) -> list[dict[str, Any]]:
         """Each import with the resolver that answered it."""
@@ -232,7 +272,9 @@ class Instance:
             self._poisoned = trapped
             raise trapped from None
         except Panic as panic:
-            raise EnginePanic(export, str(panic)) from None
+            panicked = EnginePanic(export, str(panic))
+            self._poisoned = panicked
+            raise panicked from None
         except BaseException as exc:
             raised = self._host_exception
             if raised is not None and raised[1] is exc:

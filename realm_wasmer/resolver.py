@@ -65,6 +65,9 @@ class Resolution:
     description: str
     #: The import's category for inspection: intrinsic, shim, host or unknown.
     kind: str = "host"
+    #: True/False: the handler's exceptions are (not) caught into ``Err`` for the
+    #: guest (``#[wasm_bindgen(catch)]``); None: as the module's glue says.
+    catch: Optional[bool] = None
 
 
 class Resolver(Protocol):
@@ -99,6 +102,7 @@ class _Registration:
     match: str
     handler: Callable[..., Any]
     pass_caller: bool
+    catch: Optional[bool] = None
 
     def matches(self, request: ImportRequest) -> bool:
         if self.namespace != "*" and self.namespace != request.module:
@@ -123,7 +127,9 @@ class Imports:
     its 16-hex hash: ``__wbg_log`` or ``log`` matches ``__wbg_log_<hash>``), or
     ``"glob"`` (``fnmatch`` pattern). Exact registrations win over stripped
     ones, which win over globs. With ``caller=False`` the handler gets only the
-    wasm arguments (the fastest form, for hot imports).
+    wasm arguments (the fastest form, for hot imports). ``catch=True`` gives the
+    import ``#[wasm_bindgen(catch)]`` semantics (an exception becomes the guest's
+    ``Err``); by default that follows the module's glue when it was given.
     """
 
     name = "user"
@@ -141,18 +147,19 @@ class Imports:
         *,
         match: str = "exact",
         caller: bool = True,
+        catch: Optional[bool] = None,
     ) -> None:
         if match not in ("exact", "stripped", "glob"):
             raise ValueError(f"match must be 'exact', 'stripped' or 'glob', not {match!r}")
-        self._registrations.append(_Registration(namespace, name, match, handler, caller))
+        self._registrations.append(_Registration(namespace, name, match, handler, caller, catch))
 
     def handler(
-        self, namespace: str, name: str, *, match: str = "exact", caller: bool = True
+        self, namespace: str, name: str, *, match: str = "exact", caller: bool = True, catch: Optional[bool] = None
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Decorator form of :meth:`register`."""
 
         def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
-            self.register(namespace, name, func, match=match, caller=caller)
+            self.register(namespace, name, func, match=match, caller=caller, catch=catch)
             return func
 
         return decorate
@@ -171,7 +178,9 @@ class Imports:
                     else:
                         bound = handler
                     label = getattr(handler, "__qualname__", repr(handler))
-                    return Resolution(bound, f"user:{mode}", f"user handler {label}", "host")
+                    return Resolution(
+                        bound, f"user:{mode}", f"user handler {label}", "host", catch=registration.catch
+                    )
         return None
 
 

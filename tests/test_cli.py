@@ -39,7 +39,7 @@ def test_inspect_json_has_the_contract_keys() -> None:
     for key in ("malloc_arity", "free_arity", "class_free_arity", "externref", "multi_value", "stack_pointer"):
         assert key in data["features"]
     assert set(data["roles"]) >= {"malloc", "realloc", "free", "exn_store", "add_to_stack_pointer", "start"}
-    assert data["classes"]["realm"]["constructor"] == {
+    assert data["classes"]["Realm"]["constructor"] == {
         "export": "realm_new", "pattern": 3, "multi_value": False, "signature": "(i32) -> ()"}
     resolvers = {imp["name"]: imp["resolver"] for imp in data["imports"]}
     assert resolvers["__wbindgen_string_new"] == "intrinsic"

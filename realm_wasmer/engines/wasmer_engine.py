@@ -75,6 +75,19 @@ class WasmerInstance(EngineInstance):
         raw = self._lookup(name)
         if raw is None:
             raise KeyError(name)
+        wasmer, _ = _wasmer_module()
+        signature = raw.type
+        if wasmer.Type.EXTERN_REF in list(signature.params) + list(signature.results):
+
+            def refuse(*args: Any) -> Any:
+                raise EngineRefused(
+                    "wasmer",
+                    f"export {name!r} passes externref across the host boundary ({signature}), which "
+                    "wasmer-python 1.1.0 cannot do (it panics: 'not implemented'); use engine='wasmtime'",
+                )
+
+            self._functions[name] = refuse
+            return refuse
 
         def call(*args: Any) -> Any:
             try:

@@ -1,0 +1,141 @@
+"""Calling conventions on the Realm fixture's rt_* exports (Python models from
+wasm/realm/README.md), catch imports, and externref on wasmer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import realm_wasmer as rw
+
+from .conftest import REALM_WASM
+
+CATCH_WAT = """(module
+  (import "wbg" "__wbg_parse_def2e24ef1252aff" (func $parse (param i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (global $exn (export "exn") (mut i32) (i32.const 0))
+  (global $has (mut i32) (i32.const 0))
+  (func (export "__wbindgen_exn_store") (param i32) local.get 0 global.set $exn i32.const 1 global.set $has)
+  ;; returns the parse result, or -1000 - exn index when the import threw (take_last_exception)
+  (func (export "try_parse") (param i32 i32) (result i32) (local $r i32)
+    local.get 0 local.get 1 call $parse local.set $r
+    global.get $has if (result i32) i32.const 0 global.set $has i32.const -1000 global.get $exn i32.sub
+    else local.get $r end))
+"""
+GLUE = "export function __wbg_parse_def2e24ef1252aff() { return handleError(function (arg0, arg1) {"
+
+
+@pytest.fixture(scope="module", params=["wasmer-cranelift", "wasmtime"])
+def realm(request: pytest.FixtureRequest) -> rw.Instance:
+    return rw.load(REALM_WASM, engine=str(request.param))
+
+
+@settings(max_examples=25, deadline=None)
+@given(data=st.binary(max_size=300))
+def test_vec_u8_round_trip(realm: rw.Instance, data: bytes) -> None:
+    base = realm.stats()["heap_live"]
+    ptr, count = realm.abi.pass_array(data)
+    out_ptr, out_len = realm.call_retptr("rt_vec_u8", ptr, count, words=2)
+    assert realm.abi.take_vec(out_ptr, out_len, "u1").tobytes() == data[::-1]
+    assert realm.stats()["heap_live"] == base
+
+
+@settings(max_examples=25, deadline=None)
+@given(values=st.lists(st.floats(width=32, allow_nan=False, allow_infinity=False), max_size=64))
+def test_vec_f32_round_trip(realm: rw.Instance, values: list[float]) -> None:
+    ptr, count = realm.abi.pass_array(np.array(values, dtype=np.float32))
+    out = realm.abi.take_vec(*realm.call_retptr("rt_vec_f32", ptr, count, words=2), "f4")
+    with np.errstate(over="ignore"):  # f32 overflow to inf, as in Rust
+        expected = np.array(values, dtype=np.float32) * np.float32(2)
+    np.testing.assert_array_equal(out, expected)
+
+
+@settings(max_examples=25, deadline=None)
+@given(values=st.lists(st.integers(0, 2**32 - 1), max_size=64))
+def test_boxed_u32_round_trip(realm: rw.Instance, values: list[int]) -> None:
+    ptr, count = realm.abi.pass_array(np.array(values, dtype=np.uint32))
+    out = realm.abi.take_vec(*realm.call_retptr("rt_boxed_u32", ptr, count, words=2), "u4")
+    assert out.tolist() == [(v + 1) & 0xFFFFFFFF for v in values]
+
+
+@settings(max_examples=30, deadline=None)
+@given(text=st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=80))
+def test_string_round_trip(realm: rw.Instance, text: str) -> None:
+    ptr, length = realm.abi.pass_string(text)
+    assert realm.abi.take_string(*realm.call_retptr("rt_string", ptr, length, words=2)) == text[::-1]
+
+
+def test_call_result_raises_js_error_with_the_rust_message(realm: rw.Instance) -> None:
+    assert realm.call_result("rt_result", 21) == (42,)
+    with pytest.raises(rw.JsError, match="negative: -5") as info:
+        realm.call_result("rt_result", -5)
+    assert isinstance(info.value.value, rw.JsErrorValue)
+    assert realm.stats()["heap_live"] == 0
+
+
+def test_lone_surrogates_are_refused_before_the_guest(realm: rw.Instance) -> None:
+    calls = realm.calls
+    with pytest.raises(rw.RealmWasmerError, match="surrogates not allowed"):
+        realm.abi.pass_string("a\ud800b")
+    assert realm.calls == calls
+
+
+@pytest.mark.parametrize("engine", ["wasmer-cranelift", "wasmtime"])
+@pytest.mark.parametrize("how", ["glue", "register"])
+def test_catch_import_turns_an_exception_into_err(engine: str, how: str) -> None:
+    import json
+
+    import wasmtime
+
+    def parse(caller: rw.Caller, ptr: int, length: int) -> int:
+        return caller.heap.add(json.loads(caller.memory.string(ptr, length)))
+
+    imports = rw.Imports()
+    imports.register("wbg", "__wbg_parse", parse, match="stripped", catch=True if how == "register" else None)
+    instance = rw.load(bytes(wasmtime.wat2wasm(CATCH_WAT)), engine=engine, imports=imports,
+                       glue=GLUE if how == "glue" else None)
+    instance.memory.write(64, b"[1, 2]")
+    ok = instance.call("try_parse", 64, 6)
+    assert ok >= instance.heap.reserved and instance.heap.take(ok) == [1, 2]
+    instance.memory.write(64, b"[1, 2")
+    failed = instance.call("try_parse", 64, 5)
+    assert failed <= -1000, "the import returned a typed zero and the guest saw Err"
+    error = instance.heap.take(-1000 - failed)
+    assert isinstance(error, rw.JsErrorValue) and error.name == "JSONDecodeError"
+    assert not instance.poisoned and instance.stats()["heap_live"] == 0
+
+
+def test_without_catch_the_exception_propagates() -> None:
+    import wasmtime
+
+    def parse(caller: rw.Caller, ptr: int, length: int) -> int:
+        raise ValueError("boom")
+
+    instance = rw.load(bytes(wasmtime.wat2wasm(CATCH_WAT)),
+                       imports=rw.Imports({("wbg", "__wbg_parse_def2e24ef1252aff"): parse}))
+    with pytest.raises(rw.HostError, match="boom"):
+        instance.call("try_parse", 0, 0)
+
+
+def test_externref_exports_are_refused_on_wasmer_not_panicking() -> None:
+    import wasmtime
+
+    data = bytes(wasmtime.wat2wasm('(module (func (export "id") (param externref) (result externref) local.get 0))'))
+    with pytest.raises(rw.EngineRefused, match="externref.*engine='wasmtime'"):
+        rw.load(data, engine="wasmer-cranelift").call("id", None)
+    assert rw.load(data, engine="wasmtime").call("id", "kept") == "kept"
+
+
+def test_externref_import_called_on_wasmer_is_an_engine_panic_and_poisons() -> None:
+    import wasmtime
+
+    data = bytes(wasmtime.wat2wasm('(module (import "env" "h" (func $h (param externref) (result i32)))'
+                                   ' (func (export "run") (result i32) ref.null extern call $h))'))
+    instance = rw.load(data, imports=rw.Imports({("env", "h"): lambda caller, value: 7}))
+    with pytest.raises(rw.EnginePanic, match="not implemented"):
+        instance.call("run")
+    assert instance.poisoned
+    handlers = rw.Imports({("env", "h"): lambda caller, value: 7})
+    assert rw.load(data, engine="wasmtime", imports=handlers).call("run") == 7
