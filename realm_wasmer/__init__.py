@@ -14,6 +14,7 @@ them cannot run here.
 from __future__ import annotations
 
 from . import engines
+from .cache import ArtifactCache
 from .errors import (
     EnginePanic,
     EngineRefused,
@@ -39,6 +40,7 @@ from .resolver import Caller, Imports
 __version__ = "0.1.0"
 
 __all__ = [
+    "ArtifactCache",
     "UNDEFINED",
     "Caller",
     "ClassInfo",

@@ -125,6 +125,9 @@ class ModuleInfo:
     stack_pointer_global: Optional[str]
     #: Imports the glue wraps in ``handleError`` (``#[wasm_bindgen(catch)]``).
     catch_imports: frozenset[str]
+    #: ``__wbindgen_cast_<id>`` import -> what the glue's body does (``string``:
+    #: getStringFromWasm0(ptr, len); ``identity``: the argument itself).
+    casts: dict[str, str]
     module: WasmModule = attrs.field(repr=False)
 
     def class_info(self, name: str) -> ClassInfo:
@@ -148,6 +151,7 @@ class ModuleInfo:
             "roles": dict(self.roles),
             "stack_pointer_global": self.stack_pointer_global,
             "catch_imports": sorted(self.catch_imports),
+            "casts": dict(sorted(self.casts.items())),
             "classes": {name: info.to_json() for name, info in sorted(self.classes.items())},
             "imports": [imp.to_json() for imp in self.imports],
         }
@@ -264,6 +268,23 @@ CATCH_PATTERNS = (
     re.compile(r"function (\w+)\(\)\s*\{\s*return handleError\("),  # 0.2.100 (tiktoken)
     re.compile(r"\.(\w+) = function\(\)\s*\{\s*return handleError\("),  # 0.2.92 web (resvg)
 )
+
+
+_CAST_BODY = re.compile(
+    r"(__wbindgen_cast_[0-9a-f]{16})\s*(?::\s*function|=\s*function|\()[^{]*\{\s*(?:const|let|var) ret = ([^;]+);"
+)
+
+
+def casts_from_glue(glue: str) -> dict[str, str]:
+    """What each ``__wbindgen_cast_<id>`` import does, from the glue's function body."""
+    kinds: dict[str, str] = {}
+    for match in _CAST_BODY.finditer(glue):
+        body = match.group(2).strip()
+        if re.fullmatch(r"getStringFromWasm0\(arg0,\s*arg1\)", body):
+            kinds[match.group(1)] = "string"
+        elif body == "arg0":
+            kinds[match.group(1)] = "identity"
+    return kinds
 
 
 def catch_imports_from_glue(glue: str) -> frozenset[str]:
@@ -513,5 +534,6 @@ def inspect(
         schema_version=schema,
         stack_pointer_global=stack_global,
         catch_imports=catch_imports_from_glue(glue_text) if glue_text else frozenset(),
+        casts=casts_from_glue(glue_text) if glue_text else {},
         module=module,
     )

@@ -10,6 +10,7 @@ constructor's pattern and returns an :class:`Object` handle that owns it.
 from __future__ import annotations
 
 import difflib
+import functools
 import logging
 import weakref
 from pathlib import Path
@@ -19,6 +20,7 @@ import attrs
 
 from . import engines
 from .abi import Abi, decode_result_words
+from .cache import ArtifactCache, default_cache
 from .engines.base import HostFunction, Panic, Trap
 from .errors import (
     EnginePanic,
@@ -31,7 +33,7 @@ from .errors import (
     UseAfterFree,
 )
 from .heap import JsHeap
-from .inspection import ClassInfo, Constructor, ModuleInfo, inspect
+from .inspection import ClassInfo, Constructor, ModuleInfo, inspect, version_tuple
 from .intrinsics import IntrinsicResolver, JsErrorValue, ShimResolver, js_error
 from .memory import GuestMemory
 from .resolver import ImportRequest, Imports, MissingPolicy, Resolution, resolve_all, zeros
@@ -46,13 +48,24 @@ Source = Union[str, Path, bytes, bytearray, memoryview]
 class CompiledModule:
     """A module compiled for one engine; instantiate it as often as needed."""
 
-    def __init__(self, wasm: bytes, engine: str = engines.DEFAULT, glue: Optional[str] = None) -> None:
+    def __init__(
+        self,
+        wasm: bytes,
+        engine: str = engines.DEFAULT,
+        glue: Optional[str] = None,
+        cache: Optional[ArtifactCache] = None,
+    ) -> None:
         self.wasm = wasm
         self.info: ModuleInfo = inspect(wasm, glue=glue)
         self.glue = glue
         self.engine_name = engine
         self.engine = engines.get(engine)
-        self.native = self.engine.compile(wasm, self.info.module)
+        #: The on-disk artifact cache (``$REALM_WASMER_CACHE`` or
+        #: ~/.cache/realm_wasmer/artifacts; ``ArtifactCache.disabled()`` for none).
+        self.cache = cache if cache is not None else default_cache()
+        #: "hit", "miss", "recompiled-corrupt" or "disabled".
+        self.cache_outcome: str
+        self.native, self.cache_outcome = self.cache.load_or_compile(self.engine, wasm, self.info.module)
 
     def instantiate(
         self, imports: Optional[Imports] = None, on_missing: str = "trap", start: bool = True
@@ -60,10 +73,17 @@ class CompiledModule:
         return Instance(self, imports=imports, on_missing=on_missing, start=start)
 
 
-def compile(source: Source, *, engine: str = engines.DEFAULT, glue: Optional[str] = None) -> CompiledModule:
-    """Compile a module for ``engine`` (see ``realm_wasmer.engines.NAMES``)."""
+def compile(
+    source: Source,
+    *,
+    engine: str = engines.DEFAULT,
+    glue: Optional[str] = None,
+    cache: Optional[ArtifactCache] = None,
+) -> CompiledModule:
+    """Compile a module for ``engine`` (see ``realm_wasmer.engines.NAMES``),
+    or load its compiled artifact from the on-disk cache."""
     data = bytes(source) if isinstance(source, (bytes, bytearray, memoryview)) else Path(source).read_bytes()
-    return CompiledModule(data, engine, glue)
+    return CompiledModule(data, engine, glue, cache)
 
 
 def load(
@@ -74,6 +94,7 @@ def load(
     on_missing: str = "trap",
     glue: Optional[str] = None,
     start: bool = True,
+    cache: Optional[ArtifactCache] = None,
 ) -> "Instance":
     """Compile (unless given a :class:`CompiledModule`) and instantiate.
 
@@ -82,7 +103,9 @@ def load(
     that raises :class:`~realm_wasmer.errors.UnresolvedImport` when called,
     ``"stub"`` returns zeros (counted in ``stats()`` and logged).
     """
-    compiled = source if isinstance(source, CompiledModule) else compile(source, engine=engine, glue=glue)
+    compiled = (
+        source if isinstance(source, CompiledModule) else compile(source, engine=engine, glue=glue, cache=cache)
+    )
     return compiled.instantiate(imports=imports, on_missing=on_missing, start=start)
 
 
@@ -136,7 +159,10 @@ class Instance:
         # Handlers are made before the engine instance exists; memory and tables
         # are bound to it right after instantiation.
         self.memory = GuestMemory()
-        self.tables = TableManager(self.info.features["exported_tables"])
+        version = version_tuple(self.info.wasm_bindgen_version or self.info.schema_version)
+        self.tables = TableManager(
+            self.info.features["exported_tables"], 1024 if version is None or version >= (0, 2, 109) else 128
+        )
         self.abi = Abi(self)
         chain = [self.user_imports, IntrinsicResolver(), ShimResolver(), self.policy]
         requests = [
@@ -157,6 +183,8 @@ class Instance:
         self.engine_instance = compiled.engine.instantiate(compiled.native, host_functions)
         self.memory.bind(self.engine_instance)
         self.tables.bind(self.engine_instance)
+        if self.info.module.export_signature("__externref_table_dealloc") is not None:
+            self.tables.dealloc = functools.partial(self.call, "__externref_table_dealloc")
         start_export = self.info.roles.get("start")
         if start and start_export:
             self.call(start_export)

@@ -65,20 +65,22 @@ I32_TO_I32 = _sig("i32", "i32")
 PTR_LEN_TO_I32 = _sig("i32 i32", "i32")
 PTR_LEN = _sig("i32 i32")
 
-_INTRINSICS: dict[str, tuple[FuncType, str, Factory]] = {}
+#: (name, signature) -> (where its semantics come from, factory). Heap-slab and
+#: externref modules import the same intrinsic with different signatures.
+_INTRINSICS: dict[tuple[str, FuncType], tuple[str, Factory]] = {}
 
 
 def intrinsic(name: str, signature: FuncType, source: str) -> Callable[[Factory], Factory]:
     def register(factory: Factory) -> Factory:
-        _INTRINSICS[name] = (signature, source, factory)
+        _INTRINSICS[(name, signature)] = (source, factory)
         return factory
 
     return register
 
 
-def known_intrinsics() -> dict[str, tuple[FuncType, str]]:
-    """Every intrinsic this module implements: name -> (signature, where its semantics come from)."""
-    return {name: (sig, source) for name, (sig, source, _) in _INTRINSICS.items()}
+def known_intrinsics() -> dict[tuple[str, str], str]:
+    """Every intrinsic implemented: (name, signature) -> where its semantics come from."""
+    return {(name, str(sig)): source for (name, sig), (source, _) in _INTRINSICS.items()}
 
 
 # -- object references ------------------------------------------------------
@@ -139,11 +141,18 @@ def _number_get(instance: "Instance") -> Callable[..., Any]:
     return number_get
 
 
-@intrinsic("__wbindgen_boolean_get", I32_TO_I32, "src/lib.rs@0.2.83 JsValue::as_bool: 0 false, 1 true, else not a bool")
+NOT_A_BOOL = 0xFFFFFF
+
+
+@intrinsic(
+    "__wbindgen_boolean_get",
+    I32_TO_I32,
+    "0/1 for a bool, else 0xFFFFFF (css_inline glue); src/lib.rs@0.2.83 as_bool reads any value but 0/1 as None",
+)
 def _boolean_get(instance: "Instance") -> Callable[..., Any]:
     def boolean_get(index: int) -> int:
         value = instance.heap.get(index)
-        return int(value) if isinstance(value, bool) else 2
+        return int(value) if isinstance(value, bool) else NOT_A_BOOL
 
     return boolean_get
 
@@ -299,6 +308,101 @@ def _externref_set_null(instance: "Instance") -> Callable[..., Any]:
     return instance.tables.externref_set_null
 
 
+# -- externref mode (the CLI's externref transform; values cross as Python objects) --
+
+XREF = "externref"
+
+
+def _is_object(value: Any) -> bool:
+    return value is not None and value is not UNDEFINED and not isinstance(value, (bool, int, float, str)) and not (
+        callable(value)
+    )
+
+
+def _xref_predicate(name: str, test: Callable[[Any], bool], source: str) -> None:
+    @intrinsic(name, FuncType((XREF,), ("i32",)), source)
+    def factory(instance: "Instance") -> Callable[..., Any]:
+        def check(value: Any) -> int:
+            return 1 if test(value) else 0
+
+        return check
+
+
+_xref_predicate("__wbindgen_is_undefined", lambda v: v is UNDEFINED, "css_inline glue: arg0 === void 0")
+_xref_predicate("__wbindgen_is_null", lambda v: v is None, "externref form of is_null")
+_xref_predicate("__wbindgen_is_string", lambda v: isinstance(v, str), "externref form of is_string")
+_xref_predicate("__wbindgen_is_object", _is_object, "css_inline glue: typeof val === 'object' && val !== null")
+_xref_predicate(
+    "__wbindgen_is_function", lambda v: callable(v) and not isinstance(v, type), "externref form of is_function"
+)
+
+
+@intrinsic("__wbindgen_boolean_get", FuncType((XREF,), ("i32",)), "css_inline glue: 0/1, 16777215 if not a bool")
+def _x_boolean_get(instance: "Instance") -> Callable[..., Any]:
+    def boolean_get(value: Any) -> int:
+        return int(value) if isinstance(value, bool) else NOT_A_BOOL
+
+    return boolean_get
+
+
+@intrinsic("__wbindgen_number_get", FuncType(("i32", XREF), ()), "css_inline glue: f64 at +8, is-some i32 at +0")
+def _x_number_get(instance: "Instance") -> Callable[..., Any]:
+    def number_get(retptr: int, value: Any) -> None:
+        is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        instance.memory.set_f64(retptr + 8, float(value) if is_number else 0.0)
+        instance.memory.set_u32(retptr, 1 if is_number else 0)
+
+    return number_get
+
+
+@intrinsic("__wbindgen_string_get", FuncType(("i32", XREF), ()), "css_inline glue: [ptr, len], ptr 0 if not a string")
+def _x_string_get(instance: "Instance") -> Callable[..., Any]:
+    def string_get(retptr: int, value: Any) -> None:
+        ptr, length = instance.abi.pass_string(value) if isinstance(value, str) else (0, 0)
+        instance.memory.set_u32s(retptr, (ptr, length))
+
+    return string_get
+
+
+@intrinsic("__wbindgen_debug_string", FuncType(("i32", XREF), ()), "css_inline glue: [ptr, len] of debugString")
+def _x_debug_string(instance: "Instance") -> Callable[..., Any]:
+    def debug_string(retptr: int, value: Any) -> None:
+        instance.memory.set_u32s(retptr, instance.abi.pass_string(debug_repr(value)))
+
+    return debug_string
+
+
+@intrinsic("__wbindgen_in", FuncType((XREF, XREF), ("i32",)), "css_inline glue: arg0 in arg1")
+def _x_in(instance: "Instance") -> Callable[..., Any]:
+    def in_(key: Any, obj: Any) -> int:
+        try:
+            return 1 if key in obj else 0
+        except TypeError:
+            return 0
+
+    return in_
+
+
+@intrinsic("__wbindgen_jsval_loose_eq", FuncType((XREF, XREF), ("i32",)), "css_inline glue: arg0 == arg1")
+def _x_loose_eq(instance: "Instance") -> Callable[..., Any]:
+    def loose_eq(a: Any, b: Any) -> int:
+        nullish = (None, UNDEFINED)
+        if a in nullish or b in nullish:
+            return 1 if (a in nullish and b in nullish) else 0
+        return 1 if a == b else 0
+
+    return loose_eq
+
+
+@intrinsic(
+    "__wbindgen_init_externref_table",
+    _sig(""),
+    "css_inline/rollup glue: slot 0 = undefined; undefined, null, true, false at offset..offset+3",
+)
+def _init_externref_table(instance: "Instance") -> Callable[..., Any]:
+    return instance.tables.init_externref_table
+
+
 class IntrinsicResolver:
     """Answers wasm-bindgen intrinsics whose signature matches the heap-slab form."""
 
@@ -306,15 +410,35 @@ class IntrinsicResolver:
 
     def resolve(self, request: ImportRequest, instance: "Instance") -> Optional[Resolution]:
         parsed = request.parsed
+        if parsed.form == "cast":
+            return self._cast(request, instance)
         if parsed.form != "intrinsic":
             return None
-        entry = _INTRINSICS.get(parsed.base)
+        entry = _INTRINSICS.get((parsed.base, request.signature))
         if entry is None:
             return None
-        signature, source, factory = entry
-        if signature != request.signature:
-            return None
+        source, factory = entry
         return Resolution(factory(instance), "intrinsic", f"{parsed.base}: {source}", "intrinsic")
+
+
+    def _cast(self, request: ImportRequest, instance: "Instance") -> Optional[Resolution]:
+        """A generic conversion (0.2.102+). Its meaning is not in the wasm; only
+        the glue's body says it, so casts resolve only when the glue was given."""
+        kind = instance.info.casts.get(request.name)
+        sig = request.signature
+        to_heap = sig.results == ("i32",)
+        if kind == "string" and sig.params == ("i32", "i32") and (to_heap or sig.results == (XREF,)):
+            memory, heap = instance.memory, instance.heap
+
+            def cast_string(ptr: int, length: int) -> Any:
+                text = memory.string(ptr & 0xFFFFFFFF, length)
+                return heap.add(text) if to_heap else text
+
+            description = "cast: getStringFromWasm0(ptr, len) (from the glue)"
+            return Resolution(cast_string, "intrinsic", description, "intrinsic")
+        if kind == "identity" and len(sig.params) == 1 and sig.results == (XREF,):
+            return Resolution(lambda value: value, "intrinsic", "cast: the value itself (from the glue)", "intrinsic")
+        return None
 
 
 # -- shims: js-sys / web-sys bindings known by name and signature -----------

@@ -12,15 +12,29 @@ by a module rewriter (not built yet).
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from .engines.base import EngineInstance
+from .errors import RealmWasmerError
+
+
+def unwrap(value: Any) -> Any:
+    """wasmtime-py returns some externref table entries wrapped in a ``Val``."""
+    inner = getattr(value, "value", value) if type(value).__name__ == "Val" else value
+    return inner
 
 
 class TableManager:
-    def __init__(self, exported_tables: list[str]) -> None:
+    def __init__(self, exported_tables: list[str], externref_offset: int = 1024) -> None:
         self._engine: Optional[EngineInstance] = None
         self.exported_tables = list(exported_tables)
+        self.externref_table_names = [
+            n for n in ("__wbindgen_externrefs", "__wbindgen_export_0") if n in self.exported_tables
+        ]
+        #: Where undefined/null/true/false sit in the externref table (128, or 1024 from 0.2.109).
+        self.externref_offset = externref_offset
+        #: The guest's ``__externref_table_dealloc`` (set by the instance when exported).
+        self.dealloc: Optional[Callable[[int], Any]] = None
         #: The host-side externref table of a raw module.
         self.externrefs: list[Any] = []
 
@@ -39,6 +53,50 @@ class TableManager:
 
     def externref_live_count(self) -> int:
         return sum(1 for value in self.externrefs if value is not None)
+
+    # -- externref mode of CLI-processed modules (wasmtime only) --------------
+    def externref_table(self) -> Any:
+        """The module's exported externref table (``__wbindgen_externrefs``, or
+        ``__wbindgen_export_0`` before 0.2.105) as the engine's own object."""
+        for name in self.externref_table_names:
+            table = self.native(name)
+            if table is not None:
+                return table
+        raise RealmWasmerError(
+            "this engine cannot reach the module's externref table from the host "
+            f"(tables: {self.exported_tables}); use engine='wasmtime'"
+        )
+
+    def init_externref_table(self) -> None:
+        """``__wbindgen_init_externref_table``, as the glue does it: slot 0 =
+        undefined, and undefined/null/true/false at ``offset..offset+3``, growing
+        the table by 4 when it is not already that large (css_inline 0.2.127
+        grows; rollup 0.2.130 is preallocated to 1028 and sets them directly)."""
+        from .heap import UNDEFINED
+
+        table = self.externref_table()
+        store = self._store()
+        size = int(table.size(store))
+        if size < self.externref_offset + 4:
+            table.grow(store, self.externref_offset + 4 - size, None)
+        table.set(store, 0, UNDEFINED)
+        for i, value in enumerate((UNDEFINED, None, True, False)):
+            table.set(store, self.externref_offset + i, value)
+
+    def take_externref(self, index: int) -> Any:
+        """The glue's takeFromExternrefTable0: read a slot, then the guest's dealloc frees it."""
+        table = self.externref_table()
+        value = unwrap(table.get(self._store(), index))
+        dealloc = self.dealloc
+        if dealloc is not None:
+            dealloc(index)
+        return value
+
+    def _store(self) -> Any:
+        store = getattr(self._engine, "store", None)
+        if store is None:
+            raise RealmWasmerError("this engine has no store for native table access; use engine='wasmtime'")
+        return store
 
     def sizes(self) -> dict[str, int]:
         if self._engine is None:

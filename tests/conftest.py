@@ -19,6 +19,14 @@ SHARED = ROOT.parent / "shared"
 CORPUS = SHARED / "corpus"
 CORPUS_CACHE = Path(os.environ.get("REALM_CORPUS_CACHE", "/tmp/realm-corpus-public"))
 
+
+@pytest.fixture(scope="session", autouse=True)
+def artifact_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Compiled artifacts of this test session go to a fresh temp dir, not ~/.cache."""
+    directory = tmp_path_factory.mktemp("artifacts")
+    os.environ["REALM_WASMER_CACHE"] = str(directory)
+    return directory
+
 #: Engines every behavioural test runs on (all four; LLVM compiles slowest).
 FAST_ENGINES = ["wasmer-cranelift", "wasmer-singlepass", "wasmer-llvm", "wasmtime"]
 

@@ -128,14 +128,29 @@ def test_externref_exports_are_refused_on_wasmer_not_panicking() -> None:
     assert rw.load(data, engine="wasmtime").call("id", "kept") == "kept"
 
 
-def test_externref_import_called_on_wasmer_is_an_engine_panic_and_poisons() -> None:
+def test_externref_imports_are_refused_on_wasmer_at_load() -> None:
     import wasmtime
 
     data = bytes(wasmtime.wat2wasm('(module (import "env" "h" (func $h (param externref) (result i32)))'
                                    ' (func (export "run") (result i32) ref.null extern call $h))'))
-    instance = rw.load(data, imports=rw.Imports({("env", "h"): lambda caller, value: 7}))
+    handlers = rw.Imports({("env", "h"): lambda caller, value: 7})
+    with pytest.raises(rw.EngineRefused, match=r"import env\.h.*engine='wasmtime'"):
+        rw.load(data, imports=handlers)
+    assert rw.load(data, engine="wasmtime", imports=handlers).call("run") == 7
+
+
+def test_a_wasmer_panic_is_an_engine_panic_and_poisons(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the load-time refusal, the same module makes wasmer panic inside the
+    call; the PanicException (a BaseException) is caught at the engine boundary."""
+    import wasmtime
+
+    from realm_wasmer.engines.wasmer_engine import WasmerEngine
+
+    monkeypatch.setattr(WasmerEngine, "check_module", lambda self, module: None)
+    data = bytes(wasmtime.wat2wasm('(module (import "env" "h" (func $h (param externref) (result i32)))'
+                                   ' (func (export "run") (result i32) ref.null extern call $h))'))
+    instance = rw.load(data, imports=rw.Imports({("env", "h"): lambda caller, value: 7}),
+                       cache=rw.ArtifactCache.disabled())
     with pytest.raises(rw.EnginePanic, match="not implemented"):
         instance.call("run")
     assert instance.poisoned
-    handlers = rw.Imports({("env", "h"): lambda caller, value: 7})
-    assert rw.load(data, engine="wasmtime", imports=handlers).call("run") == 7

@@ -167,7 +167,9 @@ class WasmerEngine(Engine):
             except ImportError as exc:
                 extra = "" if self.compiler == "cranelift" else f" (pip install 'realm-wasmer[{self.compiler}]')"
                 return Availability(self.name, False, f"{module_name} cannot be imported: {exc}{extra}")
-        return Availability(self.name, True, version=f"wasmer {_package_version('wasmer')}, {module_name}")
+        dist = module_name.replace("_", "-")
+        version = f"wasmer {_package_version('wasmer')}, {module_name} {_package_version(dist)}"
+        return Availability(self.name, True, version=version)
 
     def _require(self) -> Any:
         availability = self.availability()
@@ -185,6 +187,18 @@ class WasmerEngine(Engine):
         return self._store
 
     def check_module(self, module: WasmModule) -> None:
+        crossing = sorted(
+            {f"import {imp.module}.{imp.name}" for imp in module.imports if imp.kind == "func" and imp.type
+             and getattr(imp.type, "uses_externref", False)}
+        )
+        if crossing:
+            raise EngineRefused(
+                self.name,
+                "the module passes externref across the host boundary "
+                f"({', '.join(crossing[:3])}{', ...' if len(crossing) > 3 else ''}), which wasmer-python 1.1.0 "
+                "cannot do (it panics: 'not implemented') and its tables cannot be set from Python; "
+                "use engine='wasmtime' (lowering externref with a module rewriter is not built yet)",
+            )
         if self.compiler == "singlepass":
             multi = sorted({str(t) for t in module.functions if t.multi_value})
             if multi:
