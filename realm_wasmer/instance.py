@@ -152,6 +152,9 @@ class Instance:
         self._poisoned: Optional[RealmWasmerError] = None
         self._objects: "weakref.WeakSet[Object]" = weakref.WeakSet()
         self.calls = 0
+        #: How often the guest called each import (``module.name``), e.g. to compare
+        #: with a recorded trace of the JS glue.
+        self.import_calls: dict[str, int] = {}
         #: Parameter count of every exported function: wasmer-python 1.1.0
         #: silently drops surplus arguments, so the host checks arity itself.
         self._arity = {name: len(sig.params) for name, sig in self.info.module.function_exports()}
@@ -191,8 +194,11 @@ class Instance:
 
     # -- import plumbing ----------------------------------------------------
     def _guard(self, label: str, handler: Callable[..., Any]) -> Callable[..., Any]:
+        counts = self.import_calls
+
         def host(*args: Any) -> Any:
             self._last_import = label
+            counts[label] = counts.get(label, 0) + 1
             try:
                 return handler(*args)
             except BaseException as exc:
@@ -397,6 +403,17 @@ class Instance:
         obj = Object(self, info, ptr, ctor)
         obj.explain = steps
         return obj
+
+    def wrap(self, class_name: str, ptr: int) -> "Object":
+        """Take ownership of an object pointer the guest returned (a static
+        factory, a method returning a class by value): the handle frees it with
+        the class's free export, as the glue's ``Class.__wrap(ptr)`` does."""
+        info = self.class_info(class_name)
+        ptr &= 0xFFFFFFFF
+        if ptr == 0:
+            raise RealmWasmerError(f"cannot wrap a null {info.name} pointer")
+        ctor = Constructor(f"<returned {info.name}>", 1, False, FuncType((), ("i32",)))
+        return Object(self, info, ptr, ctor)
 
     def stats(self) -> dict[str, Any]:
         """Live counts, for leak checks: JS heap values, open objects, externref slots."""

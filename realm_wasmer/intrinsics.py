@@ -252,20 +252,41 @@ def _debug_string(instance: "Instance") -> Callable[..., Any]:
 
 
 def debug_repr(value: Any) -> str:
-    """A JS-flavoured debug string, as the glue's debugString gives for simple values."""
+    """The glue's ``debugString`` for the values a Python host holds: numbers as
+    JS prints them, strings JSON-quoted, ``[a, b]`` for arrays,
+    ``Object({...})`` for plain objects, ``Name: message`` for errors."""
     if value is UNDEFINED:
         return "undefined"
     if value is None:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer() and math.isfinite(value):
-        return str(int(value))
+    if isinstance(value, (int, float)):
+        return _js_number(float(value))
     if isinstance(value, str):
-        return json.dumps(value)
+        return json.dumps(value, ensure_ascii=False)
     if isinstance(value, JsErrorValue):
         return f"{value.name}: {value.message}"
-    return repr(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(debug_repr(v) for v in value) + "]"
+    if isinstance(value, dict):
+        try:
+            return "Object(" + json.dumps(value, separators=(",", ":"), ensure_ascii=False) + ")"
+        except (TypeError, ValueError):
+            return "Object"
+    if callable(value):
+        return f"Function({getattr(value, '__name__', '')})"
+    return type(value).__name__
+
+
+def _js_number(number: float) -> str:
+    if math.isnan(number):
+        return "NaN"
+    if math.isinf(number):
+        return "Infinity" if number > 0 else "-Infinity"
+    if number.is_integer() and abs(number) < 1e21:
+        return str(int(number))
+    return repr(number)
 
 
 # -- memory and describe ----------------------------------------------------

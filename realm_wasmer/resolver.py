@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Protocol
 
 import attrs
 
-from .errors import UnresolvedImport
+from .errors import RealmWasmerError, UnresolvedImport
 from .naming import ImportName, parse_import_name, strip_hash
 from .wasm import FuncType
 
@@ -68,6 +68,8 @@ class Resolution:
     #: True/False: the handler's exceptions are (not) caught into ``Err`` for the
     #: guest (``#[wasm_bindgen(catch)]``); None: as the module's glue says.
     catch: Optional[bool] = None
+    #: The user registration that answered (for ambiguity checks), if any.
+    registration: Any = attrs.field(default=None, eq=False, repr=False)
 
 
 class Resolver(Protocol):
@@ -179,7 +181,12 @@ class Imports:
                         bound = handler
                     label = getattr(handler, "__qualname__", repr(handler))
                     return Resolution(
-                        bound, f"user:{mode}", f"user handler {label}", "host", catch=registration.catch
+                        bound,
+                        f"user:{mode}",
+                        f"user handler {label}",
+                        "host",
+                        catch=registration.catch,
+                        registration=registration,
                     )
         return None
 
@@ -189,6 +196,23 @@ def _bind_caller(handler: Callable[..., Any], caller: Caller) -> Callable[..., A
         return handler(caller, *args)
 
     return call
+
+
+def _refuse_ambiguous(resolved: dict[tuple[str, str], tuple[ImportRequest, Resolution]]) -> None:
+    """A ``match="stripped"`` registration must not answer two different
+    bindings: ``__wbg_new`` would otherwise serve both ``new Array()`` and
+    ``new Object()`` (distinct hashes) with one handler."""
+    by_registration: dict[int, list[str]] = {}
+    for request, resolution in resolved.values():
+        if resolution.resolver == "user:stripped" and resolution.registration is not None:
+            by_registration.setdefault(id(resolution.registration), []).append(request.name)
+    for names in by_registration.values():
+        hashes = {parse_import_name(n).hash for n in names}
+        if len(hashes) > 1:
+            raise RealmWasmerError(
+                f"a handler registered by stripped name would answer {len(names)} different imports "
+                f"({', '.join(sorted(names))}); register each by its exact name"
+            )
 
 
 def zero_of(valtype: str) -> Any:
@@ -255,6 +279,7 @@ def resolve_all(
                 break
         else:
             missing.append(request)
+    _refuse_ambiguous(resolved)
     if missing:
         listing = "\n".join(f"  {r}" for r in missing)
         raise UnresolvedImport(

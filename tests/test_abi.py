@@ -154,3 +154,25 @@ def test_a_wasmer_panic_is_an_engine_panic_and_poisons(monkeypatch: pytest.Monke
     with pytest.raises(rw.EnginePanic, match="not implemented"):
         instance.call("run")
     assert instance.poisoned
+
+
+def test_stripped_registration_answering_two_bindings_is_refused() -> None:
+    import wasmtime
+
+    data = bytes(wasmtime.wat2wasm('(module (import "wbg" "__wbg_new_898a68150f225f2e" (func (result i32)))'
+                                   ' (import "wbg" "__wbg_new_b51585de1b234aff" (func (result i32))))'))
+    imports = rw.Imports()
+    imports.register("wbg", "__wbg_new", lambda caller: 0, match="stripped")
+    with pytest.raises(rw.RealmWasmerError, match="would answer 2 different imports.*exact name"):
+        rw.load(data, imports=imports)
+
+
+def test_wrap_owns_a_returned_object_and_import_calls_are_counted(realm: rw.Instance) -> None:
+    with realm.construct("Realm") as owner:
+        config = realm.wrap("WasmGenerationConfig", realm.call("realm_config", owner.ptr))
+        assert realm.call("wasmgenerationconfig_maxTokens", config.ptr) == 128
+        assert realm.stats()["objects_live"] == 2
+        config.close()
+    assert realm.stats()["objects_live"] == 0
+    log_import = next(name for name in realm.import_calls if "__wbg_log_" in name)
+    assert realm.import_calls[log_import] >= 1
