@@ -163,9 +163,16 @@ class Instance:
         # are bound to it right after instantiation.
         self.memory = GuestMemory()
         version = version_tuple(self.info.wasm_bindgen_version or self.info.schema_version)
+        module = self.info.module
         self.tables = TableManager(
-            self.info.features["exported_tables"], 1024 if version is None or version >= (0, 2, 109) else 128
+            self.info.features["exported_tables"],
+            1024 if version is None or version >= (0, 2, 109) else 128,
+            funcref_tables=[
+                e.name for e in module.exports if e.kind == "table" and getattr(e.type, "element", "") == "funcref"
+            ],
+            exported_functions={name for name, _ in module.function_exports()},
         )
+        self.tables.call_export = self.call
         self.abi = Abi(self)
         chain = [self.user_imports, IntrinsicResolver(), ShimResolver(), self.policy]
         requests = [

@@ -6,8 +6,8 @@ its ``__wbindgen_externref_xform__`` imports stand for the ``table.grow`` and
 them with a host-side table (a Python list) with ``table.grow`` semantics: grow
 returns the *old* size. On wasmtime the native tables of a CLI module are
 reachable through :meth:`native`; wasmer-python 1.1.0 exposes only a table's
-size, so calls through a funcref table on wasmer need helper exports injected
-by a module rewriter (not built yet).
+size, so calls through a funcref table on wasmer go through trampoline exports
+(see :func:`trampoline_name`) that a module rewriter injects (not built yet).
 """
 
 from __future__ import annotations
@@ -16,6 +16,17 @@ from typing import Any, Callable, Optional
 
 from .engines.base import EngineInstance
 from .errors import RealmWasmerError
+from .wasm import FuncType
+
+_LETTERS = {"i32": "i", "i64": "I", "f32": "f", "f64": "F", "externref": "x", "funcref": "r"}
+
+
+def trampoline_name(signature: FuncType) -> str:
+    """``__realm_call_indirect_ii_i`` for ``(i32, i32) -> (i32)``: the export a
+    module rewriter injects to call a table entry of that type from wasmer."""
+    params = "".join(_LETTERS[t] for t in signature.params) or "v"
+    results = "".join(_LETTERS[t] for t in signature.results) or "v"
+    return f"__realm_call_indirect_{params}_{results}"
 
 
 def unwrap(value: Any) -> Any:
@@ -25,9 +36,19 @@ def unwrap(value: Any) -> Any:
 
 
 class TableManager:
-    def __init__(self, exported_tables: list[str], externref_offset: int = 1024) -> None:
+    def __init__(
+        self,
+        exported_tables: list[str],
+        externref_offset: int = 1024,
+        funcref_tables: Optional[list[str]] = None,
+        exported_functions: Optional[set[str]] = None,
+    ) -> None:
         self._engine: Optional[EngineInstance] = None
         self.exported_tables = list(exported_tables)
+        self.funcref_tables = list(funcref_tables or [])
+        self.exported_functions = set(exported_functions or ())
+        #: Calls an export by name (the instance's call, with its error translation).
+        self.call_export: Optional[Callable[..., Any]] = None
         self.externref_table_names = [
             n for n in ("__wbindgen_externrefs", "__wbindgen_export_0") if n in self.exported_tables
         ]
@@ -52,7 +73,17 @@ class TableManager:
         self.externrefs[index] = None
 
     def externref_live_count(self) -> int:
-        return sum(1 for value in self.externrefs if value is not None)
+        """Live externref slots: the host-side table of a raw module, or the
+        owned slots (above the four constants) of a CLI module's native table.
+        Not for hot paths: on wasmtime each slot read is a few microseconds."""
+        if self.externrefs or not self.externref_table_names:
+            return sum(1 for value in self.externrefs if value is not None)
+        table = self.native(self.externref_table_names[0])
+        if table is None:
+            return 0
+        store = self._store()
+        first = self.externref_offset + 4
+        return sum(1 for i in range(first, int(table.size(store))) if unwrap(table.get(store, i)) is not None)
 
     # -- externref mode of CLI-processed modules (wasmtime only) --------------
     def externref_table(self) -> Any:
@@ -97,6 +128,45 @@ class TableManager:
         if store is None:
             raise RealmWasmerError("this engine has no store for native table access; use engine='wasmtime'")
         return store
+
+    # -- funcref tables: closures (invoke / destroy) ----------------------------
+    def function_table(self) -> str:
+        """The export name of the module's funcref table (the CLI exports it for closures)."""
+        if not self.funcref_tables:
+            raise RealmWasmerError("the module exports no funcref table")
+        return self.funcref_tables[0]
+
+    def call_function(self, index: int, signature: FuncType, *args: Any, table: Optional[str] = None) -> Any:
+        """Call entry ``index`` of a funcref table with ``signature``.
+
+        On wasmtime the entry is read with the native table API. wasmer-python
+        1.1.0 cannot read tables, so there the call goes through a trampoline
+        export ``trampoline_name(signature)`` taking ``(index, *args)`` and doing
+        ``call_indirect``: a module rewriter injects one per signature used by
+        the table. Without it the call is refused, naming the export needed.
+        """
+        name = table or self.function_table()
+        native = self.native(name)
+        if native is not None:
+            store = self._store()
+            function = unwrap(native.get(store, index))
+            if function is None:
+                raise RealmWasmerError(f"funcref table {name!r} has no function at index {index}")
+            result = function(store, *args)
+            return tuple(result) if isinstance(result, list) else result
+        trampoline = trampoline_name(signature)
+        if self.call_export is None or trampoline not in self.exported_functions:
+            raise RealmWasmerError(
+                f"this engine cannot call through funcref table {name!r} from Python: the module needs the "
+                f"trampoline export {trampoline}(index, ...) {signature} (injected by a module rewriter, "
+                "not built yet); use engine='wasmtime'"
+            )
+        return self.call_export(trampoline, index, *args)
+
+    def destroy_closure(self, dtor_index: int, a: int, b: int) -> None:
+        """A closure's destructor, called through the function table with ``(a, b)``
+        (wasm-bindgen <= 0.2.114; later versions export ``__wbindgen_destroy_closure``)."""
+        self.call_function(dtor_index, FuncType(("i32", "i32"), ()), a, b)
 
     def sizes(self) -> dict[str, int]:
         if self._engine is None:
