@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional
 
 import numpy as np
 
@@ -72,6 +72,11 @@ class Abi:
 
     def pass_string(self, text: str) -> tuple[int, int]:
         """UTF-8 encode, allocate exactly that many bytes (align 1), copy.
+
+        This is the glue's fallback protocol (encode first, then one malloc) and
+        gives the exact-size allocation that Rust's owned ``String`` needs (the
+        0.2.91 fix); it is valid for every era and makes one crossing instead of
+        the glue's malloc + realloc for non-ASCII text.
 
         Lone surrogates are rejected (Python's strict encoder): the JS glue would
         replace them with U+FFFD, and handing Rust invalid UTF-8 is undefined behaviour.
@@ -192,6 +197,37 @@ class Abi:
         for ptr in self._slots:
             self.free(ptr, SLOT_SIZE, SLOT_ALIGN)
         self._slots.clear()
+
+
+def unsigned(value: int, bits: int = 32) -> int:
+    """Engines return signed integers; u32 values and pointers (and u64) are
+    their two's-complement reading, as the glue's ``>>> 0`` and ``BigInt.asUintN``."""
+    return value & ((1 << bits) - 1)
+
+
+def signed(value: int, bits: int = 32) -> int:
+    """The signed reading of a ``bits``-wide value (i8/i16 results come back widened)."""
+    value &= (1 << bits) - 1
+    return value - (1 << bits) if value >> (bits - 1) else value
+
+
+def check_range(value: int, bits: int, is_signed: bool, name: str = "value") -> int:
+    """Refuse an integer that does not fit, instead of letting an engine wrap it
+    (wasmtime-py wraps 2**32 to 0 silently; wasmer raises OverflowError)."""
+    low, high = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if is_signed else (0, (1 << bits) - 1)
+    if not low <= value <= high:
+        kind = f"{'i' if is_signed else 'u'}{bits}"
+        raise OverflowError(f"{name}={value} does not fit in {kind} [{low}, {high}]")
+    return value
+
+
+#: ``Option<u32>``-like values cross as one f64 from 0.2.96; this is None.
+OPTION_F64_NONE = float(0x100000001)
+
+
+def decode_option_f64(value: float) -> Optional[int]:
+    """Decode the >= 0.2.96 f64 encoding of ``Option<u32/i32/...>``."""
+    return None if value == OPTION_F64_NONE else int(value)
 
 
 def decode_result_words(words: tuple[int, ...]) -> tuple[int, int, bool]:

@@ -51,6 +51,12 @@ class GuestMemory:
         view: U8Array = self._engine.memory_view()
         return view
 
+    @property
+    def buffer(self) -> U8Array:
+        """``memory.buffer`` for js-sys shims (``__wbindgen_memory`` puts this
+        object on the JS heap): the current writable view, never cached."""
+        return self.view()
+
     def _span(self, address: int, size: int) -> U8Array:
         view: U8Array = self._engine.memory_view()
         if address < 0 or size < 0 or address + size > view.shape[0]:

@@ -176,3 +176,23 @@ def test_wrap_owns_a_returned_object_and_import_calls_are_counted(realm: rw.Inst
     assert realm.stats()["objects_live"] == 0
     log_import = next(name for name in realm.import_calls if "__wbg_log_" in name)
     assert realm.import_calls[log_import] >= 1
+
+
+def test_integer_helpers() -> None:
+    from realm_wasmer.abi import OPTION_F64_NONE, check_range, decode_option_f64, signed, unsigned
+
+    assert unsigned(-1) == 0xFFFFFFFF and unsigned(-1, 64) == 2**64 - 1
+    assert signed(0xFF, 8) == -1 and signed(0x7F, 8) == 127
+    assert check_range(2**32 - 1, 32, False) == 2**32 - 1
+    with pytest.raises(OverflowError, match=r"n=4294967296 does not fit in u32"):
+        check_range(2**32, 32, False, "n")
+    assert decode_option_f64(OPTION_F64_NONE) is None and decode_option_f64(7.0) == 7
+
+
+@settings(max_examples=40, deadline=None)
+@given(value=st.integers(-(2**63), 2**63 - 1))
+def test_i64_and_u64_round_trip(realm: rw.Instance, value: int) -> None:
+    from realm_wasmer.abi import signed, unsigned
+
+    assert realm.call("rt_i64", value) == signed(value + 1, 64)
+    assert unsigned(realm.call("rt_u64", value), 64) == unsigned(value + 1, 64)
