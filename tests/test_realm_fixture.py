@@ -142,3 +142,20 @@ def test_build_reproduces_the_committed_module() -> None:
     done = subprocess.run(["bash", str(ROOT / "wasm" / "build.sh"), "--check"], capture_output=True, text=True,
                           timeout=900)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_rust_errors_surface_as_js_error_exceptions(engine: str) -> None:
+    imports, _ = realm_imports()
+    instance = rw.load(REALM_WASM, engine=engine, imports=imports)
+    ptr, length = instance.abi.pass_string('{"top_k": -1}')
+    with pytest.raises(rw.JsError, match="invalid config: top_k must be a non-negative integer"):
+        instance.call_result("realm_withConfig", ptr, length)
+    with instance.construct("Realm") as realm:
+        ptr, length = instance.abi.pass_bytes(b"GGUF\x02\x00\x00\x00")
+        with pytest.raises(rw.JsError, match="unsupported GGUF version 2") as info:
+            instance.call_result("realm_loadModel", realm.ptr, ptr, length, payload_words=0)
+        assert isinstance(info.value.value, rw.JsErrorValue)
+        ptr, length = instance.abi.pass_string("hello")
+        with pytest.raises(rw.JsError, match="no model loaded|not loaded"):
+            instance.call_result("realm_generate", realm.ptr, ptr, length, payload_words=2)
+    assert instance.stats()["heap_live"] == 0 and not instance.poisoned
