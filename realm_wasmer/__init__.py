@@ -14,6 +14,7 @@ them cannot run here.
 from __future__ import annotations
 
 from . import engines
+from .bindings import ArgumentError, ArgumentRangeError, BoundModule, BoundObject, JsResultError, bind
 from .cache import ArtifactCache
 from .errors import (
     EnginePanic,
@@ -40,7 +41,13 @@ from .resolver import Caller, Imports
 __version__ = "0.1.0"
 
 __all__ = [
+    "ArgumentError",
+    "ArgumentRangeError",
     "ArtifactCache",
+    "BoundModule",
+    "BoundObject",
+    "JsResultError",
+    "bind",
     "UNDEFINED",
     "Caller",
     "ClassInfo",

@@ -5,6 +5,7 @@
     realm-wasmer run MODULE EXPORT ARGS...    one raw export call
     realm-wasmer construct MODULE CLASS [--explain]   one object, by its constructor's pattern
     realm-wasmer demo                         construct the bundled Realm, explained
+    realm-wasmer stubs MODULE [-o FILE]       .pyi stub of the typed bindings
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import json
 import sys
 from typing import Optional, Sequence
 
-from . import engines
+from . import bindings_cli, engines
 from .errors import RealmWasmerError
 
 
@@ -63,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="construct the bundled Realm through its out-pointer constructor, explained")
     p.add_argument("--module", help="a Realm module other than the bundled wasm/realm.wasm")
     _engine_arg(p)
+    bindings_cli.add_parser(sub)
     return parser
 
 
@@ -159,6 +161,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         "run": cmd_run,
         "construct": cmd_construct,
         "demo": cmd_demo,
+        "stubs": bindings_cli.run,
     }[args.command]
     try:
         return handler(args)

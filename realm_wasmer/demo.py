@@ -11,9 +11,10 @@ loads a GGUF model made on the spot, and generates text through a Python
 
 from __future__ import annotations
 
+import inspect
 import json
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 from . import engines
 from .errors import JsError
@@ -139,4 +140,17 @@ def run_demo(engine: str = engines.DEFAULT, module: Optional[str] = None, out: C
     out(f"\n4. freed: {realm}; stats {instance.stats()}")
     for level, text in instance.console_messages:
         out(f"   console.{level}: {text}")
+
+    from .bindings import bind
+
+    out("\n5. the same through typed bindings decoded from the module itself: realm_wasmer.bind()")
+    bound = bind(path, engine=engine, imports=EchoModel().imports())
+    out(f"   {bound}")
+    bound_realm = bound.classes["Realm"]
+    out(f"   Realm.generate{inspect.signature(bound_realm.generate)}")
+    with bound_realm() as typed:
+        typed_api: Any = typed  # methods are generated from the descriptors at run time
+        typed_api.loadModel(data)
+        text = typed_api.generate("hello")
+        out(f"   realm = m.Realm(); realm.loadModel(gguf); realm.generate('hello') -> {text!r}")
     return 0

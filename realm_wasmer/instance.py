@@ -498,6 +498,14 @@ class Object:
         """Call a method export with this object's pointer as its first argument (raw wasm values)."""
         return self.instance.call(export, self.ptr, *args)
 
+    def release(self) -> int:
+        """Give up ownership without freeing: the guest took the object by value
+        (a method consuming ``self``, or an argument passed by value)."""
+        ptr = self.ptr
+        self._finalizer.detach()
+        self.closed = True
+        return ptr
+
     def close(self) -> None:
         """Free the object. On a poisoned instance nothing is called (its memory
         is discarded with it on ``reset()``)."""
