@@ -146,11 +146,10 @@ def run_demo(engine: str = engines.DEFAULT, module: Optional[str] = None, out: C
     out("\n5. the same through typed bindings decoded from the module itself: realm_wasmer.bind()")
     bound = bind(path, engine=engine, imports=EchoModel().imports())
     out(f"   {bound}")
-    bound_realm = bound.classes["Realm"]
+    bound_realm: Any = bound.classes["Realm"]  # members are generated from the descriptors at run time
     out(f"   Realm.generate{inspect.signature(bound_realm.generate)}")
     with bound_realm() as typed:
-        typed_api: Any = typed  # methods are generated from the descriptors at run time
-        typed_api.loadModel(data)
-        text = typed_api.generate("hello")
+        typed.loadModel(data)
+        text = typed.generate("hello")
         out(f"   realm = m.Realm(); realm.loadModel(gguf); realm.generate('hello') -> {text!r}")
     return 0
