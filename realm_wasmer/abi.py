@@ -193,6 +193,11 @@ class Abi:
         """Addresses of the reusable out-slots allocated so far."""
         return tuple(self._slots)
 
+    def restore_slots(self, slots: tuple[int, ...]) -> None:
+        """Forget slots allocated after a memory snapshot that is being restored."""
+        self._slots = list(slots)
+        self._slot_depth = 0
+
     def release_slots(self) -> None:
         for ptr in self._slots:
             self.free(ptr, SLOT_SIZE, SLOT_ALIGN)

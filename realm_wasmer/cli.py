@@ -6,6 +6,7 @@
     realm-wasmer construct MODULE CLASS [--explain]   one object, by its constructor's pattern
     realm-wasmer demo                         construct the bundled Realm, explained
     realm-wasmer stubs MODULE [-o FILE]       .pyi stub of the typed bindings
+    realm-wasmer probe MODULE --class Realm   the out-slot and object layout a constructor needs
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import json
 import sys
 from typing import Optional, Sequence
 
-from . import bindings_cli, engines
+from . import bindings_cli, engines, probe_cli
 from .errors import RealmWasmerError
 
 
@@ -65,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--module", help="a Realm module other than the bundled wasm/realm.wasm")
     _engine_arg(p)
     bindings_cli.add_parser(sub)
+    probe_cli.add_parser(sub)
     return parser
 
 
@@ -162,6 +164,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         "construct": cmd_construct,
         "demo": cmd_demo,
         "stubs": bindings_cli.run,
+        "probe": probe_cli.run,
     }[args.command]
     try:
         return handler(args)

@@ -131,6 +131,15 @@ class JsHeap:
         self._slots[self._stack_pointer] = UNDEFINED
         self._stack_pointer += 1
 
+    # -- snapshots (the probe restores instance state between trials) -------
+    def snapshot(self) -> tuple[Any, ...]:
+        """The slab's whole state; free-slot records are immutable, so a shallow copy suffices."""
+        return (list(self._slots), self._next_free, self._stack_pointer, self._live, self.peak)
+
+    def restore(self, snapshot: tuple[Any, ...]) -> None:
+        slots, self._next_free, self._stack_pointer, self._live, self.peak = snapshot
+        self._slots = list(slots)
+
     # -- constants and stats -----------------------------------------------
     def index_of_constant(self, value: Any) -> int | None:
         """The reserved index for undefined/null/true/false, else None."""

@@ -109,6 +109,8 @@ class WasmModule:
     start: Optional[int]
     custom_sections: tuple[tuple[str, bytes], ...]
     size: int
+    #: ``(offset, length)`` of each active data segment whose offset is a constant.
+    data_segments: tuple[tuple[int, int], ...] = ()
 
     def export(self, name: str) -> Optional[Export]:
         for export in self.exports:
@@ -234,6 +236,7 @@ def parse(data: bytes) -> WasmModule:
     tables: list[TableType] = []
     memories: list[Limits] = []
     customs: list[tuple[str, bytes]] = []
+    data_segments: list[tuple[int, int]] = []
     start: Optional[int] = None
     imported_funcs: list[FuncType] = []
     imported_globals: list[Global] = []
@@ -303,6 +306,18 @@ def parse(data: bytes) -> WasmModule:
                 exports_raw.append((name, EXTERNAL_KINDS.get(kind_code, f"kind{kind_code}"), body.uleb()))
         elif section_id == 8:
             start = body.uleb()
+        elif section_id == 11:
+            for _ in range(body.uleb()):
+                flags = body.uleb()
+                offset: Optional[Union[int, float]] = None
+                if flags in (0, 2):
+                    if flags == 2:
+                        body.uleb()  # memory index
+                    offset = body.const_expr()
+                length = body.uleb()
+                body.bytes(length)
+                if isinstance(offset, int):
+                    data_segments.append((offset & 0xFFFFFFFF, length))
         reader.pos = body.end
 
     functions = tuple(imported_funcs) + tuple(types[i] for i in func_type_indices)
@@ -335,4 +350,5 @@ def parse(data: bytes) -> WasmModule:
         start=start,
         custom_sections=tuple(customs),
         size=len(data),
+        data_segments=tuple(data_segments),
     )

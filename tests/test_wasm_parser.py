@@ -49,3 +49,13 @@ def test_realm_outline() -> None:
 def test_invalid_modules_are_named(data: bytes, message: str) -> None:
     with pytest.raises(InvalidModule, match=message):
         wasm.parse(data)
+
+
+def test_data_segments_are_read() -> None:
+    import wasmtime
+
+    data = bytes(wasmtime.wat2wasm('(module (memory 1) (data (i32.const 1024) "abc") (data (i32.const 4096) "xy")'
+                                   ' (data "passive"))'))
+    assert wasm.parse(data).data_segments == ((1024, 3), (4096, 2))
+    realm = wasm.parse(REALM_WASM.read_bytes())
+    assert realm.data_segments and all(offset >= 0 and length > 0 for offset, length in realm.data_segments)
