@@ -34,7 +34,6 @@ NAMED_ROLES = {
     "__wbindgen_start": "start",
 }
 ANONYMOUS_EXPORT = re.compile(r"^__wbindgen_export(_?\d+)?$")
-RUNTIME_EXPORT_PREFIXES = ("__wbindgen_", "__externref_", "__wbg_", "__realm_truth_", "__data_end", "__heap_base")
 
 _I = "i32"
 ROLE_SIGNATURES = {
