@@ -8,9 +8,18 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 import realm_wasmer as rw
 from realm_wasmer import engines
+
+# Hypothesis profiles: "ci" (the default: fast) and "thorough"
+# (pytest --hypothesis-profile thorough). Registered here so the option finds them.
+_COMMON = dict(deadline=None, database=None, suppress_health_check=list(HealthCheck))
+settings.register_profile("ci", max_examples=12, **_COMMON)  # type: ignore[arg-type]
+settings.register_profile("thorough", max_examples=200, **_COMMON)  # type: ignore[arg-type]
+if settings.get_current_profile_name() == "default":
+    settings.load_profile("ci")
 
 ROOT = Path(__file__).resolve().parents[1]
 REALM_WASM = ROOT / "wasm" / "realm.wasm"

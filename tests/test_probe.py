@@ -15,7 +15,7 @@ from collections import Counter
 from typing import Any, Callable
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import realm_wasmer as rw
@@ -28,12 +28,6 @@ from realm_wasmer.probe_render import svg_diagram, text_map
 from realm_wasmer.probe_trial import ALIGNMENTS, MAX_SIZE, TrialRunner, TrialSpec
 
 from .conftest import REALM_WASM, realm_imports
-
-_COMMON = dict(deadline=None, database=None, suppress_health_check=list(HealthCheck))
-settings.register_profile("ci", max_examples=12, **_COMMON)  # type: ignore[arg-type]
-settings.register_profile("thorough", max_examples=200, **_COMMON)  # type: ignore[arg-type]
-if settings.get_current_profile_name() == "default":
-    settings.load_profile("ci")
 
 #: Probe examples per search: the ci profile keeps the whole file well under a minute.
 EXAMPLES = 12 if settings.get_current_profile_name() == "ci" else 100
