@@ -19,6 +19,7 @@ from typing import Any, Optional, Union
 
 import attrs
 
+from .errors import InvalidModule
 from .naming import parse_import_name
 from .wasm import FuncType, WasmModule, parse
 
@@ -200,7 +201,7 @@ def _producers(module: WasmModule) -> dict[str, list[tuple[str, str]]]:
         for _ in range(reader.uleb()):
             field = reader.name()
             fields[field] = [(reader.name(), reader.name()) for _ in range(reader.uleb())]
-    except Exception:
+    except InvalidModule:  # a malformed producers section only loses the version
         return fields
     return fields
 
