@@ -145,7 +145,6 @@ class Instance:
         self.console_messages: list[tuple[str, str]] = []
         self._last_import: Optional[str] = None
         self._host_exception: Optional[tuple[str, BaseException]] = None
-        self._current_export: Optional[str] = None
         self._depth = 0
         #: Why the instance may be inconsistent: a trap, or a host exception that
         #: unwound through guest frames (Rust destructors and RefCell guards skipped).
@@ -158,6 +157,8 @@ class Instance:
         #: Parameter count of every exported function: wasmer-python 1.1.0
         #: silently drops surplus arguments, so the host checks arity itself.
         self._arity = {name: len(sig.params) for name, sig in self.info.module.function_exports()}
+        #: export name -> (engine callable, parameter count), filled on first call.
+        self._callables: dict[str, tuple[Callable[..., Any], int]] = {}
 
         # Handlers are made before the engine instance exists; memory and tables
         # are bound to it right after instantiation.
@@ -292,18 +293,21 @@ class Instance:
                 f"this instance trapped earlier ({self._poisoned}); its memory may be inconsistent. "
                 "Call reset() for a fresh instance."
             )
-        function = self.export_function(export)
-        if len(args) != self._arity[export]:
+        entry = self._callables.get(export)
+        if entry is None:
+            function = self.export_function(export)
+            if export not in self._arity:
+                raise ExportNotFound(f"export {export!r} is not a function")
+            entry = self._callables[export] = (function, self._arity[export])
+        function, arity = entry
+        if len(args) != arity:
             raise TypeError(
-                f"export {export!r} takes {self._arity[export]} wasm arguments "
+                f"export {export!r} takes {arity} wasm arguments "
                 f"{self.info.module.export_signature(export)}, got {len(args)}"
             )
-        outer = self._depth == 0
-        if outer:
+        if self._depth == 0:
             self._last_import = None
             self._host_exception = None
-        previous = self._current_export
-        self._current_export = export
         self._depth += 1
         self.calls += 1
         try:
@@ -335,7 +339,6 @@ class Instance:
             raise
         finally:
             self._depth -= 1
-            self._current_export = previous
 
     def call_retptr(self, export: str, *args: Any, words: int = 4, slot: str = "auto") -> tuple[int, ...]:
         """Call an export whose first parameter is an out-slot; return the first

@@ -28,14 +28,25 @@ class _Unbound:
 
         raise RealmWasmerError("guest memory was used before the instance finished instantiating")
 
+
 _I32 = struct.Struct("<i")
+_F32 = struct.Struct("<f")
+_F64 = struct.Struct("<d")
+_U64 = struct.Struct("<Q")
 
 
 class GuestMemory:
-    """The exported ``memory`` of one instance."""
+    """The exported ``memory`` of one instance.
+
+    Scalars go through ``struct.pack_into``/``unpack_from`` on a memoryview of
+    the engine's current view, bulk data through numpy; the memoryview is
+    re-made whenever the engine hands out a new view (after ``memory.grow``).
+    """
 
     def __init__(self, engine_instance: Optional[EngineInstance] = None) -> None:
         self._engine: Any = engine_instance if engine_instance is not None else _Unbound()
+        self._np: Optional[U8Array] = None
+        self._mv: memoryview = memoryview(b"")
 
     def bind(self, engine_instance: EngineInstance) -> None:
         """Attach to the instance's memory (done once, right after instantiation)."""
@@ -57,59 +68,73 @@ class GuestMemory:
         object on the JS heap): the current writable view, never cached."""
         return self.view()
 
+    def _checked(self, address: int, size: int) -> memoryview:
+        """The current memoryview, after checking ``[address, address+size)`` is inside it."""
+        view = self._engine.memory_view()
+        if view is not self._np:
+            self._np = view
+            self._mv = memoryview(view)
+        mv = self._mv
+        if address < 0 or size < 0 or address + size > len(mv):
+            raise GuestMemoryError(address, size, len(mv))
+        return mv
+
     def _span(self, address: int, size: int) -> U8Array:
-        view: U8Array = self._engine.memory_view()
-        if address < 0 or size < 0 or address + size > view.shape[0]:
-            raise GuestMemoryError(address, size, int(view.shape[0]))
-        return view[address : address + size]
+        self._checked(address, size)
+        assert self._np is not None
+        return self._np[address : address + size]
 
     def read(self, address: int, size: int) -> bytes:
-        return self._span(address, size).tobytes()
+        return bytes(self._checked(address, size)[address : address + size])
 
     def write(self, address: int, data: bytes | bytearray | memoryview | U8Array) -> None:
-        source = np.frombuffer(data, dtype=np.uint8) if not isinstance(data, np.ndarray) else data.view(np.uint8)
-        self._span(address, int(source.shape[0]))[:] = source.reshape(-1)
+        if isinstance(data, np.ndarray):
+            source = np.ascontiguousarray(data).reshape(-1).view(np.uint8)
+            self._span(address, int(source.shape[0]))[:] = source
+            return
+        raw = memoryview(data).cast("B") if not isinstance(data, (bytes, bytearray)) else data
+        self._checked(address, len(raw))[address : address + len(raw)] = raw
 
     def fill(self, address: int, size: int, value: int = 0) -> None:
         self._span(address, size)[:] = value
 
     def u8(self, address: int) -> int:
-        return int(self._span(address, 1)[0])
+        return int(self._checked(address, 1)[address])
 
     def u32(self, address: int) -> int:
-        return int(_U32.unpack(self._span(address, 4).tobytes())[0])
+        return int(_U32.unpack_from(self._checked(address, 4), address)[0])
 
     def i32(self, address: int) -> int:
-        return int(_I32.unpack(self._span(address, 4).tobytes())[0])
+        return int(_I32.unpack_from(self._checked(address, 4), address)[0])
 
     def set_u32(self, address: int, value: int) -> None:
-        self._span(address, 4)[:] = np.frombuffer(_U32.pack(value & 0xFFFFFFFF), dtype=np.uint8)
+        _U32.pack_into(self._checked(address, 4), address, value & 0xFFFFFFFF)
 
     def set_i32(self, address: int, value: int) -> None:
         self.set_u32(address, value)
 
     def u32s(self, address: int, count: int) -> tuple[int, ...]:
-        return tuple(int(v) for v in self._span(address, 4 * count).view("<u4"))
+        return struct.unpack_from(f"<{count}I", self._checked(address, 4 * count), address)
 
     def set_u32s(self, address: int, values: Sequence[int]) -> None:
-        data = np.array([v & 0xFFFFFFFF for v in values], dtype="<u4")
-        self._span(address, 4 * len(values))[:] = data.view(np.uint8)
+        count = len(values)
+        struct.pack_into(f"<{count}I", self._checked(address, 4 * count), address, *(v & 0xFFFFFFFF for v in values))
 
     def f64(self, address: int) -> float:
-        return float(struct.unpack("<d", self._span(address, 8).tobytes())[0])
+        return float(_F64.unpack_from(self._checked(address, 8), address)[0])
 
     def set_f64(self, address: int, value: float) -> None:
-        self._span(address, 8)[:] = np.frombuffer(struct.pack("<d", value), dtype=np.uint8)
+        _F64.pack_into(self._checked(address, 8), address, value)
 
     def f32(self, address: int) -> float:
-        return float(struct.unpack("<f", self._span(address, 4).tobytes())[0])
+        return float(_F32.unpack_from(self._checked(address, 4), address)[0])
 
     def u64(self, address: int) -> int:
-        return int(struct.unpack("<Q", self._span(address, 8).tobytes())[0])
+        return int(_U64.unpack_from(self._checked(address, 8), address)[0])
 
     def string(self, address: int, length: int) -> str:
         """Decode UTF-8 strictly, as the glue's fatal TextDecoder does."""
-        return self.read(address, length).decode("utf-8")
+        return str(self._checked(address, length)[address : address + length], "utf-8")
 
     def array(self, address: int, count: int, dtype: Any) -> Any:
         """A copy of ``count`` elements of ``dtype`` at ``address``."""

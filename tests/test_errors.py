@@ -116,3 +116,9 @@ def test_throw_intrinsic_raises_js_error() -> None:
     assert instance.heap.take(heap_index) == "x"
     with pytest.raises(HeapError, match="dropped twice"):
         instance.heap.drop(heap_index)
+
+
+def test_calling_a_non_function_export_is_a_clear_error() -> None:
+    instance = rw.load(REALM_WASM)
+    with pytest.raises(rw.ExportNotFound, match="'memory' is not a function"):
+        instance.call("memory")
