@@ -295,10 +295,9 @@ class Instance:
             )
         entry = self._callables.get(export)
         if entry is None:
-            function = self.export_function(export)
-            if export not in self._arity:
+            if export not in self._arity and self.info.module.export(export) is not None:
                 raise ExportNotFound(f"export {export!r} is not a function")
-            entry = self._callables[export] = (function, self._arity[export])
+            entry = self._callables[export] = (self.export_function(export), self._arity[export])
         function, arity = entry
         if len(args) != arity:
             raise TypeError(
