@@ -13,32 +13,16 @@ tests.
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 from typing import Callable
+
+from timing import per_call  # benchmarks/ is on sys.path when a script runs
 
 import realm_wasmer as rw
 from realm_wasmer.bindings import bind
 from realm_wasmer.demo import EchoModel
 
 REALM = Path(__file__).resolve().parents[1] / "wasm" / "realm.wasm"
-
-
-def per_call(func: Callable[[], object], seconds: float, rounds: int = 5) -> float:
-    """Best time per call over ``rounds`` rounds of about ``seconds / rounds`` each."""
-    func()
-    best = float("inf")
-    for _ in range(rounds):
-        n, start = 0, time.perf_counter()
-        while True:
-            for _ in range(20):
-                func()
-            n += 20
-            elapsed = time.perf_counter() - start
-            if elapsed >= seconds / rounds:
-                break
-        best = min(best, elapsed / n)
-    return best
 
 
 def cases(engine: str) -> list[tuple[str, Callable[[], object], Callable[[], object]]]:

@@ -12,25 +12,14 @@ Speed goals live here, not in tests.
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 from typing import Callable
+
+from timing import per_call  # benchmarks/ is on sys.path when a script runs
 
 import realm_wasmer as rw
 
 REALM = Path(__file__).resolve().parents[1] / "wasm" / "realm.wasm"
-
-
-def per_call(func: Callable[[], object], seconds: float) -> float:
-    func()
-    n, start = 0, time.perf_counter()
-    while True:
-        for _ in range(50):
-            func()
-        n += 50
-        elapsed = time.perf_counter() - start
-        if elapsed >= seconds:
-            return elapsed / n
 
 
 def crossings(instance: rw.Instance, func: Callable[[], object]) -> int:

@@ -38,12 +38,17 @@ class Abi:
         #: Reusable out-slots, one per call depth (allocated on first use).
         self._slots: list[int] = []
         self._slot_depth = 0
+        #: Runtime exports bound to Instance.call, made once (malloc/free are hot).
+        self._bound: dict[str, Callable[..., Any]] = {}
 
     def _export(self, role: str) -> Callable[..., Any]:
         name = self.roles.get(role)
         if not name:
             raise RealmWasmerError(f"the module exports no {role} function (roles found: {self.roles})")
-        return functools.partial(self._instance.call, name)
+        function = self._bound.get(name)
+        if function is None:
+            function = self._bound[name] = functools.partial(self._instance.call, name)
+        return function
 
     # -- allocator ----------------------------------------------------------
     def malloc(self, size: int, align: int = 1) -> int:

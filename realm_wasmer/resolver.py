@@ -21,6 +21,7 @@ memory and the JS heap, then the import's wasm arguments.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import logging
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Protocol
 
@@ -174,11 +175,10 @@ class Imports:
             for registration in self._registrations:
                 if registration.match == mode and registration.matches(request):
                     handler = registration.handler
+                    bound: Callable[..., Any] = handler
                     if registration.pass_caller:
                         caller = Caller(instance, f"{request.module}.{request.name}")
-                        bound = _bind_caller(handler, caller)
-                    else:
-                        bound = handler
+                        bound = functools.partial(handler, caller)  # C-level: no extra Python frame
                     label = getattr(handler, "__qualname__", repr(handler))
                     return Resolution(
                         bound,
@@ -189,13 +189,6 @@ class Imports:
                         registration=registration,
                     )
         return None
-
-
-def _bind_caller(handler: Callable[..., Any], caller: Caller) -> Callable[..., Any]:
-    def call(*args: Any) -> Any:
-        return handler(caller, *args)
-
-    return call
 
 
 def _refuse_ambiguous(resolved: dict[tuple[str, str], tuple[ImportRequest, Resolution]]) -> None:
