@@ -21,7 +21,7 @@ import attrs
 
 from .errors import InvalidModule
 from .naming import parse_import_name
-from .wasm import FuncType, WasmModule, parse
+from .wasm import FuncType, WasmModule, length_prefixed_blobs, parse
 
 RAW_NAMESPACE = "__wbindgen_placeholder__"
 XFORM_NAMESPACE = "__wbindgen_externref_xform__"
@@ -208,11 +208,11 @@ def _producers(module: WasmModule) -> dict[str, list[tuple[str, str]]]:
 
 def _schema_version(module: WasmModule) -> Optional[str]:
     for data in module.custom("__wasm_bindgen_unstable"):
-        pos = 0
-        while pos + 4 <= len(data):
-            length = int.from_bytes(data[pos : pos + 4], "little")
-            blob = data[pos + 4 : pos + 4 + length]
-            pos += 4 + length
+        try:
+            blobs = length_prefixed_blobs(data)
+        except InvalidModule:
+            continue
+        for blob in blobs:
             if blob[:1] == b"{":
                 try:
                     return str(json.loads(blob)["schema_version"])

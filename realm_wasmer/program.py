@@ -29,8 +29,9 @@ import attrs
 
 from . import descriptors as d
 from .descriptors import UnsupportedSchema, UnsupportedType
-from .errors import RealmWasmerError
-from .wasm import FuncType, WasmModule
+from .errors import InvalidModule, RealmWasmerError
+from .wasm import FuncType, WasmModule, length_prefixed_blobs
+from .wasm import _Reader as WasmReader
 
 SECTION = "__wasm_bindgen_unstable"
 #: Schema versions whose program layout this module decodes.
@@ -176,28 +177,21 @@ class Programs:
         return tuple(s for p in self.programs for s in p.structs)
 
 
-class _Reader:
+class _Reader(WasmReader):
+    """wasm-bindgen's program encoding on top of the binary reader's LEB128 and
+    byte access; running past the end or bad UTF-8 is a :class:`ProgramError`."""
+
     def __init__(self, data: bytes) -> None:
-        self.data = data
-        self.pos = 0
+        super().__init__(data)
 
     def byte(self) -> int:
-        if self.pos >= len(self.data):
-            raise ProgramError(f"program ended early at byte {self.pos}")
-        value = self.data[self.pos]
-        self.pos += 1
-        return value
+        try:
+            return super().byte()
+        except InvalidModule:
+            raise ProgramError(f"program ended early at byte {self.pos}") from None
 
     def u32(self) -> int:
-        result, shift = 0, 0
-        while True:
-            b = self.byte()
-            result |= (b & 0x7F) << shift
-            if not b & 0x80:
-                return result
-            shift += 7
-            if shift > 35:
-                raise ProgramError(f"LEB128 too long at byte {self.pos}")
+        return self.uleb()
 
     def bool(self) -> bool:
         value = self.byte()
@@ -206,16 +200,12 @@ class _Reader:
         return bool(value)
 
     def string(self) -> str:
-        length = self.u32()
-        end = self.pos + length
-        if end > len(self.data):
-            raise ProgramError(f"string of {length} bytes runs past the program at byte {self.pos}")
-        raw = self.data[self.pos : end]
-        self.pos = end
+        start = self.pos
         try:
-            return raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise ProgramError(f"invalid UTF-8 in a program string: {exc}") from None
+            return self.name()
+        except InvalidModule as exc:
+            reason = "is not UTF-8" if "UTF-8" in str(exc) else "runs past the program"
+            raise ProgramError(f"the program string at byte {start} {reason} ({exc})") from None
 
     def vec(self, item: Callable[[], T]) -> tuple[T, ...]:
         return tuple(item() for _ in range(self.u32()))
@@ -324,16 +314,10 @@ DECODERS: dict[str, Callable[[bytes], Program]] = {"0.2.83": decode_program_0_2_
 
 
 def _blobs(data: bytes) -> list[bytes]:
-    blobs, pos = [], 0
-    while pos < len(data):
-        if pos + 4 > len(data):
-            raise ProgramError(f"truncated blob length at byte {pos} of the {SECTION} section")
-        length = int.from_bytes(data[pos : pos + 4], "little")
-        if pos + 4 + length > len(data):
-            raise ProgramError(f"blob of {length} bytes at byte {pos} runs past the {SECTION} section")
-        blobs.append(data[pos + 4 : pos + 4 + length])
-        pos += 4 + length
-    return blobs
+    try:
+        return length_prefixed_blobs(data)
+    except InvalidModule as exc:
+        raise ProgramError(f"the {SECTION} section is malformed: {exc}") from None
 
 
 def read_programs(module: WasmModule) -> Programs:

@@ -137,6 +137,21 @@ class WasmModule:
         return sum(1 for imp in self.imports if imp.kind == "func")
 
 
+def length_prefixed_blobs(data: bytes) -> list[bytes]:
+    """Split ``data`` into blobs each stored as a little-endian u32 length and its
+    bytes (the layout of wasm-bindgen's ``__wasm_bindgen_unstable`` section)."""
+    blobs, pos = [], 0
+    while pos < len(data):
+        if pos + 4 > len(data):
+            raise InvalidModule(f"truncated blob length at byte {pos}")
+        length = int.from_bytes(data[pos : pos + 4], "little")
+        if pos + 4 + length > len(data):
+            raise InvalidModule(f"blob of {length} bytes at byte {pos} runs past the section")
+        blobs.append(data[pos + 4 : pos + 4 + length])
+        pos += 4 + length
+    return blobs
+
+
 class _Reader:
     def __init__(self, data: bytes, pos: int = 0, end: Optional[int] = None) -> None:
         self.data = data
