@@ -24,7 +24,7 @@ from pathlib import Path
 
 import realm_wasmer as rw
 from realm_wasmer.probe import probe, runner_for
-from realm_wasmer.probe_trial import TrialSpec
+from realm_wasmer.probe.trial import TrialSpec
 
 REALM = Path(__file__).resolve().parents[1] / "wasm" / "realm.wasm"
 

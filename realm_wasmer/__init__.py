@@ -14,7 +14,7 @@ them cannot run here.
 from __future__ import annotations
 
 from . import engines
-from .bindings import ArgumentError, ArgumentRangeError, BoundModule, BoundObject, JsResultError, bind
+from .bindings.api import ArgumentError, ArgumentRangeError, BoundModule, BoundObject, JsResultError, bind
 from .cache import ArtifactCache
 from .errors import (
     EnginePanic,
@@ -31,12 +31,12 @@ from .errors import (
     UnresolvedImport,
     UseAfterFree,
 )
-from .heap import UNDEFINED, JsHeap
+from .host.heap import UNDEFINED, JsHeap
+from .host.intrinsics import JsErrorValue
+from .host.memory import GuestMemory
+from .host.resolver import Caller, Imports
 from .inspection import ClassInfo, Constructor, ImportInfo, ModuleInfo, inspect
 from .instance import CompiledModule, Instance, Object, compile, load
-from .intrinsics import JsErrorValue
-from .memory import GuestMemory
-from .resolver import Caller, Imports
 
 __version__ = "0.1.0"
 

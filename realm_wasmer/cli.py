@@ -16,8 +16,10 @@ import json
 import sys
 from typing import Optional, Sequence
 
-from . import bindings_cli, engines, probe_cli
+from . import engines
+from .bindings import cli as bindings_cli
 from .errors import RealmWasmerError
+from .probe import cli as probe_cli
 
 
 def _engine_arg(parser: argparse.ArgumentParser) -> None:

@@ -18,8 +18,8 @@ from typing import Any, Callable, Optional
 
 from . import engines
 from .errors import JsError
+from .host.resolver import Caller, Imports
 from .instance import load
-from .resolver import Caller, Imports
 
 BUNDLED = Path(__file__).resolve().parents[1] / "wasm" / "realm.wasm"
 
@@ -141,7 +141,7 @@ def run_demo(engine: str = engines.DEFAULT, module: Optional[str] = None, out: C
     for level, text in instance.console_messages:
         out(f"   console.{level}: {text}")
 
-    from .bindings import bind
+    from .bindings.api import bind
 
     out("\n5. the same through typed bindings decoded from the module itself: realm_wasmer.bind()")
     bound = bind(path, engine=engine, imports=EchoModel().imports())

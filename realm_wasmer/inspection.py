@@ -20,7 +20,7 @@ from typing import Any, Optional, Union
 import attrs
 
 from .errors import InvalidModule
-from .naming import parse_import_name
+from .host.naming import parse_import_name
 from .wasm import FuncType, WasmModule, length_prefixed_blobs, parse
 
 RAW_NAMESPACE = "__wbindgen_placeholder__"
@@ -190,12 +190,12 @@ def _read_bytes(path_or_bytes: Union[str, Path, bytes, bytearray, memoryview]) -
 
 
 def _producers(module: WasmModule) -> dict[str, list[tuple[str, str]]]:
-    from .wasm import _Reader
+    from .wasm import Reader
 
     sections = module.custom("producers")
     if not sections:
         return {}
-    reader = _Reader(sections[0])
+    reader = Reader(sections[0])
     fields: dict[str, list[tuple[str, str]]] = {}
     try:
         for _ in range(reader.uleb()):

@@ -19,7 +19,6 @@ from typing import Any, Callable, Optional, Union
 import attrs
 
 from . import engines
-from .abi import Abi, decode_result_words
 from .cache import ArtifactCache, default_cache
 from .engines.base import HostFunction, Panic, Trap
 from .errors import (
@@ -32,12 +31,13 @@ from .errors import (
     RealmWasmerError,
     UseAfterFree,
 )
-from .heap import JsHeap
+from .host.abi import Abi, decode_result_words
+from .host.heap import JsHeap
+from .host.intrinsics import IntrinsicResolver, JsErrorValue, ShimResolver, js_error
+from .host.memory import GuestMemory
+from .host.resolver import ImportRequest, Imports, MissingPolicy, Resolution, resolve_all, zeros
+from .host.tables import TableManager
 from .inspection import ClassInfo, Constructor, ModuleInfo, inspect, version_tuple
-from .intrinsics import IntrinsicResolver, JsErrorValue, ShimResolver, js_error
-from .memory import GuestMemory
-from .resolver import ImportRequest, Imports, MissingPolicy, Resolution, resolve_all, zeros
-from .tables import TableManager
 from .wasm import FuncType
 
 log = logging.getLogger("realm_wasmer")

@@ -179,7 +179,7 @@ def test_wrap_owns_a_returned_object_and_import_calls_are_counted(realm: rw.Inst
 
 
 def test_integer_helpers() -> None:
-    from realm_wasmer.abi import OPTION_F64_NONE, check_range, decode_option_f64, signed, unsigned
+    from realm_wasmer.host.abi import OPTION_F64_NONE, check_range, decode_option_f64, signed, unsigned
 
     assert unsigned(-1) == 0xFFFFFFFF and unsigned(-1, 64) == 2**64 - 1
     assert signed(0xFF, 8) == -1 and signed(0x7F, 8) == 127
@@ -192,7 +192,7 @@ def test_integer_helpers() -> None:
 @settings(max_examples=40, deadline=None)
 @given(value=st.integers(-(2**63), 2**63 - 1))
 def test_i64_and_u64_round_trip(realm: rw.Instance, value: int) -> None:
-    from realm_wasmer.abi import signed, unsigned
+    from realm_wasmer.host.abi import signed, unsigned
 
     assert realm.call("rt_i64", value) == signed(value + 1, 64)
     assert unsigned(realm.call("rt_u64", value), 64) == unsigned(value + 1, 64)

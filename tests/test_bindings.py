@@ -26,7 +26,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import realm_wasmer as rw
-from realm_wasmer import bindings_cli
 from realm_wasmer.bindings import (
     ArgumentError,
     ArgumentRangeError,
@@ -37,9 +36,10 @@ from realm_wasmer.bindings import (
     bind,
     snake_case,
 )
+from realm_wasmer.bindings import cli as bindings_cli
+from realm_wasmer.bindings.descriptors import UnsupportedSchema
+from realm_wasmer.bindings.stubs import generate_stub
 from realm_wasmer.demo import EchoModel, tiny_gguf
-from realm_wasmer.descriptors import UnsupportedSchema
-from realm_wasmer.stubs import generate_stub
 
 from .conftest import REALM_WASM, ROOT
 

@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import realm_wasmer as rw
-from realm_wasmer import descriptors as d
-from realm_wasmer import program as p
+from realm_wasmer.bindings import descriptors as d
+from realm_wasmer.bindings import program as p
 from realm_wasmer.wasm import FuncType, parse
 
 from .conftest import REALM_WASM

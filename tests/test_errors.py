@@ -7,7 +7,7 @@ import logging
 import pytest
 
 import realm_wasmer as rw
-from realm_wasmer.heap import HeapError
+from realm_wasmer.host.heap import HeapError
 
 from .conftest import REALM_WASM, wat
 

@@ -8,7 +8,7 @@ import math
 import pytest
 
 import realm_wasmer as rw
-from realm_wasmer.heap import UNDEFINED
+from realm_wasmer.host.heap import UNDEFINED
 
 
 def css_inline_imports() -> rw.Imports:
@@ -78,7 +78,7 @@ def case(corpus: dict, case_id: str) -> dict:
 
 
 def test_start_initialises_the_externref_table(css: rw.Instance) -> None:
-    from realm_wasmer.tables import unwrap
+    from realm_wasmer.host.tables import unwrap
 
     table = css.tables.externref_table()
     store = css.engine_instance.store  # type: ignore[attr-defined]

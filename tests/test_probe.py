@@ -19,13 +19,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import realm_wasmer as rw
-from realm_wasmer import probe_cli
 from realm_wasmer.demo import tiny_gguf
 from realm_wasmer.probe import LayoutReport, probe, runner_for
-from realm_wasmer.probe_alloc import calibrate, expected_chunk, locate_chunk
-from realm_wasmer.probe_args import parse_arg
-from realm_wasmer.probe_render import svg_diagram, text_map
-from realm_wasmer.probe_trial import ALIGNMENTS, MAX_SIZE, TrialRunner, TrialSpec
+from realm_wasmer.probe import cli as probe_cli
+from realm_wasmer.probe.alloc import calibrate, expected_chunk, locate_chunk
+from realm_wasmer.probe.args import parse_arg
+from realm_wasmer.probe.render import svg_diagram, text_map
+from realm_wasmer.probe.trial import ALIGNMENTS, MAX_SIZE, TrialRunner, TrialSpec
 
 from .conftest import REALM_WASM, realm_imports
 
@@ -148,7 +148,7 @@ def test_unsafe_examples_reproduce_exactly(report: dict[str, Any], runner: Trial
 
 
 def _param(name: str, example: dict[str, Any], runner: TrialRunner) -> int:
-    from realm_wasmer.probe_trial import END_WINDOW, GUARD
+    from realm_wasmer.probe.trial import END_WINDOW, GUARD
 
     if name == "memory_end":
         return END_WINDOW - example["bytes_before_end"]
@@ -173,7 +173,7 @@ def test_heap_slot_guards_intact_exactly_from_the_minimum(
         # The object pointer is a live allocation at least as big as the real object.
         instance = runner.factory.fresh()
         try:
-            from realm_wasmer.probe_object import build
+            from realm_wasmer.probe.object import build
 
             chunk = locate_chunk(instance.memory, build(runner, instance))
         finally:

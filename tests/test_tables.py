@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 import realm_wasmer as rw
-from realm_wasmer.tables import trampoline_name
+from realm_wasmer.host.tables import trampoline_name
 from realm_wasmer.wasm import FuncType
 
 TABLE = """

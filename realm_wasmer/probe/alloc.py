@@ -23,11 +23,11 @@ from typing import TYPE_CHECKING, Optional
 
 import attrs
 
-from .errors import RealmWasmerError
+from ..errors import RealmWasmerError
 
 if TYPE_CHECKING:
-    from .instance import Instance
-    from .memory import GuestMemory
+    from ..host.memory import GuestMemory
+    from ..instance import Instance
 
 PINUSE = 1
 CINUSE = 2

@@ -3,7 +3,7 @@
     realm-wasmer stubs MODULE [-o FILE] [--engine ENGINE]
 
 writes the ``.pyi`` stub of the module's typed bindings (see
-:mod:`realm_wasmer.stubs`) to FILE, or prints it.
+:mod:`realm_wasmer.bindings.stubs`) to FILE, or prints it.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import argparse
 import sys
 from typing import Any
 
-from . import engines
+from .. import engines
 
 
 def add_parser(subparsers: Any) -> None:

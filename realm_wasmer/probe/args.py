@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any, Sequence, Union
 
 import attrs
 
-from .errors import RealmWasmerError
+from ..errors import RealmWasmerError
 
 if TYPE_CHECKING:
-    from .instance import Instance
+    from ..instance import Instance
 
 
 class BadArgument(RealmWasmerError):

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from typing import Any, Callable, Optional
 
-from .engines.base import EngineInstance
-from .errors import RealmWasmerError
-from .wasm import FuncType
+from ..engines.base import EngineInstance
+from ..errors import RealmWasmerError
+from ..wasm import FuncType
 
 _LETTERS = {"i32": "i", "i64": "I", "f32": "f", "f64": "F", "externref": "x", "funcref": "r"}
 

@@ -14,8 +14,8 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from .engines.base import EngineInstance, U8Array
-from .errors import GuestMemoryError
+from ..engines.base import EngineInstance, U8Array
+from ..errors import GuestMemoryError
 
 _U32 = struct.Struct("<I")
 
@@ -24,7 +24,7 @@ class _Unbound:
     """Stands in until instantiation finishes (e.g. a start function's imports)."""
 
     def __getattr__(self, name: str) -> Any:
-        from .errors import RealmWasmerError
+        from ..errors import RealmWasmerError
 
         raise RealmWasmerError("guest memory was used before the instance finished instantiating")
 

@@ -17,12 +17,12 @@ from typing import Any, Optional, Sequence
 
 import attrs
 
-from .errors import GuestTrap, RealmWasmerError
-from .inspection import ClassInfo, Constructor
-from .instance import CompiledModule, Instance
-from .probe_args import ArgSpec, materialize
-from .resolver import Imports, zeros
-from .wasm import FuncType
+from ..errors import GuestTrap, RealmWasmerError
+from ..host.resolver import Imports, zeros
+from ..inspection import ClassInfo, Constructor
+from ..instance import CompiledModule, Instance
+from ..wasm import FuncType
+from .args import ArgSpec, materialize
 
 #: Imports whose Rust signature is ``-> !``: a stub that returns lets the guest run into ``unreachable``.
 NEVER_RETURN = ("__wbindgen_throw", "__wbindgen_rethrow")

@@ -21,13 +21,13 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import attrs
 
-from .errors import JsError
+from ..errors import JsError
+from ..wasm import FuncType
 from .heap import UNDEFINED
 from .resolver import ImportRequest, Resolution
-from .wasm import FuncType
 
 if TYPE_CHECKING:
-    from .instance import Instance
+    from ..instance import Instance
 
 console_log = logging.getLogger("realm_wasmer.console")
 

@@ -12,7 +12,7 @@ structs as their fields in order. The structure is ``shared_api!`` in
 here; other schemas are refused by :func:`read_programs` with a clear message.
 
 :func:`build_api` links each program export to its wasm export and its
-descriptor (from :mod:`realm_wasmer.descriptors`), checks the wasm signature
+descriptor (from :mod:`realm_wasmer.bindings.descriptors`), checks the wasm signature
 the descriptor implies against the real one, and groups everything into
 classes (constructor, methods, static methods, properties), free functions and
 enums: the :class:`Api` that :mod:`realm_wasmer.bindings` turns into Python.
@@ -27,11 +27,11 @@ from typing import Any, Callable, Mapping, Optional, TypeVar
 
 import attrs
 
+from ..errors import InvalidModule, RealmWasmerError
+from ..wasm import FuncType, WasmModule, length_prefixed_blobs
+from ..wasm import Reader as WasmReader
 from . import descriptors as d
 from .descriptors import UnsupportedSchema, UnsupportedType
-from .errors import InvalidModule, RealmWasmerError
-from .wasm import FuncType, WasmModule, length_prefixed_blobs
-from .wasm import _Reader as WasmReader
 
 SECTION = "__wasm_bindgen_unstable"
 #: Schema versions whose program layout this module decodes.

@@ -32,11 +32,11 @@ from typing import Any, Callable, Optional, Sequence
 import attrs
 import numpy as np
 
-from .errors import GuestTrap, JsError, RealmWasmerError
-from .inspection import Constructor
-from .instance import Instance
-from .probe_args import ArgSpec, materialize
-from .probe_state import StateFactory
+from ..errors import GuestTrap, JsError, RealmWasmerError
+from ..inspection import Constructor
+from ..instance import Instance
+from .args import ArgSpec, materialize
+from .state import StateFactory
 
 GUARD = 16
 MAX_SIZE = 64

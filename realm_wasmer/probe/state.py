@@ -27,8 +27,8 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .instance import CompiledModule, Instance
-from .resolver import Imports
+from ..host.resolver import Imports
+from ..instance import CompiledModule, Instance
 
 STRATEGIES = ("snapshot", "reinstantiate")
 

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional
 
 import numpy as np
 
-from .errors import RealmWasmerError
+from ..errors import RealmWasmerError
 
 if TYPE_CHECKING:
-    from .instance import Instance
+    from ..instance import Instance
 
 #: Bytes reserved for one out-slot: wasm-bindgen's glue reserves 16.
 SLOT_SIZE = 16

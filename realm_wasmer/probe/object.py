@@ -23,12 +23,12 @@ from typing import Any, Callable, Optional, Sequence
 import attrs
 import numpy as np
 
-from .errors import RealmWasmerError
-from .inspection import ClassInfo
-from .instance import Instance
-from .probe_alloc import Chunk, locate_chunk, request_range
-from .probe_args import ArgSpec, materialize
-from .probe_trial import GUARD, REGION, Ranges, TrialRunner, exact_align_up, ranges_of
+from ..errors import RealmWasmerError
+from ..inspection import ClassInfo
+from ..instance import Instance
+from .alloc import Chunk, locate_chunk, request_range
+from .args import ArgSpec, materialize
+from .trial import GUARD, REGION, Ranges, TrialRunner, exact_align_up, ranges_of
 
 MASK = 0xFFFFFFFF
 #: Values each setter is called with, by wasm type; bytes differ at every position.

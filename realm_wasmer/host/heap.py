@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import RealmWasmerError
+from ..errors import RealmWasmerError
 
 
 class _Undefined:

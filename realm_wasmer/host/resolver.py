@@ -5,9 +5,9 @@ first that answers supplies the Python handler. The default chain is:
 
 1. :class:`Imports`: the user's handlers, registered by exact name, by name with
    the 16-hex hash stripped, or by glob, per namespace (``"*"`` for any);
-2. :class:`~realm_wasmer.intrinsics.IntrinsicResolver`: wasm-bindgen's runtime
+2. :class:`~realm_wasmer.host.intrinsics.IntrinsicResolver`: wasm-bindgen's runtime
    intrinsics, with the JS glue's semantics;
-3. :class:`~realm_wasmer.intrinsics.ShimResolver`: the few js-sys/web-sys
+3. :class:`~realm_wasmer.host.intrinsics.ShimResolver`: the few js-sys/web-sys
    bindings that are known by name and signature (console logging);
 4. :class:`MissingPolicy`: what to do with what is left: ``"error"`` (refuse to
    instantiate, listing every unresolved import), ``"trap"`` (the default: link
@@ -27,12 +27,12 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Protocol
 
 import attrs
 
-from .errors import RealmWasmerError, UnresolvedImport
+from ..errors import RealmWasmerError, UnresolvedImport
+from ..wasm import FuncType
 from .naming import ImportName, parse_import_name, strip_hash
-from .wasm import FuncType
 
 if TYPE_CHECKING:
-    from .instance import Instance
+    from ..instance import Instance
 
 log = logging.getLogger("realm_wasmer.imports")
 
@@ -89,12 +89,12 @@ class Caller:
 
     @property
     def memory(self) -> Any:
-        """The guest's :class:`~realm_wasmer.memory.GuestMemory`."""
+        """The guest's :class:`~realm_wasmer.host.memory.GuestMemory`."""
         return self.instance.memory
 
     @property
     def heap(self) -> Any:
-        """The guest's :class:`~realm_wasmer.heap.JsHeap`."""
+        """The guest's :class:`~realm_wasmer.host.heap.JsHeap`."""
         return self.instance.heap
 
 

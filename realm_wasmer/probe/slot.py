@@ -14,12 +14,12 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 from hypothesis.errors import NoSuchExample, Unsatisfiable
 
-from .errors import RealmWasmerError
-from .inspection import ClassInfo
-from .probe_alloc import locate_chunk
-from .probe_args import ArgSpec
-from .probe_object import Finding
-from .probe_trial import (
+from ..errors import RealmWasmerError
+from ..inspection import ClassInfo
+from .alloc import locate_chunk
+from .args import ArgSpec
+from .object import Finding
+from .trial import (
     ALIGNMENTS,
     END_WINDOW,
     GUARD,
@@ -129,7 +129,7 @@ def word_roles(
     instance = runner.factory.fresh()
     try:
         # Rebuild the reference object to check the pointer is a live allocation.
-        from .probe_object import build
+        from .object import build
 
         ptr = build(runner, instance)
         chunk = locate_chunk(instance.memory, ptr)

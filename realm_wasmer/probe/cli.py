@@ -18,8 +18,8 @@ import sys
 from pathlib import Path
 from typing import Any, Optional
 
-from . import engines
-from .errors import RealmWasmerError
+from .. import engines
+from ..errors import RealmWasmerError
 
 
 def add_parser(subparsers: Any) -> None:
@@ -75,7 +75,7 @@ def _progress(args: argparse.Namespace) -> tuple[Any, Any, Any]:
 def run(args: argparse.Namespace) -> int:
     """Run the probe for parsed ``args``; returns the exit status."""
     from .probe import probe
-    from .probe_render import svg_diagram, text_map
+    from .render import svg_diagram, text_map
 
     if not args.class_name and not args.export:
         print("realm-wasmer probe: error: name a class (--class) or a constructor export (--export)", file=sys.stderr)
@@ -121,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    """Stand-alone entry point (``python -m realm_wasmer.probe_cli probe ...``)."""
+    """Stand-alone entry point (``python -m realm_wasmer.probe.cli probe ...``)."""
     parser = argparse.ArgumentParser(prog="realm-wasmer")
     add_parser(parser.add_subparsers(dest="command"))
     parsed = parser.parse_args(argv)

@@ -51,16 +51,16 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from .. import engines
+from ..cache import ArtifactCache
+from ..errors import JsError, RealmWasmerError
+from ..host.heap import UNDEFINED
+from ..host.intrinsics import js_error
+from ..host.resolver import Imports
+from ..instance import CompiledModule, Instance, Object, Source, load
 from . import descriptors as d
-from . import engines
-from .cache import ArtifactCache
 from .descriptors import UnsupportedSchema
-from .errors import JsError, RealmWasmerError
-from .heap import UNDEFINED
-from .instance import CompiledModule, Instance, Object, Source, load
-from .intrinsics import js_error
 from .program import Api, ApiClass, Member, Param, Property, build_api, python_identifier, read_programs
-from .resolver import Imports
 
 log = logging.getLogger("realm_wasmer.bindings")
 
@@ -102,7 +102,7 @@ class ArgumentRangeError(ArgumentError, ValueError):
 
 class JsResultError(JsError):
     """A bound function returned ``Err(e)``: ``value`` is the JS value (a
-    :class:`~realm_wasmer.intrinsics.JsErrorValue` for ``JsError::new``),
+    :class:`~realm_wasmer.host.intrinsics.JsErrorValue` for ``JsError::new``),
     ``str(exc)`` its message, ``function`` the bound function's name."""
 
     def __init__(self, message: str, value: Any = None, function: Optional[str] = None) -> None:
@@ -1191,7 +1191,7 @@ class BoundModule:
     attributes (JS names, plus snake_case aliases), and
 
     * ``instance``: the :class:`~realm_wasmer.instance.Instance` they run on;
-    * ``api``: the decoded :class:`~realm_wasmer.program.Api`;
+    * ``api``: the decoded :class:`~realm_wasmer.bindings.program.Api`;
     * ``classes``/``functions``/``enums``: by JS name;
     * ``unbound``: exports that were not bound, with the reason.
 
@@ -1371,7 +1371,7 @@ def bind(
     :class:`~realm_wasmer.instance.CompiledModule`, or an existing
     :class:`~realm_wasmer.instance.Instance` (then ``engine``/``imports`` must
     not be given). ``imports`` supplies the application's host functions (an
-    :class:`~realm_wasmer.resolver.Imports`, or a mapping ``(namespace, name) ->
+    :class:`~realm_wasmer.host.resolver.Imports`, or a mapping ``(namespace, name) ->
     handler``), exactly as for :func:`~realm_wasmer.instance.load`.
     """
     if isinstance(module_or_path, Instance):

@@ -26,12 +26,12 @@ from typing import TYPE_CHECKING, Optional, Sequence
 
 import attrs
 
-from .errors import RealmWasmerError
-from .inspection import version_tuple
-from .wasm import FuncType
+from ..errors import RealmWasmerError
+from ..inspection import version_tuple
+from ..wasm import FuncType
 
 if TYPE_CHECKING:
-    from .instance import Instance
+    from ..instance import Instance
 
 DESCRIBE_PREFIX = "__wbindgen_describe_"
 

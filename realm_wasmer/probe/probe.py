@@ -36,17 +36,19 @@ from typing import Any, Callable, Optional, Sequence, Union
 import attrs
 import numpy as np
 
-from . import engines
-from .errors import RealmWasmerError
-from .inspection import ClassInfo, Constructor, ModuleInfo
-from .instance import CompiledModule, compile
-from .probe_alloc import Calibration, calibrate
-from .probe_args import ArgSpec, parse_arg
-from .probe_object import ObjectFindings, analyse, build
-from .probe_seeds import reproduce
-from .probe_slot import SlotFindings, analyse_slot
-from .probe_state import StateFactory
-from .probe_trial import (
+from .. import engines
+from ..errors import RealmWasmerError
+from ..host.resolver import Imports
+from ..inspection import ClassInfo, Constructor, ModuleInfo
+from ..instance import CompiledModule, compile
+from ..wasm import FuncType
+from .alloc import Calibration, calibrate
+from .args import ArgSpec, parse_arg
+from .object import ObjectFindings, analyse, build
+from .seeds import reproduce
+from .slot import SlotFindings, analyse_slot
+from .state import StateFactory
+from .trial import (
     HEAP_WITH_RESERVATION,
     MAX_SIZE,
     PLACEMENTS,
@@ -56,8 +58,6 @@ from .probe_trial import (
     TrialRunner,
     TrialSpec,
 )
-from .resolver import Imports
-from .wasm import FuncType
 
 #: Hypothesis examples per search, by profile: ``ci`` is fast, ``thorough`` looks harder.
 PROFILES = {"ci": 25, "thorough": 250}
