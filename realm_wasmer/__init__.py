@@ -16,6 +16,7 @@ from __future__ import annotations
 from . import engines
 from .bindings.api import ArgumentError, ArgumentRangeError, BoundModule, BoundObject, JsResultError, bind
 from .cache import ArtifactCache
+from .conventions import Conventions
 from .errors import (
     EnginePanic,
     EngineRefused,
@@ -31,12 +32,17 @@ from .errors import (
     UnresolvedImport,
     UseAfterFree,
 )
-from .host.heap import UNDEFINED, JsHeap
-from .host.intrinsics import JsErrorValue
+from .host.context import HostContext
+from .host.heap import JsHeap
 from .host.memory import GuestMemory
 from .host.resolver import Caller, Imports
+from .host.values import JsValueStore
 from .inspection import ClassInfo, Constructor, ImportInfo, ModuleInfo, inspect
-from .instance import CompiledModule, Instance, Object, compile, load
+from .instance import CompiledModule, Instance, InstanceSnapshot, compile, load
+from .js.values import UNDEFINED, JsErrorValue
+from .objects import Object
+from .spec import LoadSpec
+from .stats import Stats
 
 __version__ = "0.1.0"
 
@@ -53,6 +59,7 @@ __all__ = [
     "ClassInfo",
     "CompiledModule",
     "Constructor",
+    "Conventions",
     "EnginePanic",
     "EngineRefused",
     "EngineUnavailable",
@@ -60,18 +67,23 @@ __all__ = [
     "GuestMemory",
     "GuestMemoryError",
     "GuestTrap",
+    "HostContext",
     "HostError",
     "ImportInfo",
     "Imports",
     "Instance",
+    "InstanceSnapshot",
     "InvalidModule",
     "JsError",
     "JsErrorValue",
     "JsHeap",
+    "JsValueStore",
+    "LoadSpec",
     "ModuleInfo",
     "Object",
     "PoisonedInstance",
     "RealmWasmerError",
+    "Stats",
     "UnresolvedImport",
     "UseAfterFree",
     "__version__",

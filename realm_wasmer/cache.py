@@ -41,12 +41,12 @@ import sys
 import tempfile
 import threading
 from pathlib import Path
-from typing import Any, Final, Literal, Optional, Union
+from typing import Any, Callable, Final, Literal, Optional, Sequence, Union
 
 import attrs
 
 from .engines.base import Engine
-from .errors import RealmWasmerError
+from .errors import CorruptArtifact as CorruptArtifact
 from .wasm import WasmModule
 
 log = logging.getLogger("realm_wasmer.cache")
@@ -67,15 +67,6 @@ HEADER_SIZE: Final = _HEADER.size
 Outcome = Literal["hit", "miss", "recompiled-corrupt", "disabled"]
 
 PathLike = Union[str, os.PathLike[str]]
-
-
-class CorruptArtifact(RealmWasmerError):
-    """A cache entry failed verification; ``reason`` says which check failed."""
-
-    def __init__(self, path: Path, reason: str) -> None:
-        super().__init__(f"cache entry {str(path)!r} is corrupt: {reason}")
-        self.path = path
-        self.reason = reason
 
 
 @attrs.define
@@ -106,13 +97,15 @@ def environment_key_parts() -> tuple[str, ...]:
     )
 
 
-def cache_key(engine: Engine, wasm: bytes) -> bytes:
-    """The raw sha256 key of ``wasm`` compiled by ``engine`` in this process."""
+def cache_key(engine: Engine, wasm: bytes, transforms: Sequence[str] = ()) -> bytes:
+    """The raw sha256 key of ``wasm`` compiled by ``engine`` in this process,
+    after ``transforms`` (each ``name@version``) rewrote it."""
     parts = (
         f"format={FORMAT_VERSION}",
         f"wasm-sha256={hashlib.sha256(wasm).hexdigest()}",
         f"engine={engine.name}",
         *(f"engine-part={part}" for part in engine.cache_key_parts()),
+        *(f"transform={name}" for name in transforms),
         *environment_key_parts(),
     )
     digest = hashlib.sha256()
@@ -227,24 +220,41 @@ class ArtifactCache:
     def __repr__(self) -> str:
         return f"ArtifactCache({str(self.directory) if self.directory else None!r})"
 
-    def path_for(self, engine: Engine, wasm: bytes) -> Optional[Path]:
+    def path_for(self, engine: Engine, wasm: bytes, transforms: Sequence[str] = ()) -> Optional[Path]:
         """The entry file for ``wasm`` on ``engine``, or None when caching is disabled."""
         if self.directory is None:
             return None
-        return self.directory / f"{engine.name}-{cache_key(engine, wasm).hex()}{SUFFIX}"
+        return self.directory / f"{engine.name}-{cache_key(engine, wasm, transforms).hex()}{SUFFIX}"
 
-    def load_or_compile(self, engine: Engine, wasm: bytes, module: WasmModule) -> tuple[Any, Outcome]:
+    def load_or_compile(
+        self,
+        engine: Engine,
+        wasm: bytes,
+        module: WasmModule,
+        *,
+        transforms: Sequence[str] = (),
+        build: Optional[Callable[[], tuple[bytes, WasmModule]]] = None,
+    ) -> tuple[Any, Outcome]:
         """The engine's compiled module for ``wasm``, and how it was obtained:
         ``"hit"`` (deserialized from a verified entry), ``"miss"`` (compiled; stored
         if the directory is writable), ``"recompiled-corrupt"`` (the entry failed
         verification or deserialization, so it was compiled and rewritten) or
-        ``"disabled"`` (compiled, no cache). Compile errors propagate unchanged."""
+        ``"disabled"`` (compiled, no cache). Compile errors propagate unchanged.
+
+        The entry is keyed by the *original* bytes and the ``transforms`` the
+        load pipeline applies (``name@version``); only on a miss does ``build``
+        run them, giving the bytes (and outline) to compile. A hit rewrites nothing."""
+
+        def compile_now() -> Any:
+            data, outline = build() if build is not None else (wasm, module)
+            return engine.compile(data, outline)
+
         if self.directory is None:
-            native = engine.compile(wasm, module)
+            native = compile_now()
             self._count("disabled")
             return native, "disabled"
 
-        key = cache_key(engine, wasm)
+        key = cache_key(engine, wasm, transforms)
         path = self.directory / f"{engine.name}-{key.hex()}{SUFFIX}"
         outcome: Outcome = "miss"
         try:
@@ -257,8 +267,6 @@ class ArtifactCache:
         except OSError as exc:
             log.warning("cannot read cache entry %s (%s); compiling instead", path, exc)
         else:
-            # Same refusals as a fresh compile, before any engine code runs on the bytes.
-            engine.check_module(module)
             try:
                 native = engine.deserialize(payload)
             except (KeyboardInterrupt, SystemExit):
@@ -276,7 +284,7 @@ class ArtifactCache:
                 self._count("hit")
                 return native, "hit"
 
-        native = engine.compile(wasm, module)
+        native = compile_now()
         self._store(path, key, engine, native)
         self._count(outcome)
         return native, outcome

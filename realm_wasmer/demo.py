@@ -26,9 +26,9 @@ BUNDLED = Path(__file__).resolve().parents[1] / "wasm" / "realm.wasm"
 
 def bundled_module() -> Path:
     if not BUNDLED.is_file():
-        from .errors import RealmWasmerError
+        from .errors import BundledModuleMissing
 
-        raise RealmWasmerError(
+        raise BundledModuleMissing(
             f"the bundled Realm module is not at {BUNDLED} (it ships with the source checkout); "
             "pass --module PATH"
         )

@@ -2,15 +2,55 @@
 
 Each error names what it is about: the export that was called, the import the
 guest was in, the address that was touched, or the engine that was asked for.
+
+Every exception class of the package is defined here (the modules that raise
+them import them from here, so their old import paths keep working). This
+module is a leaf: it imports nothing from the rest of the package. Three are
+internal signals that never reach a caller, so they subclass plain ``Exception``:
+:class:`Trap` and :class:`Panic` (engine adapters; the instance turns them into
+:class:`GuestTrap` and :class:`EnginePanic`) and :class:`Malformed` (the LEB128
+reader; its callers turn it into :class:`InvalidModule`).
+
+Every exception pickles with its message and fields intact (see
+:func:`_reduce_to_state`); ``__cause__``, ``__context__`` and the traceback are
+not carried, as for any pickled exception.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import copyreg
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+#: ``copyreg.__newobj__(cls, *args)`` is ``cls.__new__(cls, *args)`` (pickled as the NEWOBJ opcode).
+_NEWOBJ: Callable[..., Any] = copyreg.__newobj__  # type: ignore[attr-defined]  # missing from typeshed
+
+
+def _reduce_to_state(exc: BaseException) -> tuple[Any, ...]:
+    """``__reduce__`` of every exception here: rebuild from state, not from a constructor call.
+
+    The default ``BaseException.__reduce__`` unpickles by calling ``type(exc)(*exc.args)``,
+    which breaks as soon as ``__init__`` takes other arguments than the message it
+    passes on (``GuestTrap(export, message, last_import)``, ...). Instead the copy is
+    made with ``type(exc).__new__(type(exc), *exc.args)`` (``copyreg.__newobj__``:
+    ``BaseException.__new__`` sets ``args``, so ``str()`` is the same) and then gets
+    ``exc.__dict__`` (every field) through ``BaseException.__setstate__``. ``__init__``
+    does not run again, so a subclass needs nothing of its own to be picklable, and a
+    field holding any picklable value (``JsError.value``) comes back equal.
+    """
+    return (_NEWOBJ, (type(exc), *exc.args), exc.__dict__ or None)
 
 
 class RealmWasmerError(Exception):
-    """Base class of all realm_wasmer errors."""
+    """Base class of all realm_wasmer errors (picklable, with every field, in every subclass)."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _reduce_to_state(self)
+
+
+# ---------------------------------------------------------------------------
+# Engines
+# ---------------------------------------------------------------------------
 
 
 class EngineUnavailable(RealmWasmerError):
@@ -31,8 +71,85 @@ class EngineRefused(RealmWasmerError):
         self.reason = reason
 
 
+class UnknownEngine(RealmWasmerError):
+    """No engine has that name (the message lists the engine names). No fields."""
+
+
+class UnsupportedFeature(RealmWasmerError):
+    """The engine cannot do what was asked of it (native table access, a call through a
+    funcref table, reaching the externref table from the host); the message says what
+    and which engine can. No fields."""
+
+
+class Trap(Exception):
+    """A guest trap, with the engine's raw text and a canonical message that
+    is the same on every engine (e.g. ``out of bounds memory access``)."""
+
+    def __init__(self, message: str, raw: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.raw = raw
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _reduce_to_state(self)
+
+
+class Panic(Exception):
+    """The engine itself panicked (wasmer-python's PanicException)."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _reduce_to_state(self)
+
+
+# ---------------------------------------------------------------------------
+# Modules
+# ---------------------------------------------------------------------------
+
+
 class InvalidModule(RealmWasmerError):
     """The bytes are not a WebAssembly module this library can read."""
+
+
+class Malformed(Exception):
+    """A malformed encoding at byte ``pos`` (internal; callers add the section and function)."""
+
+    def __init__(self, message: str, pos: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.pos = pos
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _reduce_to_state(self)
+
+
+class BundledModuleMissing(RealmWasmerError):
+    """The demo's bundled Realm module is not in this installation (the message
+    names the path it was looked for at). No fields."""
+
+
+class CorruptArtifact(RealmWasmerError):
+    """A cache entry failed verification; ``reason`` says which check failed."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"cache entry {str(path)!r} is corrupt: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+class ClassNotFound(RealmWasmerError):
+    """The module has no wasm-bindgen class of that name (the message lists the
+    classes found). No fields."""
+
+
+class MissingRuntimeExport(RealmWasmerError):
+    """The module does not export a runtime piece the operation needs (an allocator
+    function, ``exn_store``, a way to its shadow stack, ``__externref_table_alloc``, a
+    funcref table); the message names it. No fields."""
+
+
+# ---------------------------------------------------------------------------
+# Imports and instances
+# ---------------------------------------------------------------------------
 
 
 class UnresolvedImport(RealmWasmerError):
@@ -47,6 +164,16 @@ class UnresolvedImport(RealmWasmerError):
         super().__init__(message)
         #: ``(module, name, signature)`` of each unresolved import.
         self.imports = imports
+
+
+class AmbiguousHandler(RealmWasmerError):
+    """A handler registered by stripped name (no hash) would answer several different
+    imports (the message lists them); register each by its exact name. No fields."""
+
+
+class ModuleStateError(RealmWasmerError):
+    """The instance was used before it finished instantiating (guest memory or an
+    export touched while linking or during the start function). No fields."""
 
 
 class GuestTrap(RealmWasmerError):
@@ -88,6 +215,21 @@ class PoisonedInstance(RealmWasmerError):
     """The instance trapped earlier; its memory may be inconsistent. Call ``reset()``."""
 
 
+class ExportNotFound(RealmWasmerError):
+    """The module has no export of that name (the message lists close matches)."""
+
+
+# ---------------------------------------------------------------------------
+# Objects, memory and values
+# ---------------------------------------------------------------------------
+
+
+class ConstructorError(RealmWasmerError):
+    """A class object cannot be constructed, wrapped or freed: the constructor returned
+    a null pointer, the class has no constructor (or no free) export, or the export
+    named is not one of its constructors. No fields."""
+
+
 class UseAfterFree(RealmWasmerError):
     """A class handle was used after ``close()`` (or after it was consumed by value)."""
 
@@ -105,8 +247,23 @@ class GuestMemoryError(RealmWasmerError):
         self.memory_size = memory_size
 
 
-class ExportNotFound(RealmWasmerError):
-    """The module has no export of that name (the message lists close matches)."""
+class HeapError(RealmWasmerError):
+    """The guest used a heap index that holds no value (a use-after-drop or a stray index)."""
+
+
+class EmptyTableSlot(RealmWasmerError):
+    """A funcref table holds no function at the index called (the message names the
+    table and index). No fields."""
+
+
+class UnencodableString(RealmWasmerError):
+    """A Python string cannot be passed to the guest as UTF-8 (e.g. it holds lone
+    surrogates); the message carries the encoder's reason. No fields."""
+
+
+class InvalidGuestValue(RealmWasmerError):
+    """The guest returned a value that is not valid for its declared type (e.g. a
+    ``char`` outside the Unicode scalar values); the message shows it. No fields."""
 
 
 class JsError(RealmWasmerError):
@@ -119,3 +276,73 @@ class JsError(RealmWasmerError):
     def __init__(self, message: str, value: Any = None) -> None:
         super().__init__(message)
         self.value = value
+
+
+# ---------------------------------------------------------------------------
+# wasm-bindgen metadata and bindings
+# ---------------------------------------------------------------------------
+
+
+class DescriptorError(RealmWasmerError):
+    """A descriptor word stream could not be decoded (or its schema is unknown)."""
+
+
+class UnsupportedSchema(DescriptorError):
+    """The module's wasm-bindgen schema version has no known code table or program layout."""
+
+
+class UnsupportedType(RealmWasmerError):
+    """A decoded type has no ABI mapping in this library (e.g. ``i128``, a stack closure argument)."""
+
+
+class ProgramError(RealmWasmerError):
+    """The ``__wasm_bindgen_unstable`` section is malformed."""
+
+
+class BindingError(RealmWasmerError, TypeError):
+    """A module, class or member cannot be bound (or has no constructor)."""
+
+
+class ArgumentError(RealmWasmerError, TypeError):
+    """A bound call got a bad argument (count, name or type); no guest call was made."""
+
+
+class ArgumentRangeError(ArgumentError, ValueError):
+    """An integer argument does not fit its Rust type; no guest call was made."""
+
+
+class JsResultError(JsError):
+    """A bound function returned ``Err(e)``: ``value`` is the JS value (a
+    :class:`~realm_wasmer.host.intrinsics.JsErrorValue` for ``JsError::new``),
+    ``str(exc)`` its message, ``function`` the bound function's name."""
+
+    def __init__(self, message: str, value: Any = None, function: Optional[str] = None) -> None:
+        super().__init__(message, value)
+        self.function = function
+
+
+# ---------------------------------------------------------------------------
+# The layout probe
+# ---------------------------------------------------------------------------
+
+
+class ProbeError(RealmWasmerError):
+    """The probe cannot run on this module or export (the export is named)."""
+
+
+class UnknownPlacement(ProbeError):
+    """A slot placement the probe was asked to search is not one it knows (the
+    message lists the known ones). No fields."""
+
+
+class BadArgument(RealmWasmerError):
+    """A probe argument token could not be read (the token is named)."""
+
+
+class ObjectNotBuilt(RealmWasmerError):
+    """The constructor did not produce an object in a probe state (the export is named)."""
+
+
+class AllocatorUnknown(RealmWasmerError):
+    """The guest's allocator headers do not follow the dlmalloc rule (named
+    with the request size and the address whose header disagreed)."""

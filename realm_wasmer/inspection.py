@@ -19,6 +19,7 @@ from typing import Any, Optional, Union
 
 import attrs
 
+from .conventions import Conventions, derive
 from .errors import InvalidModule
 from .host.naming import parse_import_name
 from .wasm import FuncType, WasmModule, length_prefixed_blobs, parse
@@ -115,14 +116,13 @@ class ImportInfo:
 class ModuleInfo:
     flavour: str
     import_namespace: Optional[str]
-    features: dict[str, Any]
+    #: Everything the host must honour, derived once (see :mod:`realm_wasmer.conventions`).
+    conventions: Conventions
     roles: dict[str, Optional[str]]
     classes: dict[str, ClassInfo]
     imports: tuple[ImportInfo, ...]
     wasm_bindgen_version: Optional[str]
     schema_version: Optional[str]
-    #: The stack-pointer global's export name when ``features["stack_pointer"] == "global"``.
-    stack_pointer_global: Optional[str]
     #: Imports the glue wraps in ``handleError`` (``#[wasm_bindgen(catch)]``).
     catch_imports: frozenset[str]
     #: ``__wbindgen_cast_<id>`` import -> what the glue's body does (``string``:
@@ -130,16 +130,26 @@ class ModuleInfo:
     casts: dict[str, str]
     module: WasmModule = attrs.field(repr=False)
 
+    @property
+    def features(self) -> dict[str, Any]:
+        """The conventions as the ``features`` object of ``inspect --json``."""
+        return self.conventions.features()
+
+    @property
+    def stack_pointer_global(self) -> Optional[str]:
+        """The stack-pointer global's export name when the stack pointer is a global."""
+        return self.conventions.stack_pointer_global
+
     def class_info(self, name: str) -> ClassInfo:
         """Look a class up by its JS name or export prefix, case-insensitively."""
         key = name.lower()
         for info in self.classes.values():
             if info.prefix == key or info.name.lower() == key:
                 return info
-        from .errors import RealmWasmerError
+        from .errors import ClassNotFound
 
         known = ", ".join(sorted(self.classes)) or "none"
-        raise RealmWasmerError(f"the module has no class {name!r} (classes found: {known})")
+        raise ClassNotFound(f"the module has no class {name!r} (classes found: {known})")
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -219,29 +229,6 @@ def _schema_version(module: WasmModule) -> Optional[str]:
                 except (ValueError, KeyError):
                     continue
     return None
-
-
-def version_tuple(version: Optional[str]) -> Optional[tuple[int, ...]]:
-    if not version:
-        return None
-    match = re.match(r"(\d+)\.(\d+)\.(\d+)", version)
-    return tuple(int(g) for g in match.groups()) if match else None
-
-
-def heap_offset_for(version: Optional[str], glue: Optional[str] = None) -> int:
-    """Borrow-stack slots below the JS heap constants: 32 (<= 0.2.83), 128, or 1024 (>= 0.2.109)."""
-    if glue:
-        match = re.search(r"const heap = new Array\((\d+)\)", glue)
-        if match:
-            return int(match.group(1))
-    parsed = version_tuple(version)
-    if parsed is None:
-        return 128
-    if parsed <= (0, 2, 83):
-        return 32
-    if parsed >= (0, 2, 109):
-        return 1024
-    return 128
 
 
 def _roles_from_glue(glue: str) -> dict[str, str]:
@@ -462,15 +449,19 @@ def _import_kind(module_name: str, name: str, namespaces: set[str]) -> str:
 
 
 def inspect(
-    path_or_bytes: Union[str, Path, bytes, bytearray, memoryview], glue: Optional[Union[str, Path]] = None
+    path_or_bytes: Union[str, Path, bytes, bytearray, memoryview],
+    glue: Optional[Union[str, Path]] = None,
+    *,
+    module: Optional[WasmModule] = None,
 ) -> ModuleInfo:
     """Read a wasm-bindgen module (raw cargo output or a CLI-processed ``_bg.wasm``).
 
     ``glue`` is the companion JS text, or a path to it; it settles export roles
-    and class names that the wasm alone can only infer.
+    and class names that the wasm alone can only infer. ``module`` is the
+    already-decoded outline of the same bytes (the load pipeline passes it).
     """
-    data = _read_bytes(path_or_bytes)
-    module = parse(data)
+    if module is None:
+        module = parse(_read_bytes(path_or_bytes))
     glue_text: Optional[str] = None
     if isinstance(glue, Path) or (glue is not None and "\n" not in glue and Path(glue).is_file()):
         glue_text = read_glue(Path(glue))
@@ -490,34 +481,19 @@ def inspect(
     namespace = import_modules.most_common(1)[0][0] if import_modules else None
     namespaces = set(import_modules)
     roles, stack_global = _infer_roles(module, glue_text)
-    externref = any(t.element == "externref" for t in module.tables) or any(
-        imp.kind == "func" and isinstance(imp.type, FuncType) and imp.type.uses_externref for imp in module.imports
-    )
-    multi_value = any(sig.multi_value for sig in functions.values())
-    if roles["add_to_stack_pointer"]:
-        stack_pointer = "function"
-    elif stack_global:
-        stack_pointer = "global"
-    else:
-        stack_pointer = "none"
     classes = _classes(module, glue_text, raw)
-    free_arities = sorted({c.free_arity for c in classes.values() if c.free_arity is not None})
     producers = _producers(module)
     wb_version = next((v.split()[0] for n, v in producers.get("processed-by", []) if n == "wasm-bindgen" and v), None)
     schema = _schema_version(module)
-    version = wb_version or schema
-    malloc_sig = functions.get(roles["malloc"] or "")
-    free_sig = functions.get(roles["free"] or "")
-    features: dict[str, Any] = {
-        "malloc_arity": len(malloc_sig.params) if malloc_sig else None,
-        "free_arity": len(free_sig.params) if free_sig else None,
-        "class_free_arity": free_arities[0] if len(free_arities) == 1 else (free_arities or None),
-        "externref": externref,
-        "multi_value": multi_value,
-        "stack_pointer": stack_pointer,
-        "heap_offset": None if externref else heap_offset_for(version, glue_text),
-        "exported_tables": [e.name for e in module.exports if e.kind == "table"],
-    }
+    conventions = derive(
+        module,
+        version=wb_version or schema,
+        flavour="raw" if raw else "cli",
+        roles=roles,
+        stack_pointer_global=stack_global,
+        class_free_arities=[c.free_arity for c in classes.values() if c.free_arity is not None],
+        glue=glue_text,
+    )
     imports = tuple(
         ImportInfo(imp.module, imp.name, str(imp.type), _import_kind(imp.module, imp.name, namespaces))
         for imp in module.imports
@@ -526,13 +502,12 @@ def inspect(
     return ModuleInfo(
         flavour="raw" if raw else "cli",
         import_namespace=namespace,
-        features=features,
+        conventions=conventions,
         roles=roles,
         classes=classes,
         imports=imports,
         wasm_bindgen_version=wb_version,
         schema_version=schema,
-        stack_pointer_global=stack_global,
         catch_imports=catch_imports_from_glue(glue_text) if glue_text else frozenset(),
         casts=casts_from_glue(glue_text) if glue_text else {},
         module=module,

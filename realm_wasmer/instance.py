@@ -1,132 +1,130 @@
 """Loading a module, calling it, and constructing its classes.
 
-``load(path_or_bytes, engine=..., imports=..., on_missing="trap") -> Instance``
-compiles (or takes a compiled module), resolves every import through the
-resolver chain, instantiates, and runs ``__wbindgen_start`` when the module
-exports it. ``Instance.construct(class_name, *args)`` builds an object by the
-constructor's pattern and returns an :class:`Object` handle that owns it.
+``load(source, engine=..., imports=..., on_missing="trap") -> Instance`` runs the
+load pipeline (:mod:`realm_wasmer.pipeline`: decode, transforms, inspect,
+compile through the cache), links every import through the resolver chain,
+instantiates, and runs ``__wbindgen_start`` when the module exports it.
+``Instance.construct(class_name, *args)`` builds an object by the constructor's
+pattern and returns an :class:`~realm_wasmer.objects.Object` handle that owns it.
+
+The instance owns its :class:`~realm_wasmer.host.context.HostContext`; the
+components inside it (memory, JS values, ABI, tables, calls) never hold the instance.
 """
 
 from __future__ import annotations
 
-import difflib
-import functools
-import logging
 import weakref
-from pathlib import Path
 from typing import Any, Callable, Optional, Union
 
 import attrs
+import numpy as np
 
-from . import engines
-from .cache import ArtifactCache, default_cache
-from .engines.base import HostFunction, Panic, Trap
-from .errors import (
-    EnginePanic,
-    ExportNotFound,
-    GuestTrap,
-    HostError,
-    JsError,
-    PoisonedInstance,
-    RealmWasmerError,
-    UseAfterFree,
-)
+from .cache import ArtifactCache
+from .engines.base import Engine
+from .errors import ConstructorError
 from .host.abi import Abi, decode_result_words
+from .host.context import ConsoleLog, HostContext
 from .host.heap import JsHeap
-from .host.intrinsics import IntrinsicResolver, JsErrorValue, ShimResolver, js_error
+from .host.intrinsics import IntrinsicResolver, ShimResolver
+from .host.linker import link
 from .host.memory import GuestMemory
-from .host.resolver import ImportRequest, Imports, MissingPolicy, Resolution, resolve_all, zeros
+from .host.resolver import Imports, MissingPolicy, Resolver
 from .host.tables import TableManager
-from .inspection import ClassInfo, Constructor, ModuleInfo, inspect, version_tuple
+from .host.values import JsValueStore
+from .inspection import ClassInfo, Constructor, ModuleInfo
+from .js.values import js_error
+from .objects import ExplainStep, Object
+from .pipeline import Prepared, prepare
+from .spec import ImportsLike, LoadSpec, Source
+from .stats import Stats
 from .wasm import FuncType
 
-log = logging.getLogger("realm_wasmer")
+__all__ = ["CompiledModule", "Instance", "InstanceSnapshot", "Object", "Source", "compile", "load"]
 
-Source = Union[str, Path, bytes, bytearray, memoryview]
+
+#: The fields of a :class:`LoadSpec` that apply at instantiation, not at compile time.
+INSTANCE_OPTIONS = frozenset({"imports", "on_missing", "start"})
 
 
 class CompiledModule:
     """A module compiled for one engine; instantiate it as often as needed."""
 
-    def __init__(
-        self,
-        wasm: bytes,
-        engine: str = engines.DEFAULT,
-        glue: Optional[str] = None,
-        cache: Optional[ArtifactCache] = None,
-    ) -> None:
-        self.wasm = wasm
-        self.info: ModuleInfo = inspect(wasm, glue=glue)
-        self.glue = glue
-        self.engine_name = engine
-        self.engine = engines.get(engine)
-        #: The on-disk artifact cache (``$REALM_WASMER_CACHE`` or
-        #: ~/.cache/realm_wasmer/artifacts; ``ArtifactCache.disabled()`` for none).
-        self.cache = cache if cache is not None else default_cache()
-        #: "hit", "miss", "recompiled-corrupt" or "disabled".
-        self.cache_outcome: str
-        self.native, self.cache_outcome = self.cache.load_or_compile(self.engine, wasm, self.info.module)
+    def __init__(self, prepared: Prepared) -> None:
+        self.prepared = prepared
+        self.spec = prepared.spec
+        self.wasm = prepared.wasm
+        self.info: ModuleInfo = prepared.info
+        self.glue = prepared.glue
+        self.engine_name = prepared.spec.engine
+        self.engine: Engine = prepared.engine
+        self.native = prepared.native
+        #: The on-disk artifact cache, and how it answered ("hit", "miss", "recompiled-corrupt", "disabled").
+        self.cache: ArtifactCache = prepared.cache
+        self.cache_outcome = prepared.cache_outcome
+
+    def with_options(self, **options: Any) -> "CompiledModule":
+        """The same compiled module under other instantiation options of its spec
+        (``imports``, ``on_missing``, ``start``); nothing is compiled again."""
+        other = sorted(set(options) - INSTANCE_OPTIONS)
+        if other:
+            raise TypeError(f"{', '.join(other)} cannot change without compiling again: use compile(spec) instead")
+        return CompiledModule(attrs.evolve(self.prepared, spec=self.spec.evolve(**options)))
 
     def instantiate(
-        self, imports: Optional[Imports] = None, on_missing: str = "trap", start: bool = True
+        self, imports: ImportsLike = None, on_missing: Optional[str] = None, start: Optional[bool] = None
     ) -> "Instance":
-        return Instance(self, imports=imports, on_missing=on_missing, start=start)
+        """A new instance; ``imports``, ``on_missing`` and ``start`` default to the spec's."""
+        spec = self.spec
+        chosen = LoadSpec.of(spec, imports=imports) if imports is not None else spec
+        return Instance(
+            self,
+            imports=chosen.imports,
+            on_missing=on_missing if on_missing is not None else spec.on_missing,
+            start=start if start is not None else spec.start,
+        )
 
 
-def compile(
-    source: Source,
-    *,
-    engine: str = engines.DEFAULT,
-    glue: Optional[str] = None,
-    cache: Optional[ArtifactCache] = None,
-) -> CompiledModule:
-    """Compile a module for ``engine`` (see ``realm_wasmer.engines.NAMES``),
-    or load its compiled artifact from the on-disk cache."""
-    data = bytes(source) if isinstance(source, (bytes, bytearray, memoryview)) else Path(source).read_bytes()
-    return CompiledModule(data, engine, glue, cache)
+def compile(source: Union[Source, LoadSpec], **options: Any) -> CompiledModule:
+    """Compile a module for its engine (``engine=``, one of ``realm_wasmer.engines.NAMES``),
+    or load its compiled artifact from the on-disk cache. ``source`` is a path, the
+    bytes, or a :class:`~realm_wasmer.spec.LoadSpec`; keywords are the spec's fields."""
+    return CompiledModule(prepare(LoadSpec.of(source, **options)))
 
 
-def load(
-    source: Union[Source, CompiledModule],
-    *,
-    engine: str = engines.DEFAULT,
-    imports: Optional[Imports] = None,
-    on_missing: str = "trap",
-    glue: Optional[str] = None,
-    start: bool = True,
-    cache: Optional[ArtifactCache] = None,
-) -> "Instance":
+def load(source: Union[Source, LoadSpec, CompiledModule], **options: Any) -> "Instance":
     """Compile (unless given a :class:`CompiledModule`) and instantiate.
 
+    Keywords are the fields of :class:`~realm_wasmer.spec.LoadSpec`: ``engine``,
+    ``imports``, ``on_missing``, ``glue``, ``start``, ``cache``, ``transforms``.
     ``on_missing`` decides what happens to imports no resolver answers:
     ``"error"`` refuses to instantiate, ``"trap"`` (default) links a function
     that raises :class:`~realm_wasmer.errors.UnresolvedImport` when called,
     ``"stub"`` returns zeros (counted in ``stats()`` and logged).
     """
-    compiled = (
-        source if isinstance(source, CompiledModule) else compile(source, engine=engine, glue=glue, cache=cache)
-    )
-    return compiled.instantiate(imports=imports, on_missing=on_missing, start=start)
+    if isinstance(source, CompiledModule):
+        return source.with_options(**options).instantiate() if options else source.instantiate()
+    return compile(source, **options).instantiate()
 
 
-@attrs.define
-class ExplainStep:
-    what: str
-    detail: dict[str, Any]
+@attrs.frozen
+class InstanceSnapshot:
+    """An instance's state: all of linear memory, the exported mutable globals,
+    the JS values and the host's counters. Restorable while memory has not grown."""
 
-    def __str__(self) -> str:
-        fields = ", ".join(f"{k}={_fmt(v)}" for k, v in self.detail.items())
-        return f"{self.what}: {fields}" if fields else self.what
-
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, int) and not isinstance(value, bool) and value > 9:
-        return f"{value:#x}"
-    return repr(value)
+    memory: np.ndarray[Any, np.dtype[np.uint8]] = attrs.field(repr=False, eq=False)
+    globals: dict[str, Any]
+    values: Any = attrs.field(repr=False, eq=False)
+    console: int
+    describe: int
+    import_calls: dict[str, int]
+    stub_calls: dict[str, int]
+    calls: int
+    crossings: int
+    slots: tuple[int, ...]
 
 
 class Instance:
-    """One running instance of a module, with its JS heap, tables and ABI helpers."""
+    """One running instance of a module, with its host context."""
 
     def __init__(
         self,
@@ -140,118 +138,73 @@ class Instance:
         self.engine_name = compiled.engine_name
         self.user_imports = imports if imports is not None else Imports()
         self.policy = MissingPolicy(on_missing)
-        self.heap = JsHeap(self.info.features["heap_offset"] or 128)
-        self.describe_words: list[int] = []
-        self.console_messages: list[tuple[str, str]] = []
-        self._last_import: Optional[str] = None
-        self._host_exception: Optional[tuple[str, BaseException]] = None
-        self._depth = 0
-        #: Why the instance may be inconsistent: a trap, or a host exception that
-        #: unwound through guest frames (Rust destructors and RefCell guards skipped).
-        self._poisoned: Optional[RealmWasmerError] = None
         self._objects: "weakref.WeakSet[Object]" = weakref.WeakSet()
-        self.calls = 0
-        #: How often the guest called each import (``module.name``), e.g. to compare
-        #: with a recorded trace of the JS glue.
-        self.import_calls: dict[str, int] = {}
-        #: Parameter count of every exported function: wasmer-python 1.1.0
-        #: silently drops surplus arguments, so the host checks arity itself.
-        self._arity = {name: len(sig.params) for name, sig in self.info.module.function_exports()}
-        #: export name -> (engine callable, parameter count), filled on first call.
-        self._callables: dict[str, tuple[Callable[..., Any], int]] = {}
-
-        # Handlers are made before the engine instance exists; memory and tables
-        # are bound to it right after instantiation.
-        self.memory = GuestMemory()
-        version = version_tuple(self.info.wasm_bindgen_version or self.info.schema_version)
-        module = self.info.module
-        self.tables = TableManager(
-            self.info.features["exported_tables"],
-            1024 if version is None or version >= (0, 2, 109) else 128,
-            funcref_tables=[
-                e.name for e in module.exports if e.kind == "table" and getattr(e.type, "element", "") == "funcref"
-            ],
-            exported_functions={name for name, _ in module.function_exports()},
-        )
-        self.tables.call_export = self.call
-        self.abi = Abi(self)
-        chain = [self.user_imports, IntrinsicResolver(), ShimResolver(), self.policy]
-        requests = [
-            ImportRequest(imp.module, imp.name, imp.type)
-            for imp in self.info.module.imports
-            if imp.kind == "func" and isinstance(imp.type, FuncType)
-        ]
-        self.resolutions: dict[tuple[str, str], tuple[ImportRequest, Resolution]] = resolve_all(
-            requests, chain, self
-        )
-        host_functions = {
-            key: HostFunction(
-                request.signature,
-                self._guard(f"{request.module}.{request.name}", self._catching(request, resolution)),
-            )
-            for key, (request, resolution) in self.resolutions.items()
-        }
+        # Handlers are made before the engine instance exists; the context is bound to it right after.
+        self.context = ctx = HostContext.create(self.info)
+        #: Call an export with raw wasm values; traps become :class:`~realm_wasmer.errors.GuestTrap`.
+        self.call: Callable[..., Any] = ctx.calls.call
+        chain: list[Resolver] = [self.user_imports, IntrinsicResolver(), ShimResolver(), self.policy]
+        self.resolutions, host_functions = link(ctx, chain)
         self.engine_instance = compiled.engine.instantiate(compiled.native, host_functions)
-        self.memory.bind(self.engine_instance)
-        self.tables.bind(self.engine_instance)
-        if self.info.module.export_signature("__externref_table_dealloc") is not None:
-            self.tables.dealloc = functools.partial(self.call, "__externref_table_dealloc")
+        ctx.bind(self.engine_instance)
+        self._mutable_globals = _mutable_exported_globals(self.info)
         start_export = self.info.roles.get("start")
         if start and start_export:
             self.call(start_export)
 
-    # -- import plumbing ----------------------------------------------------
-    def _guard(self, label: str, handler: Callable[..., Any]) -> Callable[..., Any]:
-        counts = self.import_calls
+    # -- the parts of the host context, by their names ----------------------
+    @property
+    def memory(self) -> GuestMemory:
+        return self.context.memory
 
-        def host(*args: Any) -> Any:
-            self._last_import = label
-            counts[label] = counts.get(label, 0) + 1
-            try:
-                return handler(*args)
-            except BaseException as exc:
-                self._host_exception = (label, exc)
-                raise
+    @property
+    def values(self) -> JsValueStore:
+        """The JS values the guest holds (:class:`~realm_wasmer.host.values.JsValueStore`)."""
+        return self.context.values
 
-        return host
+    @property
+    def heap(self) -> JsValueStore:
+        """The JS-value store under its older name (a :class:`JsHeap` on heap-slab modules)."""
+        return self.context.values
 
-    def _catching(self, request: ImportRequest, resolution: Resolution) -> Callable[..., Any]:
-        """Give a ``#[wasm_bindgen(catch)]`` import the glue's ``handleError``
-        semantics: an exception from the handler is stored in the JS heap,
-        handed to the guest's ``__wbindgen_exn_store``, and the import returns a
-        typed zero; Rust then sees ``Err``. Which imports catch comes from the
-        glue (``handleError(...)`` wrappers) or from ``Imports.register(catch=True)``."""
-        handler = resolution.handler
-        is_catch = resolution.catch if resolution.catch is not None else request.name in self.info.catch_imports
-        if not is_catch:
-            return handler
-        zero = zeros(request.signature)
-        label = f"{request.module}.{request.name}"
+    @property
+    def abi(self) -> Abi:
+        return self.context.abi
 
-        def catching(*args: Any) -> Any:
-            try:
-                return handler(*args)
-            except JsError as exc:
-                value = exc.value if exc.value is not None else str(exc)
-            except Exception as exc:  # a Python error stands in for a thrown JS Error
-                value = JsErrorValue(str(exc), type(exc).__name__)
-            exn_store = self.info.roles.get("exn_store")
-            if not exn_store:
-                raise RealmWasmerError(f"catch import {label} raised, but the module exports no exn_store")
-            self.call(exn_store, self.heap.add(value))
-            return zero
+    @property
+    def tables(self) -> TableManager:
+        return self.context.tables
 
-        return catching
+    @property
+    def describe_words(self) -> list[int]:
+        return self.context.describe_words
 
-    def call_result(self, export: str, *args: Any, payload_words: int = 1, slot: str = "auto") -> tuple[int, ...]:
-        """Call an export returning ``Result<T, E>`` through an out-slot
-        (``[payload..., err, is_err]``); return the payload words, or raise
-        :class:`JsError` carrying the error value (taken from the JS heap)."""
-        words = self.call_retptr(export, *args, words=payload_words + 2, slot=slot)
-        if words[-1]:
-            raise js_error(self.heap.take(words[-2]))
-        return words[:payload_words]
+    @property
+    def console_messages(self) -> ConsoleLog:
+        """The guest's console messages ``(method, text)``; the last ``CONSOLE_LIMIT`` are kept."""
+        return self.context.console
 
+    @property
+    def import_calls(self) -> dict[str, int]:
+        """How often the guest called each import (``module.name``), e.g. to compare
+        with a recorded trace of the JS glue."""
+        return self.context.calls.import_calls
+
+    @property
+    def calls(self) -> int:
+        """Export calls made so far."""
+        return self.context.calls.calls
+
+    @property
+    def last_import(self) -> Optional[str]:
+        """The last import the guest called during the current (or last) export call."""
+        return self.context.calls.last_import
+
+    @property
+    def poisoned(self) -> bool:
+        return self.context.calls.poisoned_by is not None
+
+    # -- imports --------------------------------------------------------------
     def import_table(self) -> list[dict[str, Any]]:
         """Each import with the resolver that answered it."""
         return [
@@ -278,66 +231,7 @@ class Instance:
     # -- calls --------------------------------------------------------------
     def export_function(self, name: str) -> Callable[..., Any]:
         """The engine's raw callable for export ``name`` (no error translation)."""
-        try:
-            return self.engine_instance.function(name)
-        except KeyError:
-            names = [e.name for e in self.info.module.exports]
-            close = difflib.get_close_matches(name, names, n=3)
-            hint = f"; did you mean {', '.join(close)}?" if close else ""
-            raise ExportNotFound(f"the module has no export {name!r}{hint}") from None
-
-    def call(self, export: str, *args: Any) -> Any:
-        """Call an export with raw wasm values; traps become :class:`GuestTrap`."""
-        if self._poisoned is not None:
-            raise PoisonedInstance(
-                f"this instance trapped earlier ({self._poisoned}); its memory may be inconsistent. "
-                "Call reset() for a fresh instance."
-            )
-        entry = self._callables.get(export)
-        if entry is None:
-            if export not in self._arity and self.info.module.export(export) is not None:
-                raise ExportNotFound(f"export {export!r} is not a function")
-            entry = self._callables[export] = (self.export_function(export), self._arity[export])
-        function, arity = entry
-        if len(args) != arity:
-            raise TypeError(
-                f"export {export!r} takes {arity} wasm arguments "
-                f"{self.info.module.export_signature(export)}, got {len(args)}"
-            )
-        if self._depth == 0:
-            self._last_import = None
-            self._host_exception = None
-        self._depth += 1
-        self.calls += 1
-        try:
-            return function(*args)
-        except Trap as trap:
-            trapped = GuestTrap(export, trap.message, self._last_import)
-            self._poisoned = trapped
-            raise trapped from None
-        except Panic as panic:
-            panicked = EnginePanic(export, str(panic))
-            self._poisoned = panicked
-            raise panicked from None
-        except BaseException as exc:
-            raised = self._host_exception
-            if raised is not None and raised[1] is exc:
-                if isinstance(exc, JsError):
-                    # __wbindgen_throw/rethrow: the guest asked for this unwind (Rust `-> !`),
-                    # exactly as under the JS glue; the instance stays usable.
-                    raise
-                error: RealmWasmerError = (
-                    exc if isinstance(exc, RealmWasmerError) else HostError(raised[0], export, exc)
-                )
-                # Any other exception abandoned guest frames mid-call: borrow flags and
-                # the shadow stack may be left set, so the instance is poisoned.
-                self._poisoned = error
-                if error is exc:
-                    raise
-                raise error from exc
-            raise
-        finally:
-            self._depth -= 1
+        return self.context.calls.export_function(name)
 
     def call_retptr(self, export: str, *args: Any, words: int = 4, slot: str = "auto") -> tuple[int, ...]:
         """Call an export whose first parameter is an out-slot; return the first
@@ -347,13 +241,60 @@ class Instance:
             self.call(export, address, *args)
             return self.memory.u32s(address, words)
 
-    @property
-    def poisoned(self) -> bool:
-        return self._poisoned is not None
+    def call_result(self, export: str, *args: Any, payload_words: int = 1, slot: str = "auto") -> tuple[int, ...]:
+        """Call an export returning ``Result<T, E>`` through an out-slot
+        (``[payload..., err, is_err]``); return the payload words, or raise
+        :class:`JsError` carrying the error value (taken from the JS values)."""
+        words = self.call_retptr(export, *args, words=payload_words + 2, slot=slot)
+        if words[-1]:
+            raise js_error(self.values.take(words[-2]))
+        return words[:payload_words]
 
     def reset(self) -> "Instance":
         """A fresh instance of the same compiled module with the same imports."""
         return Instance(self.compiled, imports=self.user_imports, on_missing=self.policy.policy)
+
+    # -- state ----------------------------------------------------------------
+    def snapshot(self) -> InstanceSnapshot:
+        """The instance's state now (see :class:`InstanceSnapshot`)."""
+        ctx, engine = self.context, self.engine_instance
+        return InstanceSnapshot(
+            memory=self.memory.view().copy(),
+            globals={name: engine.global_get(name) for name in self._mutable_globals},
+            values=ctx.values.snapshot(),
+            console=ctx.console.total,
+            describe=len(ctx.describe_words),
+            import_calls=dict(ctx.calls.import_calls),
+            stub_calls=dict(self.policy.stub_calls),
+            calls=ctx.calls.calls,
+            crossings=ctx.abi.crossings,
+            slots=ctx.abi.slots(),
+        )
+
+    def restorable(self, snapshot: InstanceSnapshot) -> bool:
+        """Whether :meth:`restore` can bring the instance back to ``snapshot``: not
+        after a trap (an unexported ``__stack_pointer`` may be left moved), not
+        after memory grew (``memory.grow`` cannot be undone), not mid-borrow."""
+        values = self.values
+        borrowed = values.borrowed_depth if isinstance(values, JsHeap) else 0
+        return not self.poisoned and self.memory.size == snapshot.memory.shape[0] and borrowed == 0
+
+    def restore(self, snapshot: InstanceSnapshot) -> None:
+        """Put back the state of ``snapshot`` (check :meth:`restorable` first)."""
+        ctx, engine = self.context, self.engine_instance
+        self.memory.view()[:] = snapshot.memory
+        for name, value in snapshot.globals.items():
+            engine.global_set(name, value)
+        ctx.values.restore(snapshot.values)
+        ctx.abi.restore_slots(snapshot.slots)
+        ctx.console.truncate(snapshot.console)
+        del ctx.describe_words[snapshot.describe :]
+        ctx.calls.import_calls.clear()
+        ctx.calls.import_calls.update(snapshot.import_calls)
+        self.policy.stub_calls.clear()
+        self.policy.stub_calls.update(snapshot.stub_calls)
+        ctx.calls.calls = snapshot.calls
+        ctx.abi.crossings = snapshot.crossings
 
     # -- classes ------------------------------------------------------------
     def class_info(self, name: str) -> ClassInfo:
@@ -366,7 +307,7 @@ class Instance:
         export: Optional[str] = None,
         explain: Union[bool, Callable[[str], None]] = False,
         slot: str = "auto",
-    ) -> "Object":
+    ) -> Object:
         """Build an object of ``class_name`` by its constructor's pattern.
 
         ``args`` are raw wasm values after the out-pointer (Pattern 3) or the
@@ -404,136 +345,58 @@ class Instance:
             ptr, err, is_err = int(self.call(ctor.export, *args)) & 0xFFFFFFFF, 0, False
             step("returned", object_ptr=ptr)
         if is_err:
-            value = self.heap.take(err)
+            value = self.values.take(err)
             step("error", value=value)
             raise js_error(value)
         if ptr == 0:
-            raise RealmWasmerError(f"constructor {ctor.export} returned a null object pointer")
-        obj = Object(self, info, ptr, ctor)
+            raise ConstructorError(f"constructor {ctor.export} returned a null object pointer")
+        obj = Object(self.context.calls, info, ptr, ctor, self._objects)
         obj.explain = steps
         return obj
 
-    def wrap(self, class_name: str, ptr: int) -> "Object":
+    def wrap(self, class_name: str, ptr: int) -> Object:
         """Take ownership of an object pointer the guest returned (a static
         factory, a method returning a class by value): the handle frees it with
         the class's free export, as the glue's ``Class.__wrap(ptr)`` does."""
         info = self.class_info(class_name)
         ptr &= 0xFFFFFFFF
         if ptr == 0:
-            raise RealmWasmerError(f"cannot wrap a null {info.name} pointer")
+            raise ConstructorError(f"cannot wrap a null {info.name} pointer")
         ctor = Constructor(f"<returned {info.name}>", 1, False, FuncType((), ("i32",)))
-        return Object(self, info, ptr, ctor)
+        return Object(self.context.calls, info, ptr, ctor, self._objects)
 
-    def stats(self) -> dict[str, Any]:
-        """Live counts, for leak checks: JS heap values, open objects, externref slots."""
-        return {
-            "heap_live": self.heap.live_count(),
-            "heap_peak": self.heap.peak,
-            "borrowed": self.heap.borrowed_depth,
-            "objects_live": sum(1 for o in self._objects if not o.closed),
-            "externref_live": self.tables.externref_live_count(),
-            "tables": self.tables.sizes(),
-            "memory_bytes": self.memory.size,
-            "calls": self.calls,
-            "crossings": self.abi.crossings,
-            "stub_calls": dict(self.policy.stub_calls),
-            "poisoned": self.poisoned,
-        }
+    def stats(self) -> Stats:
+        """Live counts, for leak checks: JS values, open objects, externref slots."""
+        ctx = self.context
+        values = ctx.values
+        heap = values if isinstance(values, JsHeap) else None
+        externref_live = ctx.tables.externref_live_count() + (values.live_count() if heap is None else 0)
+        return Stats(
+            heap_live=heap.live_count() if heap is not None else 0,
+            heap_peak=heap.peak if heap is not None else 0,
+            borrowed=heap.borrowed_depth if heap is not None else 0,
+            objects_live=sum(1 for o in self._objects if not o.closed),
+            externref_live=externref_live,
+            tables=ctx.tables.sizes(),
+            memory_bytes=ctx.memory.size,
+            calls=ctx.calls.calls,
+            crossings=ctx.abi.crossings,
+            stub_calls=dict(self.policy.stub_calls),
+            poisoned=self.poisoned,
+        )
+
+
+def _mutable_exported_globals(info: ModuleInfo) -> list[str]:
+    return [e.name for e in info.module.exports if e.kind == "global" and getattr(e.type, "mutable", False)]
 
 
 def _pick_constructor(info: ClassInfo, export: Optional[str]) -> Constructor:
     if export is None:
         if info.constructor is None:
-            raise RealmWasmerError(f"class {info.name!r} has no constructor export")
+            raise ConstructorError(f"class {info.name!r} has no constructor export")
         return info.constructor
     for ctor in info.constructors:
         if ctor.export == export:
             return ctor
     known = ", ".join(c.export for c in info.constructors) or "none"
-    raise RealmWasmerError(f"{export!r} is not a constructor of class {info.name!r} (constructors: {known})")
-
-
-def _free_object(instance_ref: "weakref.ref[Instance]", free_export: str, ptr: int, arity: int) -> None:
-    instance = instance_ref()
-    if instance is None or instance.poisoned:
-        return
-    try:
-        args = (ptr, 1) if arity == 2 else (ptr,)
-        instance.call(free_export, *args)
-    except Exception as exc:  # a finalizer must not raise
-        log.warning("finalizer could not free object %#x with %s: %s", ptr, free_export, exc)
-
-
-class Object:
-    """A handle owning one guest object. ``close()`` (or leaving a ``with``
-    block) frees it with the class's free export at its arity; a finalizer does
-    the same (with ``allow_delayed=1``, as the JS FinalizationRegistry does) if
-    the handle is dropped first. Use after close raises :class:`UseAfterFree`;
-    a second ``close()`` does nothing, so a double free cannot happen."""
-
-    def __init__(self, instance: Instance, info: ClassInfo, ptr: int, constructor: Constructor) -> None:
-        self.instance = instance
-        self.class_info = info
-        self.constructor = constructor
-        self._ptr = ptr
-        self.closed = False
-        self.explain: list[ExplainStep] = []
-        if constructor.pattern == 2:
-            free_export = _c_free_export(instance, constructor)
-            arity = 1
-        else:
-            if info.free is None:
-                raise RealmWasmerError(f"class {info.name!r} has no free export")
-            free_export, arity = info.free, info.free_arity or 1
-        self._free_export = free_export
-        self._free_arity = arity
-        self._finalizer = weakref.finalize(self, _free_object, weakref.ref(instance), free_export, ptr, arity)
-        instance._objects.add(self)
-
-    @property
-    def ptr(self) -> int:
-        if self.closed:
-            raise UseAfterFree(f"{self.class_info.name} object at {self._ptr:#x} was already freed")
-        return self._ptr
-
-    def call(self, export: str, *args: Any) -> Any:
-        """Call a method export with this object's pointer as its first argument (raw wasm values)."""
-        return self.instance.call(export, self.ptr, *args)
-
-    def release(self) -> int:
-        """Give up ownership without freeing: the guest took the object by value
-        (a method consuming ``self``, or an argument passed by value)."""
-        ptr = self.ptr
-        self._finalizer.detach()
-        self.closed = True
-        return ptr
-
-    def close(self) -> None:
-        """Free the object. On a poisoned instance nothing is called (its memory
-        is discarded with it on ``reset()``)."""
-        if self.closed:
-            return
-        self._finalizer.detach()
-        self.closed = True
-        if self.instance.poisoned:
-            return
-        args = (self._ptr, 0) if self._free_arity == 2 else (self._ptr,)
-        self.instance.call(self._free_export, *args)
-
-    def __enter__(self) -> "Object":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        state = "freed" if self.closed else f"ptr={self._ptr:#x}"
-        return f"<{self.class_info.name} {state} (pattern {self.constructor.pattern} via {self.constructor.export})>"
-
-
-def _c_free_export(instance: Instance, constructor: Constructor) -> str:
-    base = constructor.export.rsplit("_", 1)[0]
-    name = f"{base}_free"
-    if instance.info.module.export_signature(name) is None:
-        raise RealmWasmerError(f"C-style constructor {constructor.export} has no matching {name} export")
-    return name
+    raise ConstructorError(f"{export!r} is not a constructor of class {info.name!r} (constructors: {known})")

@@ -492,7 +492,7 @@ def test_imports_as_a_mapping_and_a_no_constructor_class() -> None:
         BoundObject()
     with pytest.raises(ArgumentError, match="'imports' must be an Imports or a mapping"):
         bind(REALM_WASM, engine="wasmtime", imports=[1])  # type: ignore[arg-type]
-    with pytest.raises(BindingError, match="imports were fixed"):
+    with pytest.raises(BindingError, match="imports and options were fixed"):
         bind(m.instance, imports=rw.Imports())
     assert bind(m.instance).Realm is not m.Realm
 

@@ -85,7 +85,7 @@ def test_memory_grow_inside_a_call_keeps_views_fresh(engine: str) -> None:
 
     def grow_then_write(caller: rw.Caller, value: int) -> int:
         before = caller.memory.size
-        caller.instance.call("grow", 2)  # re-entrant call that grows memory
+        caller.call("grow", 2)  # re-entrant call that grows memory
         after = caller.memory.size
         caller.memory.set_u32(after - 4, value)  # beyond the old end: needs a fresh view
         return after - before

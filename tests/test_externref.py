@@ -68,7 +68,7 @@ def inline(instance: rw.Instance, html: str, options: object = UNDEFINED) -> str
     ptr, length = instance.abi.pass_string(html)
     out_ptr, out_len, err, is_err = instance.call("inline", ptr, length, options)
     if is_err:
-        value = instance.tables.take_externref(err)
+        value = instance.values.take(err)
         raise rw.JsError(str(value), value)
     return instance.abi.take_string(out_ptr, out_len)
 
@@ -78,10 +78,10 @@ def case(corpus: dict, case_id: str) -> dict:
 
 
 def test_start_initialises_the_externref_table(css: rw.Instance) -> None:
-    from realm_wasmer.host.tables import unwrap
+    from realm_wasmer.host.values import ExternrefTableStore, unwrap
 
-    table = css.tables.externref_table()
-    store = css.engine_instance.store  # type: ignore[attr-defined]
+    assert isinstance(css.values, ExternrefTableStore) and css.values.offset == 1024
+    table, store = css.values._table()
     assert [unwrap(table.get(store, i)) for i in (1024, 1025, 1026, 1027)] == [UNDEFINED, None, True, False]
     assert css.import_calls["./index_bg.js.__wbindgen_init_externref_table"] == 1
 
@@ -106,7 +106,7 @@ def test_inline_error_is_a_plain_string_from_the_table(css: rw.Instance, corpus:
     _, _, err, is_err = css.call("inline", ptr, length, UNDEFINED)
     assert is_err == 1
     live = css.stats()["externref_live"]
-    assert css.tables.take_externref(err) == data["throws"]["thrown_non_error"]
+    assert css.values.take(err) == data["throws"]["thrown_non_error"]
     assert css.stats()["externref_live"] == live - 1, "take deallocates the slot, as the glue does"
 
 

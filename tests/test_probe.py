@@ -68,7 +68,7 @@ def report(reports: dict[str, LayoutReport]) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def runner(compiled: Callable[[str], rw.CompiledModule]) -> TrialRunner:
     imports, _ = realm_imports()
-    return runner_for(compiled("wasmer-cranelift"), class_name="Realm", imports=imports)
+    return runner_for(rw.LoadSpec(REALM_WASM, engine="wasmer-cranelift", imports=imports), class_name="Realm")
 
 
 # -- the allocator ---------------------------------------------------------------

@@ -31,7 +31,7 @@ realm = inst.construct("Realm")
 step = [s for s in realm.explain if s.what == "callee wrote"][0]
 report["words"] = [step.detail["object_ptr"], step.detail["error"], step.detail["is_err"]]
 realm.close()
-report["stats"] = inst.stats()
+report["stats"] = inst.stats().as_dict()
 print(json.dumps(report))
 """
 

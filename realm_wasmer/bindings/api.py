@@ -53,12 +53,20 @@ import numpy.typing as npt
 
 from .. import engines
 from ..cache import ArtifactCache
-from ..errors import JsError, RealmWasmerError
-from ..host.heap import UNDEFINED
-from ..host.intrinsics import js_error
+from ..errors import (
+    ArgumentError,
+    ArgumentRangeError,
+    BindingError,
+    InvalidGuestValue,
+    JsResultError,
+    RealmWasmerError,
+)
 from ..host.resolver import Imports
 from ..instance import CompiledModule, Instance, Object, Source, load
+from ..js.values import UNDEFINED, js_error
+from ..spec import LoadSpec
 from . import descriptors as d
+from .codegen import compile_function
 from .descriptors import UnsupportedSchema
 from .program import Api, ApiClass, Member, Param, Property, build_api, python_identifier, read_programs
 
@@ -80,34 +88,6 @@ __all__ = [
 ]
 
 _T = TypeVar("_T", bound="BoundObject")
-ImportsLike = Union[Imports, Mapping[tuple[str, str], Callable[..., Any]], None]
-
-
-# ---------------------------------------------------------------------------
-# Errors
-# ---------------------------------------------------------------------------
-
-
-class BindingError(RealmWasmerError, TypeError):
-    """A module, class or member cannot be bound (or has no constructor)."""
-
-
-class ArgumentError(RealmWasmerError, TypeError):
-    """A bound call got a bad argument (count, name or type); no guest call was made."""
-
-
-class ArgumentRangeError(ArgumentError, ValueError):
-    """An integer argument does not fit its Rust type; no guest call was made."""
-
-
-class JsResultError(JsError):
-    """A bound function returned ``Err(e)``: ``value`` is the JS value (a
-    :class:`~realm_wasmer.host.intrinsics.JsErrorValue` for ``JsError::new``),
-    ``str(exc)`` its message, ``function`` the bound function's name."""
-
-    def __init__(self, message: str, value: Any = None, function: Optional[str] = None) -> None:
-        super().__init__(message, value)
-        self.function = function
 
 
 # ---------------------------------------------------------------------------
@@ -569,7 +549,7 @@ class _JsArrayArg(_Arg):
         return [f"{v} = {g.add(as_list, 'seq')}({v}, {where})"]
 
     def lower(self, v: str, g: _Gen) -> _Lowered:
-        abi, heap, memory = self.ctx.abi, self.ctx.instance.heap, self.ctx.instance.memory
+        abi, heap, memory = self.ctx.abi, self.ctx.instance.values, self.ctx.instance.memory
 
         def pass_values(values: list[Any]) -> tuple[int, int]:
             ptr = abi.malloc(4 * len(values), 4)
@@ -594,10 +574,10 @@ class _JsValueArg(_Arg):
         return []
 
     def lower(self, v: str, g: _Gen) -> _Lowered:
-        heap = self.ctx.instance.heap
+        heap = self.ctx.instance.values
         if not self.borrowed:
             return _Lowered(raws=[f"{g.add(heap.add, 'hadd')}({v})"])
-        push, pop = g.add(heap.push_borrowed, "push"), g.add(heap.pop_borrowed, "pop")
+        push, pop = g.add(heap.borrow, "push"), g.add(heap.release_borrowed, "pop")
         return _Lowered(pre=[f"{v}i = {push}({v})"], raws=[f"{v}i"], cleanup=[f"{pop}()"])
 
 
@@ -680,7 +660,7 @@ def _int_expr(ty: d.Int, r: str) -> str:
 def _chr(raw: int) -> str:
     code = raw & 0xFFFFFFFF
     if code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
-        raise RealmWasmerError(f"the guest returned {code:#x}, which is not a valid char")
+        raise InvalidGuestValue(f"the guest returned {code:#x}, which is not a valid char")
     return chr(code)
 
 
@@ -708,7 +688,7 @@ class _Ctx:
 def _reader(ty: d.Type, ctx: _Ctx, where: str) -> tuple[int, Reader]:
     """(field count, reader) turning the retptr fields of ``ty`` into Python."""
     ty = _unclamp(ty)
-    abi, heap = ctx.abi, ctx.instance.heap
+    abi, heap = ctx.abi, ctx.instance.values
     if isinstance(ty, d.Unit):
         return 0, lambda f, i: None
     if isinstance(ty, d.Int):
@@ -759,7 +739,7 @@ def _reader(ty: d.Type, ctx: _Ctx, where: str) -> tuple[int, Reader]:
 
 
 def _vector_reader(elem: d.Type, ctx: _Ctx) -> Reader:
-    abi, heap, memory = ctx.abi, ctx.instance.heap, ctx.instance.memory
+    abi, heap, memory = ctx.abi, ctx.instance.values, ctx.instance.memory
     if isinstance(elem, (d.Externref, d.NamedExternref)):
 
         def take_values(f: Sequence[Any], i: int) -> list[Any]:
@@ -1028,9 +1008,7 @@ def _compile(member: Member, ctx: _Ctx, qualname: str, *, self_class: Optional[s
     lines.extend(body)
     fname = python_identifier(qualname.rsplit(".", 1)[-1])
     source = f"def {fname}(*args, **kwargs):\n" + "".join(f"    {line}\n" for line in lines)
-    code = compile(source, f"<realm_wasmer binding {qualname}>", "exec")
-    exec(code, g.ns)  # noqa: S102 - source built from sanitized identifiers and repr() literals only
-    function: Callable[..., Any] = g.ns[fname]
+    function = compile_function(source, fname, g.ns, qualname)
     function.__signature__ = signature  # type: ignore[attr-defined]
     function.__qualname__ = qualname
     function.__name__ = qualname.rsplit(".", 1)[-1]
@@ -1176,7 +1154,7 @@ class BoundObject:
         if handle.closed:
             return f"<{name} (freed)>"
         parts = [f"ptr={handle.ptr:#x}"]
-        if not handle.instance.poisoned:
+        if not handle.poisoned:
             try:
                 for prop in type(self)._wbg_scalar_props:
                     value = getattr(self, prop)
@@ -1352,35 +1330,34 @@ def describe_api(
 def _label(source: Any) -> str:
     if isinstance(source, (str, Path)):
         return Path(source).name
+    if isinstance(source, LoadSpec):
+        return source.label()
     if isinstance(source, Instance):
         return "instance"
     return "module"
 
 
-def bind(
-    module_or_path: Union[Source, CompiledModule, Instance],
-    *,
-    engine: str = engines.DEFAULT,
-    imports: ImportsLike = None,
-    on_missing: str = "trap",
-    cache: Optional[ArtifactCache] = None,
-) -> BoundModule:
+def bind(module_or_path: Union[Source, LoadSpec, CompiledModule, Instance], **options: Any) -> BoundModule:
     """Typed bindings of a raw wasm-bindgen module, from its own descriptors.
 
     ``module_or_path`` is a path, the module's bytes, a
+    :class:`~realm_wasmer.spec.LoadSpec`, a
     :class:`~realm_wasmer.instance.CompiledModule`, or an existing
-    :class:`~realm_wasmer.instance.Instance` (then ``engine``/``imports`` must
-    not be given). ``imports`` supplies the application's host functions (an
-    :class:`~realm_wasmer.host.resolver.Imports`, or a mapping ``(namespace, name) ->
-    handler``), exactly as for :func:`~realm_wasmer.instance.load`.
+    :class:`~realm_wasmer.instance.Instance` (then no options may be given).
+    ``options`` are the :class:`~realm_wasmer.spec.LoadSpec` fields, exactly as
+    for :func:`~realm_wasmer.instance.load`: ``imports`` supplies the
+    application's host functions (an :class:`~realm_wasmer.host.resolver.Imports`,
+    or a mapping ``(namespace, name) -> handler``), ``engine``, ``on_missing``, ``cache``...
     """
     if isinstance(module_or_path, Instance):
-        if imports is not None:
-            raise BindingError("bind(instance, imports=...): an instance's imports were fixed when it was created")
+        if options:
+            raise BindingError(
+                f"bind(instance, {', '.join(options)}=...): "
+                "an instance's imports and options were fixed when it was created"
+            )
         return bind_instance(module_or_path, _label(module_or_path))
-    if imports is not None and not isinstance(imports, Imports):
-        if not isinstance(imports, Mapping):
-            raise ArgumentError(f"bind() argument 'imports' must be an Imports or a mapping, got {_type_name(imports)}")
-        imports = Imports(dict(imports))
-    instance = load(module_or_path, engine=engine, imports=imports, on_missing=on_missing, cache=cache)
+    imports = options.get("imports")
+    if imports is not None and not isinstance(imports, (Imports, Mapping)):
+        raise ArgumentError(f"bind() argument 'imports' must be an Imports or a mapping, got {_type_name(imports)}")
+    instance = load(module_or_path, **options)
     return bind_instance(instance, _label(module_or_path))

@@ -26,26 +26,16 @@ from typing import TYPE_CHECKING, Optional, Sequence
 
 import attrs
 
-from ..errors import RealmWasmerError
-from ..inspection import version_tuple
+from ..conventions import version_tuple
+from ..errors import DescriptorError as DescriptorError
+from ..errors import UnsupportedSchema as UnsupportedSchema
+from ..errors import UnsupportedType as UnsupportedType
 from ..wasm import FuncType
 
 if TYPE_CHECKING:
     from ..instance import Instance
 
 DESCRIBE_PREFIX = "__wbindgen_describe_"
-
-
-class DescriptorError(RealmWasmerError):
-    """A descriptor word stream could not be decoded (or its schema is unknown)."""
-
-
-class UnsupportedSchema(DescriptorError):
-    """The module's wasm-bindgen schema version has no known code table or program layout."""
-
-
-class UnsupportedType(RealmWasmerError):
-    """A decoded type has no ABI mapping in this library (e.g. ``i128``, a stack closure argument)."""
 
 
 # ---------------------------------------------------------------------------
@@ -533,7 +523,7 @@ def describe_table_function(instance: "Instance", index: int, table_name: Option
     return its words. Needs an engine whose tables the host can reach
     (wasmtime); the table manager says when it cannot."""
     tables = instance.tables
-    names = [table_name] if table_name else [n for n in tables.exported_tables if n not in tables.externref_table_names]
+    names = [table_name] if table_name else list(tables.funcref_tables)
     for name in names:
         native = tables.native(name)
         if native is None:

@@ -27,7 +27,8 @@ from typing import Any, Callable, Mapping, Optional, TypeVar
 
 import attrs
 
-from ..errors import InvalidModule, RealmWasmerError
+from ..errors import InvalidModule
+from ..errors import ProgramError as ProgramError
 from ..wasm import FuncType, WasmModule, length_prefixed_blobs
 from ..wasm import Reader as WasmReader
 from . import descriptors as d
@@ -38,10 +39,6 @@ SECTION = "__wasm_bindgen_unstable"
 PROGRAM_SCHEMAS = ("0.2.83",)
 
 T = TypeVar("T")
-
-
-class ProgramError(RealmWasmerError):
-    """The ``__wasm_bindgen_unstable`` section is malformed."""
 
 
 # ---------------------------------------------------------------------------

@@ -18,7 +18,7 @@ reason; ``availability()`` reports every engine without raising.
 
 from __future__ import annotations
 
-from ..errors import EngineUnavailable, RealmWasmerError
+from ..errors import EngineUnavailable, UnknownEngine
 from .base import Availability, Engine, EngineInstance, HostFunction, Panic, Trap
 from .wasmer_engine import WasmerEngine
 from .wasmtime_engine import WasmtimeEngine
@@ -38,7 +38,7 @@ def _make(name: str) -> Engine:
 def lookup(name: str) -> Engine:
     """The engine object for ``name``, available or not."""
     if name not in NAMES:
-        raise RealmWasmerError(f"unknown engine {name!r}; the engines are: {', '.join(NAMES)}")
+        raise UnknownEngine(f"unknown engine {name!r}; the engines are: {', '.join(NAMES)}")
     if name not in _ENGINES:
         _ENGINES[name] = _make(name)
     return _ENGINES[name]

@@ -16,6 +16,8 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 import attrs
 import numpy as np
 
+from ..errors import Panic as Panic
+from ..errors import Trap as Trap
 from ..wasm import FuncType, WasmModule
 
 #: A writable uint8 view of guest memory.
@@ -43,20 +45,6 @@ class HostFunction:
 
     signature: FuncType
     func: Callable[..., Any]
-
-
-class Trap(Exception):
-    """A guest trap, with the engine's raw text and a canonical message that
-    is the same on every engine (e.g. ``out of bounds memory access``)."""
-
-    def __init__(self, message: str, raw: str) -> None:
-        super().__init__(message)
-        self.message = message
-        self.raw = raw
-
-
-class Panic(Exception):
-    """The engine itself panicked (wasmer-python's PanicException)."""
 
 
 _CANONICAL_TRAPS = [
@@ -108,18 +96,57 @@ class EngineInstance(abc.ABC):
     def table_size(self, name: str) -> int: ...
 
 
+#: What a module may need of an engine, in the order refusals are reported.
+CAPABILITIES = ("externref_crossing", "multi_value", "reference_types")
+
+
+def module_needs(module: WasmModule) -> dict[str, str]:
+    """The capabilities ``module`` needs, each with the detail that shows it:
+    ``externref_crossing`` (an import or export passes externref: the host sees
+    it), ``multi_value`` (a function returns several values), ``reference_types``
+    (any function type mentions externref)."""
+    needs: dict[str, str] = {}
+    crossing = sorted(
+        {f"import {imp.module}.{imp.name}" for imp in module.imports
+         if imp.kind == "func" and isinstance(imp.type, FuncType) and imp.type.uses_externref}
+        | {f"export {name}" for name, sig in module.function_exports() if sig.uses_externref}
+    )
+    if crossing:
+        needs["externref_crossing"] = ", ".join(crossing[:3]) + (", ..." if len(crossing) > 3 else "")
+    multi = sorted({str(t) for t in module.functions if t.multi_value})
+    if multi:
+        needs["multi_value"] = ", ".join(multi)
+    typed = sorted({str(t) for t in module.functions if t.uses_externref})
+    if typed:
+        needs["reference_types"] = ", ".join(typed[:3]) + (", ..." if len(typed) > 3 else "")
+    return needs
+
+
 class Engine(abc.ABC):
     """A way to compile and run wasm: one of the names in ``realm_wasmer.engines.NAMES``."""
 
     name: str
+    #: Capabilities (see :data:`CAPABILITIES`) this engine lacks, each with the
+    #: reason as a template for the refusal (``{detail}`` is what the module needs).
+    limitations: Mapping[str, str] = {}
 
     @abc.abstractmethod
     def availability(self) -> Availability: ...
 
+    @property
+    def capabilities(self) -> frozenset[str]:
+        return frozenset(c for c in CAPABILITIES if c not in self.limitations)
+
     def check_module(self, module: WasmModule) -> None:
         """Raise :class:`~realm_wasmer.errors.EngineRefused` for a module this
-        engine is known not to handle, before trying to compile it."""
-        return None
+        engine is known not to handle, before trying to compile it (the load
+        pipeline calls this once, on the module as transformed)."""
+        from ..errors import EngineRefused
+
+        needs = module_needs(module)
+        for capability in CAPABILITIES:
+            if capability in needs and capability in self.limitations:
+                raise EngineRefused(self.name, self.limitations[capability].format(detail=needs[capability]))
 
     @abc.abstractmethod
     def compile(self, wasm: bytes, module: WasmModule) -> Any:

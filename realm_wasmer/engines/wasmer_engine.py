@@ -75,20 +75,6 @@ class WasmerInstance(EngineInstance):
         raw = self._lookup(name)
         if raw is None:
             raise KeyError(name)
-        wasmer, _ = _wasmer_module()
-        signature = raw.type
-        if wasmer.Type.EXTERN_REF in list(signature.params) + list(signature.results):
-
-            def refuse(*args: Any) -> Any:
-                raise EngineRefused(
-                    "wasmer",
-                    f"export {name!r} passes externref across the host boundary ({signature}), which "
-                    "wasmer-python 1.1.0 cannot do (it panics: 'not implemented'); use engine='wasmtime'",
-                )
-
-            self._functions[name] = refuse
-            return refuse
-
         def call(*args: Any) -> Any:
             try:
                 result = raw(*args)
@@ -138,6 +124,18 @@ class WasmerInstance(EngineInstance):
         return int(table.size)
 
 
+_LIMITATIONS = {
+    "externref_crossing": "the module passes externref across the host boundary ({detail}), which wasmer-python "
+    "1.1.0 cannot do (it panics: 'not implemented') and its tables cannot be set from Python; use engine='wasmtime'",
+}
+_SINGLEPASS_LIMITATIONS = {
+    "multi_value": "wasmer 1.1.0's singlepass compiler cannot load multi-value modules, and this module has "
+    "functions returning several values: {detail}; use wasmer-cranelift or wasmtime",
+    "reference_types": "wasmer 1.1.0's singlepass compiler panics on externref-typed functions ({detail}); "
+    "use wasmer-cranelift or wasmtime",
+}
+
+
 class WasmerEngine(Engine):
     """wasmer 1.1.0 with one compiler: ``wasmer-cranelift``, ``wasmer-singlepass``
     or ``wasmer-llvm``."""
@@ -147,6 +145,7 @@ class WasmerEngine(Engine):
             raise ValueError(f"unknown wasmer compiler {compiler!r}; one of {sorted(COMPILERS)}")
         self.compiler = compiler
         self.name = f"wasmer-{compiler}"
+        self.limitations = {**_LIMITATIONS, **(_SINGLEPASS_LIMITATIONS if compiler == "singlepass" else {})}
         self._store: Any = None
 
     @functools.cache
@@ -186,37 +185,8 @@ class WasmerEngine(Engine):
             self._store = wasmer.Store(wasmer.engine.Universal(compiler_module.Compiler))
         return self._store
 
-    def check_module(self, module: WasmModule) -> None:
-        crossing = sorted(
-            {f"import {imp.module}.{imp.name}" for imp in module.imports if imp.kind == "func" and imp.type
-             and getattr(imp.type, "uses_externref", False)}
-        )
-        if crossing:
-            raise EngineRefused(
-                self.name,
-                "the module passes externref across the host boundary "
-                f"({', '.join(crossing[:3])}{', ...' if len(crossing) > 3 else ''}), which wasmer-python 1.1.0 "
-                "cannot do (it panics: 'not implemented') and its tables cannot be set from Python; "
-                "use engine='wasmtime' (lowering externref with a module rewriter is not built yet)",
-            )
-        if self.compiler == "singlepass":
-            multi = sorted({str(t) for t in module.functions if t.multi_value})
-            if multi:
-                raise EngineRefused(
-                    self.name,
-                    "wasmer 1.1.0's singlepass compiler cannot load multi-value modules, and this module "
-                    f"has functions returning several values: {', '.join(multi)}; use wasmer-cranelift or wasmtime",
-                )
-            if any(t.uses_externref for t in module.functions):
-                raise EngineRefused(
-                    self.name,
-                    "wasmer 1.1.0's singlepass compiler panics on externref-typed functions; "
-                    "use wasmer-cranelift or wasmtime",
-                )
-
     def compile(self, wasm: bytes, module: WasmModule) -> Any:
         store = self._require()
-        self.check_module(module)
         wasmer, _ = _wasmer_module()
         try:
             return wasmer.Module(store, wasm)

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import functools
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional
+from typing import Any, Callable, Iterator, Optional
 
 import numpy as np
 
-from ..errors import RealmWasmerError
-
-if TYPE_CHECKING:
-    from ..instance import Instance
+from ..conventions import Conventions
+from ..errors import MissingRuntimeExport, UnencodableString
+from .calls import GuestCalls
+from .memory import GuestMemory
 
 #: Bytes reserved for one out-slot: wasm-bindgen's glue reserves 16.
 SLOT_SIZE = 16
@@ -24,16 +24,16 @@ SLOT_ALIGN = 8
 
 
 class Abi:
-    """Calling-convention helpers bound to one instance."""
+    """Calling-convention helpers of one instance."""
 
-    def __init__(self, instance: "Instance") -> None:
-        self._instance = instance
-        info = instance.info
-        self.roles = info.roles
-        self.malloc_arity = info.features["malloc_arity"]
-        self.free_arity = info.features["free_arity"]
-        self.stack_pointer = info.features["stack_pointer"]
-        self.stack_pointer_global = info.stack_pointer_global
+    def __init__(self, conventions: Conventions, calls: GuestCalls, memory: GuestMemory) -> None:
+        self._calls = calls
+        self._memory = memory
+        self.roles = conventions.roles
+        self.malloc_arity = conventions.malloc_arity
+        self.free_arity = conventions.free_arity
+        self.stack_pointer = conventions.stack_pointer
+        self.stack_pointer_global = conventions.stack_pointer_global
         self.crossings = 0
         #: Reusable out-slots, one per call depth (allocated on first use).
         self._slots: list[int] = []
@@ -44,10 +44,10 @@ class Abi:
     def _export(self, role: str) -> Callable[..., Any]:
         name = self.roles.get(role)
         if not name:
-            raise RealmWasmerError(f"the module exports no {role} function (roles found: {self.roles})")
+            raise MissingRuntimeExport(f"the module exports no {role} function (roles found: {self.roles})")
         function = self._bound.get(name)
         if function is None:
-            function = self._bound[name] = functools.partial(self._instance.call, name)
+            function = self._bound[name] = functools.partial(self._calls.call, name)
         return function
 
     # -- allocator ----------------------------------------------------------
@@ -72,7 +72,7 @@ class Abi:
         length = len(data)
         ptr = self.malloc(length, align)
         if length:
-            self._instance.memory.write(ptr, data)
+            self._memory.write(ptr, data)
         return ptr, length
 
     def pass_string(self, text: str) -> tuple[int, int]:
@@ -89,14 +89,14 @@ class Abi:
         try:
             encoded = text.encode("utf-8")
         except UnicodeEncodeError as exc:
-            raise RealmWasmerError(f"string cannot be passed to the guest: {exc}") from None
+            raise UnencodableString(f"string cannot be passed to the guest: {exc}") from None
         return self.pass_bytes(encoded, 1)
 
     def take_string(self, ptr: int, length: int) -> str:
         """Read an owned String result and free it (``free(ptr, len, 1)``), as the glue does."""
         ptr &= 0xFFFFFFFF
         try:
-            return self._instance.memory.string(ptr, length)
+            return self._memory.string(ptr, length)
         finally:
             if length:
                 self.free(ptr, length, 1)
@@ -116,14 +116,14 @@ class Abi:
         itemsize = max(1, little.dtype.itemsize)
         ptr = self.malloc(little.nbytes, itemsize)
         if little.nbytes:
-            self._instance.memory.write(ptr, little.view(np.uint8).reshape(-1))
+            self._memory.write(ptr, little.view(np.uint8).reshape(-1))
         return ptr, int(little.size)
 
     def view_array(self, ptr: int, count: int, dtype: Any) -> Any:
         """A zero-copy numpy view of ``count`` elements at ``ptr``: valid only
         until the next call into the guest (memory may grow or be reused)."""
         dt = np.dtype(dtype).newbyteorder("<")
-        view = self._instance.memory.view()
+        view = self._memory.view()
         return view[ptr & 0xFFFFFFFF : (ptr & 0xFFFFFFFF) + count * dt.itemsize].view(dt)
 
     def take_vec(self, ptr: int, count: int, dtype: Any) -> Any:
@@ -132,7 +132,7 @@ class Abi:
         dt = np.dtype(dtype).newbyteorder("<")
         ptr &= 0xFFFFFFFF
         try:
-            return self._instance.memory.array(ptr, count, dt)
+            return self._memory.array(ptr, count, dt)
         finally:
             if count:
                 self.free(ptr, count * dt.itemsize, dt.itemsize)
@@ -180,7 +180,7 @@ class Abi:
                 self.crossings += 1
                 add(SLOT_SIZE)
         elif self.stack_pointer == "global" and self.stack_pointer_global:
-            engine = self._instance.engine_instance  # a global access is not a call: no crossing
+            engine = self._calls.engine  # a global access is not a call: no crossing
             name = self.stack_pointer_global
             address = (int(engine.global_get(name)) - SLOT_SIZE) & 0xFFFFFFFF
             engine.global_set(name, address)
@@ -189,7 +189,7 @@ class Abi:
             finally:
                 engine.global_set(name, int(engine.global_get(name)) + SLOT_SIZE)
         else:
-            raise RealmWasmerError(
+            raise MissingRuntimeExport(
                 "the module has no way to reach its shadow stack (no __wbindgen_add_to_stack_pointer "
                 "and no exported stack-pointer global); use the reusable out-slot strategy"
             )

@@ -10,38 +10,21 @@ heap-slab ``*_bg.js``):
 * from ``offset+4``: owned values, allocated from a free list threaded through
   the free slots; the array grows when the list is empty.
 
-``offset`` is 32 up to wasm-bindgen 0.2.83, 128 from 0.2.84 (PR #3194), and
-1024 from 0.2.109 (PR #4957). Dropping an index below ``offset+4`` does nothing.
+``offset`` is the module's ``Conventions.value_offset`` (32, 128 or 1024 by
+era: see :data:`realm_wasmer.conventions.ERAS`). Dropping an index below
+``offset+4`` does nothing.
 
-Python stands in for JS values: :data:`UNDEFINED` for ``undefined``, ``None``
-for ``null``, ``True``/``False``, ``float`` for numbers, ``str``, and any other
-Python object as an opaque JS object.
+This is the ``"heap"`` :class:`~realm_wasmer.host.values.JsValueStore`: values
+cross the boundary as i32 indices. Python stands in for JS values as
+:mod:`realm_wasmer.js.values` describes.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..errors import RealmWasmerError
-
-
-class _Undefined:
-    _instance: "_Undefined | None" = None
-
-    def __new__(cls) -> "_Undefined":
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "UNDEFINED"
-
-    def __bool__(self) -> bool:
-        return False
-
-
-#: The Python stand-in for JS ``undefined`` (distinct from ``None``, which is ``null``).
-UNDEFINED: Any = _Undefined()
+from ..errors import HeapError as HeapError
+from ..js.values import UNDEFINED
 
 
 class _Free:
@@ -56,12 +39,12 @@ class _Free:
         return f"<free -> {self.next}>"
 
 
-class HeapError(RealmWasmerError):
-    """The guest used a heap index that holds no value (a use-after-drop or a stray index)."""
-
-
 class JsHeap:
     """The slab. ``offset`` is the number of borrow-stack slots (32, 128 or 1024)."""
+
+    kind = "heap"
+    #: A JS value crosses the boundary as an index into the slab.
+    wasm_type = "i32"
 
     def __init__(self, offset: int = 128) -> None:
         self.offset = offset
@@ -160,3 +143,14 @@ class JsHeap:
     @property
     def borrowed_depth(self) -> int:
         return self.offset - self._stack_pointer
+
+    # -- the JsValueStore protocol (host/values.py): the glue's names, bound directly (no extra frame)
+    #: A JS value the guest passes to an import (borrowed): getObject.
+    lift = get
+    #: A JS value the guest hands over (owned): takeObject.
+    lift_owned = take
+    #: A JS value an import returns to the guest (a new owned index): addHeapObject.
+    lower = add
+    #: A ``&JsValue`` argument of an export call; undone by ``release_borrowed``.
+    borrow = push_borrowed
+    release_borrowed = pop_borrowed

@@ -24,9 +24,9 @@ class _Unbound:
     """Stands in until instantiation finishes (e.g. a start function's imports)."""
 
     def __getattr__(self, name: str) -> Any:
-        from ..errors import RealmWasmerError
+        from ..errors import ModuleStateError
 
-        raise RealmWasmerError("guest memory was used before the instance finished instantiating")
+        raise ModuleStateError("guest memory was used before the instance finished instantiating")
 
 
 _I32 = struct.Struct("<i")

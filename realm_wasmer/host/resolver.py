@@ -23,16 +23,17 @@ from __future__ import annotations
 import fnmatch
 import functools
 import logging
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Protocol
+from typing import Any, Callable, Iterable, Optional, Protocol
 
 import attrs
 
-from ..errors import RealmWasmerError, UnresolvedImport
+from ..errors import AmbiguousHandler, UnresolvedImport
 from ..wasm import FuncType
+from .abi import Abi
+from .context import HostContext
+from .memory import GuestMemory
 from .naming import ImportName, parse_import_name, strip_hash
-
-if TYPE_CHECKING:
-    from ..instance import Instance
+from .values import JsValueStore
 
 log = logging.getLogger("realm_wasmer.imports")
 
@@ -59,7 +60,7 @@ class ImportRequest:
 class Resolution:
     """A resolver's answer: the handler, who answered, and what it does."""
 
-    #: Called with the import's wasm arguments (already bound to the instance).
+    #: Called with the import's wasm arguments (already bound to the host context).
     handler: Callable[..., Any]
     #: e.g. ``user``, ``intrinsic``, ``shim``, ``policy:trap``.
     resolver: str
@@ -76,26 +77,40 @@ class Resolution:
 class Resolver(Protocol):
     name: str
 
-    def resolve(self, request: ImportRequest, instance: "Instance") -> Optional[Resolution]: ...
+    def resolve(self, request: ImportRequest, ctx: HostContext) -> Optional[Resolution]: ...
 
 
 @attrs.frozen
 class Caller:
     """What a user handler gets as its first argument."""
 
-    instance: "Instance"
+    context: HostContext
     #: The import being served, e.g. ``env.realm_store_model``.
     import_name: str
 
     @property
-    def memory(self) -> Any:
+    def memory(self) -> GuestMemory:
         """The guest's :class:`~realm_wasmer.host.memory.GuestMemory`."""
-        return self.instance.memory
+        return self.context.memory
 
     @property
-    def heap(self) -> Any:
-        """The guest's :class:`~realm_wasmer.host.heap.JsHeap`."""
-        return self.instance.heap
+    def values(self) -> JsValueStore:
+        """The guest's JS values (:class:`~realm_wasmer.host.values.JsValueStore`)."""
+        return self.context.values
+
+    @property
+    def heap(self) -> JsValueStore:
+        """The JS-value store under its older name (the heap slab on heap-slab modules)."""
+        return self.context.values
+
+    @property
+    def abi(self) -> Abi:
+        """Strings, arrays and the allocator (:class:`~realm_wasmer.host.abi.Abi`)."""
+        return self.context.abi
+
+    def call(self, export: str, *args: Any) -> Any:
+        """Call an export of the guest from inside the handler (re-entrant)."""
+        return self.context.calls.call(export, *args)
 
 
 @attrs.define
@@ -170,14 +185,14 @@ class Imports:
     def __len__(self) -> int:
         return len(self._registrations)
 
-    def resolve(self, request: ImportRequest, instance: "Instance") -> Optional[Resolution]:
+    def resolve(self, request: ImportRequest, ctx: HostContext) -> Optional[Resolution]:
         for mode in ("exact", "stripped", "glob"):
             for registration in self._registrations:
                 if registration.match == mode and registration.matches(request):
                     handler = registration.handler
                     bound: Callable[..., Any] = handler
                     if registration.pass_caller:
-                        caller = Caller(instance, f"{request.module}.{request.name}")
+                        caller = Caller(ctx, f"{request.module}.{request.name}")
                         bound = functools.partial(handler, caller)  # C-level: no extra Python frame
                     label = getattr(handler, "__qualname__", repr(handler))
                     return Resolution(
@@ -202,7 +217,7 @@ def _refuse_ambiguous(resolved: dict[tuple[str, str], tuple[ImportRequest, Resol
     for names in by_registration.values():
         hashes = {parse_import_name(n).hash for n in names}
         if len(hashes) > 1:
-            raise RealmWasmerError(
+            raise AmbiguousHandler(
                 f"a handler registered by stripped name would answer {len(names)} different imports "
                 f"({', '.join(sorted(names))}); register each by its exact name"
             )
@@ -231,7 +246,7 @@ class MissingPolicy:
         #: Calls made to stubbed imports, by ``module.name``.
         self.stub_calls: dict[str, int] = {}
 
-    def resolve(self, request: ImportRequest, instance: "Instance") -> Optional[Resolution]:
+    def resolve(self, request: ImportRequest, ctx: HostContext) -> Optional[Resolution]:
         label = f"{request.module}.{request.name}"
         if self.policy == "error":
             return None
@@ -258,7 +273,7 @@ class MissingPolicy:
 
 
 def resolve_all(
-    requests: Iterable[ImportRequest], chain: list[Any], instance: "Instance"
+    requests: Iterable[ImportRequest], chain: list[Any], ctx: HostContext
 ) -> dict[tuple[str, str], tuple[ImportRequest, Resolution]]:
     """Resolve every request through ``chain``; under the ``error`` policy,
     raise one :class:`UnresolvedImport` listing all that are left."""
@@ -266,7 +281,7 @@ def resolve_all(
     missing: list[ImportRequest] = []
     for request in requests:
         for resolver in chain:
-            answer = resolver.resolve(request, instance)
+            answer = resolver.resolve(request, ctx)
             if answer is not None:
                 resolved[(request.module, request.name)] = (request, answer)
                 break

@@ -12,11 +12,14 @@ size, so calls through a funcref table on wasmer go through trampoline exports
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
+from ..conventions import Conventions
 from ..engines.base import EngineInstance
-from ..errors import RealmWasmerError
+from ..errors import EmptyTableSlot, MissingRuntimeExport, UnsupportedFeature
 from ..wasm import FuncType
+from .calls import GuestCalls
+from .values import unwrap
 
 _LETTERS = {"i32": "i", "i64": "I", "f32": "f", "f64": "F", "externref": "x", "funcref": "r"}
 
@@ -29,33 +32,17 @@ def trampoline_name(signature: FuncType) -> str:
     return f"__realm_call_indirect_{params}_{results}"
 
 
-def unwrap(value: Any) -> Any:
-    """wasmtime-py returns some externref table entries wrapped in a ``Val``."""
-    inner = getattr(value, "value", value) if type(value).__name__ == "Val" else value
-    return inner
-
-
 class TableManager:
-    def __init__(
-        self,
-        exported_tables: list[str],
-        externref_offset: int = 1024,
-        funcref_tables: Optional[list[str]] = None,
-        exported_functions: Optional[set[str]] = None,
-    ) -> None:
+    """The raw module's host-side externref table, and calls through funcref tables.
+
+    (A CLI module's externref table belongs to its JS-value store:
+    :class:`~realm_wasmer.host.values.ExternrefTableStore`.)"""
+
+    def __init__(self, conventions: Conventions, calls: GuestCalls) -> None:
         self._engine: Optional[EngineInstance] = None
-        self.exported_tables = list(exported_tables)
-        self.funcref_tables = list(funcref_tables or [])
-        self.exported_functions = set(exported_functions or ())
-        #: Calls an export by name (the instance's call, with its error translation).
-        self.call_export: Optional[Callable[..., Any]] = None
-        self.externref_table_names = [
-            n for n in ("__wbindgen_externrefs", "__wbindgen_export_0") if n in self.exported_tables
-        ]
-        #: Where undefined/null/true/false sit in the externref table (128, or 1024 from 0.2.109).
-        self.externref_offset = externref_offset
-        #: The guest's ``__externref_table_dealloc`` (set by the instance when exported).
-        self.dealloc: Optional[Callable[[int], Any]] = None
+        self._calls = calls
+        self.exported_tables = list(conventions.exported_tables)
+        self.funcref_tables = list(conventions.funcref_tables)
         #: The host-side externref table of a raw module.
         self.externrefs: list[Any] = []
 
@@ -73,67 +60,20 @@ class TableManager:
         self.externrefs[index] = None
 
     def externref_live_count(self) -> int:
-        """Live externref slots: the host-side table of a raw module, or the
-        owned slots (above the four constants) of a CLI module's native table.
-        Not for hot paths: on wasmtime each slot read is a few microseconds."""
-        if self.externrefs or not self.externref_table_names:
-            return sum(1 for value in self.externrefs if value is not None)
-        table = self.native(self.externref_table_names[0])
-        if table is None:
-            return 0
-        store = self._store()
-        first = self.externref_offset + 4
-        return sum(1 for i in range(first, int(table.size(store))) if unwrap(table.get(store, i)) is not None)
-
-    # -- externref mode of CLI-processed modules (wasmtime only) --------------
-    def externref_table(self) -> Any:
-        """The module's exported externref table (``__wbindgen_externrefs``, or
-        ``__wbindgen_export_0`` before 0.2.105) as the engine's own object."""
-        for name in self.externref_table_names:
-            table = self.native(name)
-            if table is not None:
-                return table
-        raise RealmWasmerError(
-            "this engine cannot reach the module's externref table from the host "
-            f"(tables: {self.exported_tables}); use engine='wasmtime'"
-        )
-
-    def init_externref_table(self) -> None:
-        """``__wbindgen_init_externref_table``, as the glue does it: slot 0 =
-        undefined, and undefined/null/true/false at ``offset..offset+3``, growing
-        the table by 4 when it is not already that large (css_inline 0.2.127
-        grows; rollup 0.2.130 is preallocated to 1028 and sets them directly)."""
-        from .heap import UNDEFINED
-
-        table = self.externref_table()
-        store = self._store()
-        size = int(table.size(store))
-        if size < self.externref_offset + 4:
-            table.grow(store, self.externref_offset + 4 - size, None)
-        table.set(store, 0, UNDEFINED)
-        for i, value in enumerate((UNDEFINED, None, True, False)):
-            table.set(store, self.externref_offset + i, value)
-
-    def take_externref(self, index: int) -> Any:
-        """The glue's takeFromExternrefTable0: read a slot, then the guest's dealloc frees it."""
-        table = self.externref_table()
-        value = unwrap(table.get(self._store(), index))
-        dealloc = self.dealloc
-        if dealloc is not None:
-            dealloc(index)
-        return value
+        """Live slots of the raw module's host-side externref table."""
+        return sum(1 for value in self.externrefs if value is not None)
 
     def _store(self) -> Any:
         store = getattr(self._engine, "store", None)
         if store is None:
-            raise RealmWasmerError("this engine has no store for native table access; use engine='wasmtime'")
+            raise UnsupportedFeature("this engine has no store for native table access; use engine='wasmtime'")
         return store
 
     # -- funcref tables: closures (invoke / destroy) ----------------------------
     def function_table(self) -> str:
         """The export name of the module's funcref table (the CLI exports it for closures)."""
         if not self.funcref_tables:
-            raise RealmWasmerError("the module exports no funcref table")
+            raise MissingRuntimeExport("the module exports no funcref table")
         return self.funcref_tables[0]
 
     def call_function(self, index: int, signature: FuncType, *args: Any, table: Optional[str] = None) -> Any:
@@ -151,17 +91,17 @@ class TableManager:
             store = self._store()
             function = unwrap(native.get(store, index))
             if function is None:
-                raise RealmWasmerError(f"funcref table {name!r} has no function at index {index}")
+                raise EmptyTableSlot(f"funcref table {name!r} has no function at index {index}")
             result = function(store, *args)
             return tuple(result) if isinstance(result, list) else result
         trampoline = trampoline_name(signature)
-        if self.call_export is None or trampoline not in self.exported_functions:
-            raise RealmWasmerError(
+        if not self._calls.has(trampoline):
+            raise UnsupportedFeature(
                 f"this engine cannot call through funcref table {name!r} from Python: the module needs the "
                 f"trampoline export {trampoline}(index, ...) {signature} (injected by a module rewriter, "
                 "not built yet); use engine='wasmtime'"
             )
-        return self.call_export(trampoline, index, *args)
+        return self._calls.call(trampoline, index, *args)
 
     def destroy_closure(self, dtor_index: int, a: int, b: int) -> None:
         """A closure's destructor, called through the function table with ``(a, b)``

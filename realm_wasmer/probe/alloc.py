@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Optional
 
 import attrs
 
-from ..errors import RealmWasmerError
+from ..errors import AllocatorUnknown as AllocatorUnknown
 
 if TYPE_CHECKING:
     from ..host.memory import GuestMemory
@@ -37,11 +37,6 @@ CHUNK_ALIGN = 8
 OVERHEAD = 4
 #: Request sizes used to check the header rule (each a different chunk size class).
 CALIBRATION_SIZES = (1, 4, 12, 13, 16, 20, 24, 100, 128, 136, 200)
-
-
-class AllocatorUnknown(RealmWasmerError):
-    """The guest's allocator headers do not follow the dlmalloc rule (named
-    with the request size and the address whose header disagreed)."""
 
 
 def expected_chunk(request: int) -> int:

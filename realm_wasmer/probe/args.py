@@ -17,14 +17,10 @@ from typing import TYPE_CHECKING, Any, Sequence, Union
 
 import attrs
 
-from ..errors import RealmWasmerError
+from ..errors import BadArgument as BadArgument
 
 if TYPE_CHECKING:
     from ..instance import Instance
-
-
-class BadArgument(RealmWasmerError):
-    """A probe argument token could not be read (the token is named)."""
 
 
 @attrs.frozen

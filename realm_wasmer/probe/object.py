@@ -23,6 +23,7 @@ from typing import Any, Callable, Optional, Sequence
 import attrs
 import numpy as np
 
+from ..errors import ObjectNotBuilt as ObjectNotBuilt
 from ..errors import RealmWasmerError
 from ..inspection import ClassInfo
 from ..instance import Instance
@@ -38,10 +39,6 @@ SETTER_VALUES: dict[str, tuple[Any, ...]] = {
     "f32": (1.2345678, -98765.43, 3.0e-7),
     "f64": (1.2345678901234, -98765.4321098, 3.0e-17),
 }
-
-
-class ObjectNotBuilt(RealmWasmerError):
-    """The constructor did not produce an object in a probe state (the export is named)."""
 
 
 @attrs.frozen

@@ -30,17 +30,16 @@ every engine.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any, Callable, Optional, Sequence, Union
 
 import attrs
 import numpy as np
 
-from .. import engines
+from ..errors import ProbeError as ProbeError
 from ..errors import RealmWasmerError
-from ..host.resolver import Imports
 from ..inspection import ClassInfo, Constructor, ModuleInfo
 from ..instance import CompiledModule, compile
+from ..spec import LoadSpec, Source
 from ..wasm import FuncType
 from .alloc import Calibration, calibrate
 from .args import ArgSpec, parse_arg
@@ -61,10 +60,6 @@ from .trial import (
 
 #: Hypothesis examples per search, by profile: ``ci`` is fast, ``thorough`` looks harder.
 PROFILES = {"ci": 25, "thorough": 250}
-
-
-class ProbeError(RealmWasmerError):
-    """The probe cannot run on this module or export (the export is named)."""
 
 
 @attrs.define
@@ -215,15 +210,11 @@ def memory_layout(compiled: CompiledModule, factory: StateFactory) -> MemoryLayo
 
 
 def probe(
-    source: Union[str, Path, bytes, CompiledModule],
+    source: Union[Source, LoadSpec, CompiledModule],
     *,
     class_name: Optional[str] = None,
     export: Optional[str] = None,
     args: Sequence[Union[str, ArgSpec]] = (),
-    engine: str = engines.DEFAULT,
-    imports: Optional[Imports] = None,
-    on_missing: str = "trap",
-    glue: Optional[str] = None,
     examples: Optional[int] = None,
     profile: str = "ci",
     seed: int = 0,
@@ -234,6 +225,7 @@ def probe(
     strategy: str = "auto",
     on_trial: Optional[Callable[[TrialOutcome], None]] = None,
     on_stage: Optional[Callable[[str], None]] = None,
+    **load_options: Any,
 ) -> LayoutReport:
     """Probe one constructor (a class's primary one, or ``export``) and report its layout.
 
@@ -243,21 +235,22 @@ def probe(
     diffed against the first for candidate fields. ``strategy`` is ``snapshot``,
     ``reinstantiate`` or ``auto`` (time both, keep the faster one that
     reproduces the reference trial). ``placements`` limits which placements are
-    searched (default: all of ``PLACEMENTS``). ``imports`` and ``on_missing`` as for
-    :func:`realm_wasmer.load`.
+    searched (default: all of ``PLACEMENTS``). ``source`` and ``load_options``
+    (``engine``, ``imports``, ``on_missing``, ``glue``...) as for :func:`realm_wasmer.load`.
     """
     started = time.perf_counter()
     if profile not in PROFILES:
         raise ProbeError(f"unknown profile {profile!r}; one of {sorted(PROFILES)}")
     count = examples if examples is not None else PROFILES[profile]
-    compiled = source if isinstance(source, CompiledModule) else compile(source, engine=engine, glue=glue)
+    compiled = _compiled(source, load_options)
+    imports = compiled.spec.imports
     info = compiled.info
     cls, ctor = _pick(info, class_name, export)
     specs = tuple(a if isinstance(a, ArgSpec) else parse_arg(a) for a in args)
     failing = None if fail_args is None else tuple(a if isinstance(a, ArgSpec) else parse_arg(a) for a in fail_args)
     variants = [tuple(a if isinstance(a, ArgSpec) else parse_arg(a) for a in v) for v in vary]
     say = on_stage or (lambda _s: None)
-    runner, state = prepare(compiled, ctor, specs, imports, on_missing, seed, strategy, on_trial, say)
+    runner, state = prepare(compiled, ctor, specs, seed, strategy, on_trial, say)
     factory, reference = runner.factory, runner.reference
     assert reference is not None
     notes: list[str] = []
@@ -336,8 +329,6 @@ def prepare(
     compiled: CompiledModule,
     ctor: Constructor,
     specs: Sequence[ArgSpec],
-    imports: Optional[Imports] = None,
-    on_missing: str = "trap",
     seed: int = 0,
     strategy: str = "auto",
     on_trial: Optional[Callable[[TrialOutcome], None]] = None,
@@ -345,8 +336,9 @@ def prepare(
 ) -> tuple[TrialRunner, dict[str, Any]]:
     """A :class:`TrialRunner` ready for trials: memory layout read, state strategy
     chosen, reference trial(s) run, the static and stack bytes the constructor
-    writes recorded. Returns it with the state-strategy timings."""
-    factory = StateFactory(compiled, imports, on_missing, start=True, prime=REGION, strategy="reinstantiate")
+    writes recorded. Returns it with the state-strategy timings. Instances are
+    made with the imports and policy of ``compiled.spec``."""
+    factory = StateFactory(compiled, start=True, prime=REGION, strategy="reinstantiate")
     say("memory layout")
     layout = memory_layout(compiled, factory)
     runner = TrialRunner(factory, ctor, specs, layout, seed)
@@ -365,21 +357,26 @@ def prepare(
 
 
 def runner_for(
-    source: Union[str, Path, bytes, CompiledModule],
+    source: Union[Source, LoadSpec, CompiledModule],
     *,
     class_name: Optional[str] = None,
     export: Optional[str] = None,
     args: Sequence[Union[str, ArgSpec]] = (),
-    engine: str = engines.DEFAULT,
-    imports: Optional[Imports] = None,
     seed: int = 0,
+    **load_options: Any,
 ) -> TrialRunner:
     """A prepared :class:`TrialRunner` for one constructor (e.g. for property tests)."""
-    compiled = source if isinstance(source, CompiledModule) else compile(source, engine=engine)
+    compiled = _compiled(source, load_options)
     _, ctor = _pick(compiled.info, class_name, export)
     specs = tuple(a if isinstance(a, ArgSpec) else parse_arg(a) for a in args)
-    runner, _ = prepare(compiled, ctor, specs, imports, seed=seed)
+    runner, _ = prepare(compiled, ctor, specs, seed=seed)
     return runner
+
+
+def _compiled(source: Union[Source, LoadSpec, CompiledModule], load_options: dict[str, Any]) -> CompiledModule:
+    if isinstance(source, CompiledModule):
+        return source.with_options(**load_options) if load_options else source
+    return compile(LoadSpec.of(source, **load_options))
 
 
 def measure_stack_use(runner: TrialRunner) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 from hypothesis.errors import NoSuchExample, Unsatisfiable
 
-from ..errors import RealmWasmerError
+from ..errors import ProbeError, RealmWasmerError, UnknownPlacement
 from ..inspection import ClassInfo
 from .alloc import locate_chunk
 from .args import ArgSpec
@@ -114,7 +114,7 @@ def minimum_size(runner: TrialRunner, words: int) -> int:
         outcome = runner.run(TrialSpec("heap", size, 8, canary=size))
         if runner.failure(outcome, words) is None:
             return size
-    raise RealmWasmerError(f"{runner.export}: no slot of up to {MAX_SIZE} bytes keeps its guards intact")
+    raise ProbeError(f"{runner.export}: no slot of up to {MAX_SIZE} bytes keeps its guards intact")
 
 
 def word_roles(
@@ -411,7 +411,7 @@ def analyse_slot(
     findings.words = word_roles(runner, findings.footprint, reference, failing, text)
     for name in placements:
         if name not in PLACEMENTS:
-            raise RealmWasmerError(f"unknown placement {name!r}; one of {', '.join(PLACEMENTS)}")
+            raise UnknownPlacement(f"unknown placement {name!r}; one of {', '.join(PLACEMENTS)}")
         say(f"placement {name}")
         findings.placements.append(
             search_placement(runner, name, findings.min_size, aligns, words, footprint_end, examples, seed)

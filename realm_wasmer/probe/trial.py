@@ -248,19 +248,19 @@ class TrialRunner:
         except GuestTrap as trap:
             return "trap", trap.message, trap.last_import, None
         except JsError as exc:
-            return "thrown", f"threw {exc}", instance._last_import, None
+            return "thrown", f"threw {exc}", instance.last_import, None
         except RealmWasmerError as exc:
-            return "thrown", str(exc), instance._last_import, None
+            return "thrown", str(exc), instance.last_import, None
         except (TypeError, ValueError, OverflowError) as exc:
             return "thrown", f"{type(exc).__name__}: {exc}", None, None
-        return "ok", None, instance._last_import, result
+        return "ok", None, instance.last_import, result
 
     def _plain_trial(self, instance: Instance, spec: TrialSpec) -> TrialOutcome:
         """Patterns 1 and 2 (and multi-value Pattern 3): no slot, the words come back as results."""
         args = materialize(instance, self.args)
         before = instance.memory.view().copy()
         imports_before = dict(instance.import_calls)
-        console_before = len(instance.console_messages)
+        console_before = instance.console_messages.total
         status, error, last, result = self._call(instance, args)
         if result is None:
             words: tuple[int, ...] = ()
@@ -273,7 +273,7 @@ class TrialRunner:
         return TrialOutcome(
             spec, None, (0, 0), status, error, last, words, (), (), changed, values, int(after.shape[0]),
             _import_delta(imports_before, instance.import_calls),
-            tuple(t for _, t in instance.console_messages[console_before:]),
+            tuple(t for _, t in instance.console_messages.since(console_before)),
             self._error_value(instance, words, multi=True),
         )
 
@@ -348,7 +348,7 @@ class TrialRunner:
         _fill(view, address + size, guard[GUARD:], end)
         before = view.copy()
         imports_before = dict(instance.import_calls)
-        console_before = len(instance.console_messages)
+        console_before = instance.console_messages.total
         try:
             status, error, last, _ = self._call(instance, [address, *args])
         finally:
@@ -371,7 +371,7 @@ class TrialRunner:
         return TrialOutcome(
             spec, address, (lo, hi), status, error, last, words, written, guard_hits, changed, values,
             int(after.shape[0]), _import_delta(imports_before, instance.import_calls),
-            tuple(t for _, t in instance.console_messages[console_before:]),
+            tuple(t for _, t in instance.console_messages.since(console_before)),
             self._error_value(instance, words, multi=False) if status == "ok" else None,
             slot_bytes,
         )
@@ -398,7 +398,7 @@ class TrialRunner:
         if len(words) < 3 or words[2] != 1:
             return None
         try:
-            return repr(instance.heap.get(words[1]))
+            return repr(instance.values.lift(words[1]))
         except RealmWasmerError:
             return None
 

@@ -1,0 +1,116 @@
+"""The host context: everything an import handler or binding needs, and nothing else.
+
+A :class:`HostContext` is built before any handler (handlers are made before the
+engine instance exists) and passed to each resolver and intrinsic, the way
+wasmtime-py passes its store. It holds the guest memory, the JS-value store, the
+ABI helpers, the tables, the export caller and the module's facts; the engine
+instance is bound into it right after instantiation. No component holds the
+:class:`~realm_wasmer.instance.Instance`.
+"""
+
+from __future__ import annotations
+
+import collections
+from typing import Any, Iterator
+
+import attrs
+
+from ..conventions import Conventions
+from ..engines.base import EngineInstance
+from ..inspection import ModuleInfo
+from .abi import Abi
+from .calls import GuestCalls
+from .heap import JsHeap
+from .memory import GuestMemory
+from .tables import TableManager
+from .values import ExternrefTableStore, JsValueStore
+
+#: Console messages kept per instance (older ones are counted, not kept).
+CONSOLE_LIMIT = 1000
+
+
+class ConsoleLog:
+    """The guest's console messages, ``(method, text)``, the last ``limit`` kept."""
+
+    def __init__(self, limit: int = CONSOLE_LIMIT) -> None:
+        self._messages: collections.deque[tuple[str, str]] = collections.deque(maxlen=limit)
+        #: Messages ever recorded (a mark for :meth:`since`).
+        self.total = 0
+
+    def append(self, method: str, text: str) -> None:
+        self._messages.append((method, text))
+        self.total += 1
+
+    def since(self, mark: int) -> list[tuple[str, str]]:
+        """Messages recorded after ``mark`` (a previous ``total``) that are still kept."""
+        count = min(self.total - mark, len(self._messages))
+        return list(self._messages)[len(self._messages) - count :] if count > 0 else []
+
+    def truncate(self, mark: int) -> None:
+        """Forget messages recorded after ``mark`` (a snapshot being restored)."""
+        while self.total > mark and self._messages:
+            self._messages.pop()
+            self.total -= 1
+        self.total = min(self.total, mark)
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(list(self._messages))
+
+    def __len__(self) -> int:
+        return len(self._messages)
+
+    def __getitem__(self, index: Any) -> Any:
+        return list(self._messages)[index]
+
+
+def make_store(conventions: Conventions, calls: GuestCalls) -> JsValueStore:
+    """The JS-value store the module's conventions call for."""
+    if conventions.value_store == "externref":
+        return ExternrefTableStore(
+            conventions.value_offset, conventions.externref_tables, calls.call, calls.exported_functions
+        )
+    return JsHeap(conventions.value_offset)
+
+
+@attrs.define(eq=False)
+class HostContext:
+    """One instance's host side (see the module docstring)."""
+
+    info: ModuleInfo
+    conventions: Conventions
+    memory: GuestMemory
+    calls: GuestCalls
+    values: JsValueStore
+    abi: Abi
+    tables: TableManager
+    console: ConsoleLog = attrs.field(factory=ConsoleLog)
+    #: Words the guest reported through ``__wbindgen_describe``.
+    describe_words: list[int] = attrs.field(factory=list)
+
+    @classmethod
+    def create(cls, info: ModuleInfo) -> "HostContext":
+        conventions = info.conventions
+        calls = GuestCalls(info.module)
+        memory = GuestMemory()
+        return cls(
+            info=info,
+            conventions=conventions,
+            memory=memory,
+            calls=calls,
+            values=make_store(conventions, calls),
+            abi=Abi(conventions, calls, memory),
+            tables=TableManager(conventions, calls),
+        )
+
+    def call(self, export: str, *args: Any) -> Any:
+        """Call an export with raw wasm values (see :meth:`GuestCalls.call`)."""
+        return self.calls.call(export, *args)
+
+    def bind(self, engine_instance: EngineInstance) -> None:
+        """Attach every part to the engine instance, right after instantiation."""
+        self.calls.bind(engine_instance)
+        self.memory.bind(engine_instance)
+        self.tables.bind(engine_instance)
+        bind = getattr(self.values, "bind", None)
+        if bind is not None:
+            bind(engine_instance)

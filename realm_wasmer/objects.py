@@ -1,0 +1,131 @@
+"""Handles that own guest objects: freed once, by the class's free export, never twice."""
+
+from __future__ import annotations
+
+import logging
+import weakref
+from typing import Any, Optional
+
+import attrs
+
+from .errors import ConstructorError, UseAfterFree
+from .host.calls import GuestCalls
+from .inspection import ClassInfo, Constructor
+
+log = logging.getLogger("realm_wasmer")
+
+
+@attrs.define
+class ExplainStep:
+    """One step of an explained construction: what happened, with the words involved."""
+
+    what: str
+    detail: dict[str, Any]
+
+    def __str__(self) -> str:
+        fields = ", ".join(f"{k}={_fmt(v)}" for k, v in self.detail.items())
+        return f"{self.what}: {fields}" if fields else self.what
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, int) and not isinstance(value, bool) and value > 9:
+        return f"{value:#x}"
+    return repr(value)
+
+
+def _free_object(calls_ref: "weakref.ref[GuestCalls]", free_export: str, ptr: int, arity: int) -> None:
+    calls = calls_ref()
+    if calls is None or calls.poisoned_by is not None:
+        return
+    try:
+        args = (ptr, 1) if arity == 2 else (ptr,)
+        calls.call(free_export, *args)
+    except Exception as exc:  # a finalizer must not raise
+        log.warning("finalizer could not free object %#x with %s: %s", ptr, free_export, exc)
+
+
+def free_export_of(info: ClassInfo, constructor: Constructor, has_export: Any) -> tuple[str, int]:
+    """The export that frees an object of ``info`` built by ``constructor``, and its arity."""
+    if constructor.pattern == 2:
+        base = constructor.export.rsplit("_", 1)[0]
+        name = f"{base}_free"
+        if not has_export(name):
+            raise ConstructorError(f"C-style constructor {constructor.export} has no matching {name} export")
+        return name, 1
+    if info.free is None:
+        raise ConstructorError(f"class {info.name!r} has no free export")
+    return info.free, info.free_arity or 1
+
+
+class Object:
+    """A handle owning one guest object. ``close()`` (or leaving a ``with``
+    block) frees it with the class's free export at its arity; a finalizer does
+    the same (with ``allow_delayed=1``, as the JS FinalizationRegistry does) if
+    the handle is dropped first. Use after close raises :class:`UseAfterFree`;
+    a second ``close()`` does nothing, so a double free cannot happen."""
+
+    def __init__(
+        self,
+        calls: GuestCalls,
+        info: ClassInfo,
+        ptr: int,
+        constructor: Constructor,
+        registry: "Optional[weakref.WeakSet[Object]]" = None,
+    ) -> None:
+        self._calls = calls
+        self.class_info = info
+        self.constructor = constructor
+        self._ptr = ptr
+        self.closed = False
+        self.explain: list[ExplainStep] = []
+        free_export, arity = free_export_of(info, constructor, calls.has)
+        self._free_export = free_export
+        self._free_arity = arity
+        self._finalizer = weakref.finalize(self, _free_object, weakref.ref(calls), free_export, ptr, arity)
+        if registry is not None:
+            registry.add(self)
+
+    @property
+    def poisoned(self) -> bool:
+        """Whether the instance that owns the object trapped (its memory may be inconsistent)."""
+        return self._calls.poisoned_by is not None
+
+    @property
+    def ptr(self) -> int:
+        if self.closed:
+            raise UseAfterFree(f"{self.class_info.name} object at {self._ptr:#x} was already freed")
+        return self._ptr
+
+    def call(self, export: str, *args: Any) -> Any:
+        """Call a method export with this object's pointer as its first argument (raw wasm values)."""
+        return self._calls.call(export, self.ptr, *args)
+
+    def release(self) -> int:
+        """Give up ownership without freeing: the guest took the object by value
+        (a method consuming ``self``, or an argument passed by value)."""
+        ptr = self.ptr
+        self._finalizer.detach()
+        self.closed = True
+        return ptr
+
+    def close(self) -> None:
+        """Free the object. On a poisoned instance nothing is called (its memory
+        is discarded with it on ``reset()``)."""
+        if self.closed:
+            return
+        self._finalizer.detach()
+        self.closed = True
+        if self._calls.poisoned_by is not None:
+            return
+        args = (self._ptr, 0) if self._free_arity == 2 else (self._ptr,)
+        self._calls.call(self._free_export, *args)
+
+    def __enter__(self) -> "Object":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "freed" if self.closed else f"ptr={self._ptr:#x}"
+        return f"<{self.class_info.name} {state} (pattern {self.constructor.pattern} via {self.constructor.export})>"

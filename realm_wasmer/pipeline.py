@@ -1,0 +1,108 @@
+"""The load pipeline: bytes -> decode -> transforms -> inspect -> compile (cached).
+
+Instantiation (the last stage) is :class:`~realm_wasmer.instance.Instance`.
+
+* **decode**: the module's outline (:func:`realm_wasmer.wasm.parse`).
+* **transforms**: chosen by what the module needs of an engine
+  (:func:`~realm_wasmer.engines.base.module_needs`) and what the engine lacks
+  (``Engine.limitations``): each :class:`Transform` in :data:`TRANSFORMS`
+  provides capabilities by rewriting the module. A need that no transform meets
+  is refused here, once, before any engine code runs (``Engine.check_module``).
+* **inspect**: the *original* module's conventions and classes, so export names,
+  function indices and messages are the ones the user sees.
+* **compile**: through the artifact cache, keyed by the original bytes and each
+  transform's ``name@version``; a cache hit runs no transform.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Optional
+
+import attrs
+
+from . import engines
+from .cache import ArtifactCache, default_cache
+from .engines.base import Engine, module_needs
+from .inspection import ModuleInfo, inspect
+from .spec import LoadSpec
+from .wasm import WasmModule, parse
+
+
+@attrs.frozen
+class Transform:
+    """A module rewrite that gives an engine a capability it lacks."""
+
+    name: str
+    #: Bumped whenever the output changes: part of the artifact cache key.
+    version: int
+    #: Capabilities (``engines.base.CAPABILITIES``) the rewritten module no longer needs of the engine.
+    provides: frozenset[str]
+    apply: Callable[[bytes, WasmModule], bytes]
+
+    @property
+    def key(self) -> str:
+        return f"{self.name}@{self.version}"
+
+
+#: The transforms the pipeline may apply, in order. (The module rewriter adds
+#: externref lowering and funcref trampolines for wasmer here.)
+TRANSFORMS: tuple[Transform, ...] = ()
+
+
+def plan(module: WasmModule, engine: Engine, mode: str = "auto") -> tuple[Transform, ...]:
+    """The transforms ``engine`` needs for ``module`` (none when it has every capability)."""
+    if mode == "none":
+        return ()
+    unmet = set(module_needs(module)) - engine.capabilities
+    return tuple(t for t in TRANSFORMS if t.provides & unmet)
+
+
+@attrs.frozen
+class Prepared:
+    """A module through every stage but instantiation (see the module docstring)."""
+
+    spec: LoadSpec
+    #: The original bytes, and their glue's text.
+    wasm: bytes
+    glue: Optional[str]
+    engine: Engine
+    #: The transforms applied for this engine (empty on engines that need none).
+    transforms: tuple[Transform, ...]
+    #: What the original module is and expects.
+    info: ModuleInfo
+    #: The engine's compiled module.
+    native: Any = attrs.field(repr=False)
+    #: The artifact cache used, and how it answered: "hit", "miss", "recompiled-corrupt" or "disabled".
+    cache: ArtifactCache
+    cache_outcome: str
+
+
+def _build(wasm: bytes, module: WasmModule, engine: Engine, steps: tuple[Transform, ...]) -> tuple[bytes, WasmModule]:
+    """Apply the planned transforms (only on a cache miss), then the engine's check."""
+    data, outline = wasm, module
+    for transform in steps:
+        data = transform.apply(data, outline)
+        outline = parse(data)
+    engine.check_module(outline)
+    return data, outline
+
+
+def prepare(spec: LoadSpec) -> Prepared:
+    """Run the pipeline for ``spec`` up to a compiled module."""
+    wasm = spec.read()
+    module = parse(wasm)
+    glue = spec.glue_text()
+    engine = engines.get(spec.engine)
+    steps = plan(module, engine, spec.transforms)
+    info = inspect(wasm, glue=glue, module=module)
+    if not steps:
+        engine.check_module(module)  # refused here, before the cache or the engine sees the bytes
+    cache = spec.cache if spec.cache is not None else default_cache()
+    native, outcome = cache.load_or_compile(
+        engine,
+        wasm,
+        module,
+        transforms=[t.key for t in steps],
+        build=lambda: _build(wasm, module, engine, steps),
+    )
+    return Prepared(spec, wasm, glue, engine, steps, info, native, cache, outcome)

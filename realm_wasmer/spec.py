@@ -1,0 +1,110 @@
+"""What to load and how: one frozen record that load, bind, probe (and a pool) take.
+
+>>> spec = LoadSpec("wasm/realm.wasm", engine="wasmtime", on_missing="error")
+>>> instance = realm_wasmer.load(spec)
+>>> bound = realm_wasmer.bind(spec.evolve(engine="wasmer-cranelift"))
+
+Every entry point also accepts a plain source with these fields as keywords
+(``load("x.wasm", engine="wasmtime")``); they build the same record.
+"""
+
+from __future__ import annotations
+
+from os import PathLike
+from pathlib import Path
+from typing import Any, Mapping, Optional, Union
+
+import attrs
+
+from . import engines
+from .cache import ArtifactCache
+from .host.resolver import POLICIES, Imports
+from .inspection import read_glue
+
+#: A module: a path, or its bytes.
+Source = Union[str, "PathLike[str]", bytes, bytearray, memoryview]
+#: What ``imports=`` accepts: an :class:`Imports`, or a mapping ``(namespace, name) -> handler``.
+ImportsLike = Union[Imports, Mapping[tuple[str, str], Any], None]
+
+#: ``transforms=``: "auto" rewrites the module where the engine lacks a capability it
+#: needs (see the load pipeline); "none" never rewrites (such a module is refused).
+TRANSFORM_MODES = ("auto", "none")
+
+
+def _imports(value: ImportsLike) -> Optional[Imports]:
+    if value is None or isinstance(value, Imports):
+        return value
+    if isinstance(value, Mapping):
+        return Imports(dict(value))
+    raise TypeError(f"imports must be an Imports or a mapping (namespace, name) -> handler, not {type(value).__name__}")
+
+
+def _source(value: Any) -> Any:
+    if isinstance(value, (bytearray, memoryview)):
+        return bytes(value)
+    if isinstance(value, PathLike):
+        return Path(value)
+    return value
+
+
+@attrs.frozen
+class LoadSpec:
+    """Where a module comes from and how to run it (see the module docstring)."""
+
+    #: A path (str or Path) or the module's bytes.
+    source: Any = attrs.field(converter=_source)
+    #: One of ``realm_wasmer.engines.NAMES``.
+    engine: str = engines.DEFAULT
+    #: The user's import handlers.
+    imports: Optional[Imports] = attrs.field(default=None, converter=_imports, eq=False)
+    #: What happens to an import no handler answers: "trap", "error" or "stub".
+    on_missing: str = attrs.field(default="trap")
+    #: The module's JS glue: its text, or a path to it (a ``Path``, or a str naming a file).
+    glue: Optional[Union[str, Path]] = None
+    #: Run ``__wbindgen_start`` (or the start export) after instantiation.
+    start: bool = True
+    #: The compiled-artifact cache; None for the default (``$REALM_WASMER_CACHE``).
+    cache: Optional[ArtifactCache] = attrs.field(default=None, eq=False)
+    #: "auto" or "none" (see :data:`TRANSFORM_MODES`).
+    transforms: str = attrs.field(default="auto")
+
+    @on_missing.validator
+    def _check_policy(self, attribute: Any, value: str) -> None:
+        if value not in POLICIES:
+            raise ValueError(f"on_missing must be one of {POLICIES}, not {value!r}")
+
+    @transforms.validator
+    def _check_transforms(self, attribute: Any, value: str) -> None:
+        if value not in TRANSFORM_MODES:
+            raise ValueError(f"transforms must be one of {TRANSFORM_MODES}, not {value!r}")
+
+    @classmethod
+    def of(cls, source: Union["LoadSpec", Source], **options: Any) -> "LoadSpec":
+        """``source`` as a spec: a spec is returned with ``options`` applied; anything else becomes one."""
+        if isinstance(source, LoadSpec):
+            return source.evolve(**options) if options else source
+        return cls(source, **options)
+
+    def evolve(self, **changes: Any) -> "LoadSpec":
+        return attrs.evolve(self, **changes)
+
+    def read(self) -> bytes:
+        """The module's bytes."""
+        if isinstance(self.source, bytes):
+            return self.source
+        return Path(self.source).read_bytes()
+
+    def glue_text(self) -> Optional[str]:
+        """The glue's text (read from its path, with the ``*_bg.js`` it re-exports), or None."""
+        glue = self.glue
+        if glue is None:
+            return None
+        if isinstance(glue, Path) or ("\n" not in glue and Path(glue).is_file()):
+            return read_glue(Path(glue))
+        return glue
+
+    def label(self) -> str:
+        """A short name for messages: the file name, or ``<N bytes>``."""
+        if isinstance(self.source, bytes):
+            return f"<{len(self.source)} bytes>"
+        return Path(self.source).name
