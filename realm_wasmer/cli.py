@@ -20,6 +20,7 @@ from . import engines
 from .bindings import cli as bindings_cli
 from .errors import RealmWasmerError
 from .probe import cli as probe_cli
+from .wasm import cli as wasm_cli
 
 
 def _engine_arg(parser: argparse.ArgumentParser) -> None:
@@ -69,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     _engine_arg(p)
     bindings_cli.add_parser(sub)
     probe_cli.add_parser(sub)
+    wasm_cli.add_parser(sub)
     return parser
 
 
@@ -94,10 +96,10 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     from .inspection import inspect
     from .instance import load
 
-    info = inspect(args.module, glue=args.glue)
+    info = inspect(args.module, glue_path=args.glue)
     if not args.no_resolve:
         try:
-            info = load(args.module, engine=args.engine, glue=args.glue, start=False).module_info()
+            info = load(args.module, engine=args.engine, glue_path=args.glue, start=False).module_info()
         except RealmWasmerError as exc:
             print(f"note: imports shown without resolvers: {exc}", file=sys.stderr)
     if args.json:
@@ -167,6 +169,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         "demo": cmd_demo,
         "stubs": bindings_cli.run,
         "probe": probe_cli.run,
+        "rewrite": wasm_cli.run,
     }[args.command]
     try:
         return handler(args)

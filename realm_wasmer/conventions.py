@@ -111,6 +111,8 @@ class Conventions:
     option_f64: bool
     closures: str
     destroy_closure_export: bool
+    #: The import namespaces that are wasm-bindgen's (intrinsics are answered only there).
+    namespaces: frozenset[str]
     #: Export roles: malloc, realloc, free, exn_store, add_to_stack_pointer, start.
     roles: dict[str, Optional[str]] = attrs.field(eq=False)
 
@@ -130,6 +132,16 @@ class Conventions:
             "heap_offset": None if self.externref else self.value_offset,
             "exported_tables": list(self.exported_tables),
         }
+
+
+#: Import namespaces wasm-bindgen uses: the raw module's placeholders, the web/no-modules
+#: ``wbg``; the bundler and nodejs targets import from the glue file, ``./<name>_bg.js``.
+BINDGEN_NAMESPACES = ("__wbindgen_placeholder__", "__wbindgen_externref_xform__", "wbg")
+BINDGEN_NAMESPACE_SUFFIX = "_bg.js"
+
+
+def is_bindgen_namespace(namespace: str) -> bool:
+    return namespace in BINDGEN_NAMESPACES or namespace.endswith(BINDGEN_NAMESPACE_SUFFIX)
 
 
 _GLUE_HEAP = re.compile(r"const heap = new Array\((\d+)\)")
@@ -196,5 +208,6 @@ def derive(
         option_f64=ERAS["option_f64"].at(parsed),
         closures=ERAS["closures"].at(parsed),
         destroy_closure_export=ERAS["destroy_closure_export"].at(parsed),
+        namespaces=frozenset(imp.module for imp in module.imports if is_bindgen_namespace(imp.module)),
         roles=dict(roles),
     )

@@ -211,6 +211,19 @@ class HostError(RealmWasmerError):
         self.export = export
 
 
+class HostResultError(HostError):
+    """A handler returned a value that does not fit the import's wasm result type."""
+
+    def __init__(self, import_name: str, signature: str, value: Any, reason: str) -> None:
+        RealmWasmerError.__init__(
+            self, f"handler for import {import_name!r} {signature} returned {value!r}: {reason}"
+        )
+        self.import_name = import_name
+        self.export = None
+        self.signature = signature
+        self.reason = reason
+
+
 class PoisonedInstance(RealmWasmerError):
     """The instance trapped earlier; its memory may be inconsistent. Call ``reset()``."""
 
@@ -276,6 +289,9 @@ class JsError(RealmWasmerError):
     def __init__(self, message: str, value: Any = None) -> None:
         super().__init__(message)
         self.value = value
+        #: True when the guest itself threw (``__wbindgen_throw``/``rethrow``: Rust asked
+        #: for the unwind, as under the JS glue), so the instance stays usable.
+        self.guest_thrown = False
 
 
 # ---------------------------------------------------------------------------
@@ -346,3 +362,15 @@ class ObjectNotBuilt(RealmWasmerError):
 class AllocatorUnknown(RealmWasmerError):
     """The guest's allocator headers do not follow the dlmalloc rule (named
     with the request size and the address whose header disagreed)."""
+
+
+class UntrustedArtifact(CorruptArtifact):
+    """The artifact cache refused to trust a file: an entry (a symlink, a special file,
+    someone else's file, a writable-by-others file, one over the size bound, or one not
+    signed with the cache's secret), the cache directory or its secret. ``path`` is the
+    file, ``reason`` says which check failed. Such a file is never deserialized."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        RealmWasmerError.__init__(self, f"cache file {str(path)!r} is not trusted: {reason}")
+        self.path = path
+        self.reason = reason

@@ -448,25 +448,36 @@ def _import_kind(module_name: str, name: str, namespaces: set[str]) -> str:
     return "host"
 
 
+def glue_text(glue: Optional[Union[str, Path]], glue_path: Optional[Union[str, Path]] = None) -> Optional[str]:
+    """The glue's text from ``glue`` (text; a ``Path`` object is read as a path) or
+    from the file ``glue_path`` (with the ``*_bg.js`` it re-exports). A str given as
+    ``glue`` is always text, even when a file of that name exists."""
+    if glue is not None and glue_path is not None:
+        raise TypeError("give the glue as text (glue=) or as a file (glue_path=), not both")
+    if isinstance(glue, Path):
+        glue_path = glue
+    elif glue is not None:
+        return glue
+    return read_glue(Path(glue_path)) if glue_path is not None else None
+
+
 def inspect(
     path_or_bytes: Union[str, Path, bytes, bytearray, memoryview],
     glue: Optional[Union[str, Path]] = None,
     *,
+    glue_path: Optional[Union[str, Path]] = None,
     module: Optional[WasmModule] = None,
 ) -> ModuleInfo:
     """Read a wasm-bindgen module (raw cargo output or a CLI-processed ``_bg.wasm``).
 
-    ``glue`` is the companion JS text, or a path to it; it settles export roles
-    and class names that the wasm alone can only infer. ``module`` is the
+    ``glue`` is the companion JS text (``glue_path`` its file); it settles export
+    roles and class names that the wasm alone can only infer. ``module`` is the
     already-decoded outline of the same bytes (the load pipeline passes it).
+    Bad paths raise ``FileNotFoundError``/``IsADirectoryError`` as Python does.
     """
     if module is None:
         module = parse(_read_bytes(path_or_bytes))
-    glue_text: Optional[str] = None
-    if isinstance(glue, Path) or (glue is not None and "\n" not in glue and Path(glue).is_file()):
-        glue_text = read_glue(Path(glue))
-    elif glue is not None:
-        glue_text = glue
+    glue_text_ = glue_text(glue, glue_path)
     functions = dict(module.function_exports())
     import_modules = Counter(
         imp.module
@@ -480,8 +491,8 @@ def inspect(
     )
     namespace = import_modules.most_common(1)[0][0] if import_modules else None
     namespaces = set(import_modules)
-    roles, stack_global = _infer_roles(module, glue_text)
-    classes = _classes(module, glue_text, raw)
+    roles, stack_global = _infer_roles(module, glue_text_)
+    classes = _classes(module, glue_text_, raw)
     producers = _producers(module)
     wb_version = next((v.split()[0] for n, v in producers.get("processed-by", []) if n == "wasm-bindgen" and v), None)
     schema = _schema_version(module)
@@ -492,7 +503,7 @@ def inspect(
         roles=roles,
         stack_pointer_global=stack_global,
         class_free_arities=[c.free_arity for c in classes.values() if c.free_arity is not None],
-        glue=glue_text,
+        glue=glue_text_,
     )
     imports = tuple(
         ImportInfo(imp.module, imp.name, str(imp.type), _import_kind(imp.module, imp.name, namespaces))
@@ -508,7 +519,7 @@ def inspect(
         imports=imports,
         wasm_bindgen_version=wb_version,
         schema_version=schema,
-        catch_imports=catch_imports_from_glue(glue_text) if glue_text else frozenset(),
-        casts=casts_from_glue(glue_text) if glue_text else {},
+        catch_imports=catch_imports_from_glue(glue_text_) if glue_text_ else frozenset(),
+        casts=casts_from_glue(glue_text_) if glue_text_ else {},
         module=module,
     )

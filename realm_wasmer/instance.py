@@ -143,9 +143,18 @@ class Instance:
         self.context = ctx = HostContext.create(self.info)
         #: Call an export with raw wasm values; traps become :class:`~realm_wasmer.errors.GuestTrap`.
         self.call: Callable[..., Any] = ctx.calls.call
-        chain: list[Resolver] = [self.user_imports, IntrinsicResolver(), ShimResolver(), self.policy]
+        chain: list[Resolver] = [
+            self.user_imports,
+            IntrinsicResolver(),
+            *compiled.spec.resolvers,
+            ShimResolver(),
+            self.policy,
+        ]
         self.resolutions, host_functions = link(ctx, chain)
-        self.engine_instance = compiled.engine.instantiate(compiled.native, host_functions)
+        # A start section or an out-of-bounds data segment runs (or traps) here: same translation as a call.
+        self.engine_instance = ctx.calls.invoke(
+            "<instantiation>", compiled.engine.instantiate, compiled.native, host_functions
+        )
         ctx.bind(self.engine_instance)
         self._mutable_globals = _mutable_exported_globals(self.info)
         start_export = self.info.roles.get("start")

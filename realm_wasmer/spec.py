@@ -18,8 +18,8 @@ import attrs
 
 from . import engines
 from .cache import ArtifactCache
-from .host.resolver import POLICIES, Imports
-from .inspection import read_glue
+from .host.resolver import POLICIES, Imports, Resolver
+from .inspection import glue_text
 
 #: A module: a path, or its bytes.
 Source = Union[str, "PathLike[str]", bytes, bytearray, memoryview]
@@ -59,14 +59,19 @@ class LoadSpec:
     imports: Optional[Imports] = attrs.field(default=None, converter=_imports, eq=False)
     #: What happens to an import no handler answers: "trap", "error" or "stub".
     on_missing: str = attrs.field(default="trap")
-    #: The module's JS glue: its text, or a path to it (a ``Path``, or a str naming a file).
+    #: The module's JS glue, as text (a ``Path`` object is read as ``glue_path``).
     glue: Optional[Union[str, Path]] = None
+    #: The module's JS glue file (with the ``*_bg.js`` it re-exports or requires).
+    glue_path: Optional[Path] = attrs.field(default=None, converter=attrs.converters.optional(Path))
     #: Run ``__wbindgen_start`` (or the start export) after instantiation.
     start: bool = True
     #: The compiled-artifact cache; None for the default (``$REALM_WASMER_CACHE``).
     cache: Optional[ArtifactCache] = attrs.field(default=None, eq=False)
     #: "auto" or "none" (see :data:`TRANSFORM_MODES`).
     transforms: str = attrs.field(default="auto")
+    #: More import resolvers (e.g. one that runs a package's JS glue), asked after the
+    #: user's handlers and wasm-bindgen's intrinsics, before the shims and the policy.
+    resolvers: tuple[Resolver, ...] = attrs.field(default=(), converter=tuple, eq=False)
 
     @on_missing.validator
     def _check_policy(self, attribute: Any, value: str) -> None:
@@ -95,13 +100,9 @@ class LoadSpec:
         return Path(self.source).read_bytes()
 
     def glue_text(self) -> Optional[str]:
-        """The glue's text (read from its path, with the ``*_bg.js`` it re-exports), or None."""
-        glue = self.glue
-        if glue is None:
-            return None
-        if isinstance(glue, Path) or ("\n" not in glue and Path(glue).is_file()):
-            return read_glue(Path(glue))
-        return glue
+        """The glue's text (``glue``, or read from ``glue_path`` with the ``*_bg.js`` it
+        re-exports), or None. A str given as ``glue`` is always text, never a path."""
+        return glue_text(self.glue, self.glue_path)
 
     def label(self) -> str:
         """A short name for messages: the file name, or ``<N bytes>``."""

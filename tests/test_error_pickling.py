@@ -75,6 +75,7 @@ SAMPLES: dict[str, list[Args]] = {
         # The original exception only shapes the message: it need not pickle.
         (("env.log", None), {"exc": _Unpicklable()}),
     ],
+    "HostResultError": [(("wbg.__wbg_now_0123456789abcdef", "() -> (f64)", "soon", "expected a number"), {})],
     "PoisonedInstance": [(("the instance trapped earlier; call reset()",), {})],
     "ExportNotFound": [(("no export 'realm_neww' (did you mean realm_new?)",), {})],
     "ConstructorError": [(("constructor realm_new returned a null object pointer",), {})],
@@ -105,6 +106,7 @@ SAMPLES: dict[str, list[Args]] = {
     "BadArgument": [(("probe argument 'bytes:zz': bytes: needs hex digits",), {})],
     "ObjectNotBuilt": [(("constructor realm_new returned no object",), {})],
     "AllocatorUnknown": [(("request 12: header at 0x1000 says 0x30",), {})],
+    "UntrustedArtifact": [((Path("/tmp/cache/wasmtime-00ff.artifact"), "a symlink"), {})],
 }
 
 

@@ -60,7 +60,7 @@ def css_inline_imports() -> rw.Imports:
 @pytest.fixture(scope="module")
 def css(corpus: dict) -> rw.Instance:
     entry = corpus["css_inline"]
-    return rw.load(entry["wasm"], engine="wasmtime", imports=css_inline_imports(), glue=str(entry["glue"]),
+    return rw.load(entry["wasm"], engine="wasmtime", imports=css_inline_imports(), glue_path=entry["glue"],
                    on_missing="error")
 
 

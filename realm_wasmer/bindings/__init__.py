@@ -2,7 +2,9 @@
 
 ``bind(source) -> BoundModule``. ``descriptors`` decodes the
 ``__wbindgen_describe_*`` words, ``program`` the ``__wasm_bindgen_unstable``
-section; ``api`` turns both into Python classes and functions; ``stubs`` writes
+section; ``bind`` turns both into Python classes and functions (``naming``,
+``hints``, ``convert``, ``lowering``, ``lifting``, ``generate``, ``runtime``,
+``assemble``: see ``api``, which re-exports the public names); ``stubs`` writes
 them as a ``.pyi``.
 """
 

@@ -28,3 +28,16 @@ def compile_function(source: str, name: str, namespace: dict[str, Any], label: s
     exec(code, namespace)  # noqa: S102 - source built from sanitized identifiers and repr() literals only
     function: Callable[..., Any] = namespace[name]
     return function
+
+
+class Namespace:
+    """The namespace of one generated function: helper objects get unique names."""
+
+    def __init__(self) -> None:
+        self.ns: dict[str, Any] = {}
+        self._n = itertools.count()
+
+    def add(self, obj: Any, hint: str = "h") -> str:
+        name = f"_{hint}{next(self._n)}"
+        self.ns[name] = obj
+        return name

@@ -95,6 +95,14 @@ class EngineInstance(abc.ABC):
     @abc.abstractmethod
     def table_size(self, name: str) -> int: ...
 
+    def table(self, name: str) -> Optional[Any]:
+        """The engine's own table object for an exported table, where the engine lets
+        Python read and write tables (wasmtime); None otherwise (wasmer-python 1.1.0)."""
+        return None
+
+    #: The engine's store, for engines whose table API needs it (wasmtime); None otherwise.
+    store: Any = None
+
 
 #: What a module may need of an engine, in the order refusals are reported.
 CAPABILITIES = ("externref_crossing", "multi_value", "reference_types")

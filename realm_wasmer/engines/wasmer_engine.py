@@ -33,7 +33,7 @@ def _python() -> str:
 def _wasmer_module() -> tuple[Any, str]:
     """Import wasmer; returns (module, error reason or "")."""
     try:
-        import wasmer  # type: ignore[import-untyped]
+        import wasmer  # type: ignore[import-untyped, unused-ignore]
 
         getattr(wasmer, "Store")  # noqa: B009 (the 3.11+ stub has no Store)
     except (ImportError, AttributeError) as exc:

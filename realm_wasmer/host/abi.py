@@ -151,6 +151,10 @@ class Abi:
         global) and back up in a ``finally``, even when the call raises.
         ``auto``: reusable where the module has malloc, else stack.
         """
+        with self._calls.lock:  # the slot is this caller's until the result is read
+            yield from self._out_slot(strategy)
+
+    def _out_slot(self, strategy: str) -> Iterator[int]:
         if strategy == "auto":
             strategy = "reusable" if self.roles.get("malloc") else "stack"
         if strategy == "reusable":

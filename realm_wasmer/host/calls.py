@@ -14,6 +14,7 @@ built first and linked at instantiation) and bound to it right after.
 from __future__ import annotations
 
 import difflib
+import threading
 from typing import Any, Callable, Optional
 
 from ..engines.base import EngineInstance, Panic, Trap
@@ -22,12 +23,77 @@ from ..errors import (
     ExportNotFound,
     GuestTrap,
     HostError,
+    HostResultError,
     JsError,
     ModuleStateError,
     PoisonedInstance,
     RealmWasmerError,
 )
-from ..wasm import WasmModule
+from ..wasm import FuncType, WasmModule
+
+_RANGES = {"i32": (-(1 << 31), (1 << 32) - 1), "i64": (-(1 << 63), (1 << 64) - 1)}
+
+
+def _value_problem(valtype: str, value: Any) -> Optional[str]:
+    """Why ``value`` cannot be a wasm ``valtype`` (None when it can)."""
+    if valtype in _RANGES:
+        if not isinstance(value, int):
+            return f"expected an integer for {valtype}, got {type(value).__name__}"
+        low, high = _RANGES[valtype]
+        if not low <= value <= high:
+            return f"{value} does not fit in {valtype} [{low}, {high}]"
+        return None
+    if valtype in ("f32", "f64"):
+        if isinstance(value, (int, float)):
+            return None
+        return f"expected a number for {valtype}, got {type(value).__name__}"
+    return None  # externref/funcref: any Python value; v128 is the engine's business
+
+
+def result_checker(signature: FuncType, label: str) -> Callable[[Any], Any]:
+    """A function that returns a handler's result unchanged when it fits the import's
+    result types, and raises :class:`HostResultError` naming the import otherwise
+    (engines would wrap, truncate or drop it silently)."""
+    results = signature.results
+    text = str(signature)
+
+    def refuse(value: Any, reason: str) -> Any:
+        raise HostResultError(label, text, value, reason)
+
+    if not results:
+
+        def none(value: Any) -> Any:
+            return None if value is None else refuse(value, "the import returns nothing")
+
+        return none
+    if len(results) == 1:
+        (valtype,) = results
+        if valtype == "i32":
+
+            def i32(value: Any) -> Any:
+                if type(value) is int and -2147483648 <= value <= 4294967295:
+                    return value
+                problem = _value_problem("i32", value)
+                return value if problem is None else refuse(value, problem)
+
+            return i32
+
+        def single(value: Any) -> Any:
+            problem = _value_problem(valtype, value)
+            return value if problem is None else refuse(value, problem)
+
+        return single
+
+    def multi(value: Any) -> Any:
+        if not isinstance(value, (tuple, list)) or len(value) != len(results):
+            return refuse(value, f"expected a tuple of {len(results)} values")
+        for valtype, item in zip(results, value, strict=True):
+            problem = _value_problem(valtype, item)
+            if problem is not None:
+                return refuse(value, problem)
+        return tuple(value)
+
+    return multi
 
 
 class _Unbound:
@@ -56,6 +122,9 @@ class GuestCalls:
         #: Export calls made (host -> guest), and import calls by ``module.name``.
         self.calls = 0
         self.import_calls: dict[str, int] = {}
+        #: One caller at a time: held for each export call (re-entrant for calls a
+        #: handler makes on the same thread) and for multi-step ABI sequences.
+        self.lock = threading.RLock()
 
     def bind(self, engine_instance: EngineInstance) -> None:
         self._engine = engine_instance
@@ -107,50 +176,61 @@ class GuestCalls:
                 f"export {export!r} takes {arity} wasm arguments "
                 f"{self._module.export_signature(export)}, got {len(args)}"
             )
-        if self._depth == 0:
-            self._last_import = None
-            self._host_exception = None
-        self._depth += 1
-        self.calls += 1
-        try:
-            return function(*args)
-        except Trap as trap:
-            trapped = GuestTrap(export, trap.message, self._last_import)
-            self.poisoned_by = trapped
-            raise trapped from None
-        except Panic as panic:
-            panicked = EnginePanic(export, str(panic))
-            self.poisoned_by = panicked
-            raise panicked from None
-        except BaseException as exc:
-            raised = self._host_exception
-            if raised is not None and raised[1] is exc:
-                if isinstance(exc, JsError):
+        return self.invoke(export, function, *args)
+
+    def invoke(self, label: str, function: Callable[..., Any], *args: Any) -> Any:
+        """Run ``function`` (an export, or the engine's instantiation, whose start
+        function and data segments run guest code) with the error translation:
+        ``label`` names it in errors."""
+        export = label
+        with self.lock:
+            if self._depth == 0:
+                self._last_import = None
+                self._host_exception = None
+            self._depth += 1
+            self.calls += 1
+            try:
+                return function(*args)
+            except Trap as trap:
+                trapped = GuestTrap(export, trap.message, self._last_import)
+                self.poisoned_by = trapped
+                raise trapped from None
+            except Panic as panic:
+                panicked = EnginePanic(export, str(panic))
+                self.poisoned_by = panicked
+                raise panicked from None
+            except BaseException as exc:
+                raised = self._host_exception
+                if raised is None or raised[1] is not exc:
+                    raise
+                if isinstance(exc, JsError) and exc.guest_thrown:
                     # __wbindgen_throw/rethrow: the guest asked for this unwind (Rust `-> !`),
                     # exactly as under the JS glue; the instance stays usable.
                     raise
-                error: RealmWasmerError = (
-                    exc if isinstance(exc, RealmWasmerError) else HostError(raised[0], export, exc)
-                )
                 # Any other exception abandoned guest frames mid-call: borrow flags and
                 # the shadow stack may be left set, so the instance is poisoned.
+                if not isinstance(exc, Exception):  # KeyboardInterrupt, SystemExit: as themselves
+                    self.poisoned_by = HostError(raised[0], export, exc)
+                    raise
+                error = exc if isinstance(exc, RealmWasmerError) else HostError(raised[0], export, exc)
                 self.poisoned_by = error
                 if error is exc:
                     raise
                 raise error from exc
-            raise
-        finally:
-            self._depth -= 1
+            finally:
+                self._depth -= 1
 
-    def guard(self, label: str, handler: Callable[..., Any]) -> Callable[..., Any]:
-        """``handler`` as linked for import ``label``: counted, and its exceptions recorded."""
+    def guard(self, label: str, handler: Callable[..., Any], signature: FuncType) -> Callable[..., Any]:
+        """``handler`` as linked for import ``label``: counted, its result checked
+        against ``signature``, and its exceptions recorded."""
         counts = self.import_calls
+        check = result_checker(signature, label)
 
         def host(*args: Any) -> Any:
             self._last_import = label
             counts[label] = counts.get(label, 0) + 1
             try:
-                return handler(*args)
+                return check(handler(*args))
             except BaseException as exc:
                 self._host_exception = (label, exc)
                 raise

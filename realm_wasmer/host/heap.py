@@ -72,6 +72,8 @@ class JsHeap:
 
     def get(self, index: int) -> Any:
         """The value at ``index`` (the glue's getObject)."""
+        if index < 0:
+            raise HeapError(f"JS heap index {index} is negative")
         try:
             value = self._slots[index]
         except IndexError:

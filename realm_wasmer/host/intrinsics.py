@@ -28,7 +28,8 @@ from typing import Any, Callable, Optional
 
 import attrs
 
-from ..js.values import UNDEFINED, JsErrorValue, JsFunction, debug_repr, js_error
+from ..errors import JsError
+from ..js.values import UNDEFINED, JsErrorValue, JsFunction, debug_repr, js_error, json_stringify
 from ..wasm import FuncType
 from .context import HostContext
 from .heap import JsHeap
@@ -304,7 +305,7 @@ def _json_parse(ctx: HostContext) -> Callable[..., Any]:
 )
 def _json_serialize(ctx: HostContext) -> Callable[..., Any]:
     def json_serialize(retptr: int, value: Any) -> None:
-        text = None if value is UNDEFINED else json.dumps(value, separators=(",", ":"), allow_nan=False)
+        text = None if value is UNDEFINED else json_stringify(value)
         _write_str_slice(ctx, retptr, text)
 
     return json_serialize
@@ -328,7 +329,7 @@ def _error_new(ctx: HostContext) -> Callable[..., Any]:
 )
 def _throw(ctx: HostContext) -> Callable[..., Any]:
     def throw(ptr: int, length: int) -> None:
-        raise js_error(JsErrorValue(ctx.memory.string(ptr, length)))
+        raise guest_thrown(JsErrorValue(ctx.memory.string(ptr, length)))
 
     return throw
 
@@ -336,7 +337,7 @@ def _throw(ctx: HostContext) -> Callable[..., Any]:
 @intrinsic("__wbindgen_rethrow", "own", "glue: throw takeObject(i) (photon); never returns")
 def _rethrow(ctx: HostContext) -> Callable[..., Any]:
     def rethrow(value: Any) -> None:
-        raise js_error(value)
+        raise guest_thrown(value)
 
     return rethrow
 
@@ -347,6 +348,13 @@ def _debug_string(ctx: HostContext) -> Callable[..., Any]:
         _write_str_slice(ctx, retptr, debug_repr(value))
 
     return debug_string
+
+
+def guest_thrown(value: Any) -> JsError:
+    """The JsError for a value the guest throws itself (an unwind it asked for)."""
+    error = js_error(value)
+    error.guest_thrown = True
+    return error
 
 
 # -- memory and describe ----------------------------------------------------
@@ -414,6 +422,8 @@ class IntrinsicResolver:
     name = "intrinsic"
 
     def resolve(self, request: ImportRequest, ctx: HostContext) -> Optional[Resolution]:
+        if request.module not in ctx.conventions.namespaces:
+            return None  # e.g. env.__wbindgen_throw is the application's, not wasm-bindgen's
         parsed = request.parsed
         store = ctx.values
         if parsed.form == "cast":
@@ -474,6 +484,8 @@ class ShimResolver:
     def resolve(self, request: ImportRequest, ctx: HostContext) -> Optional[Resolution]:
         parsed = request.parsed
         if parsed.form != "binding" or parsed.base not in _CONSOLE or request.signature != _PTR_LEN:
+            return None
+        if request.module not in ctx.conventions.namespaces:
             return None
         level = _CONSOLE[parsed.base]
         memory = ctx.memory

@@ -34,7 +34,7 @@ def link(ctx: HostContext, chain: Sequence[Resolver]) -> tuple[Resolved, dict[tu
     functions = {
         key: HostFunction(
             request.signature,
-            ctx.calls.guard(f"{request.module}.{request.name}", catching(ctx, request, resolution)),
+            ctx.calls.guard(f"{request.module}.{request.name}", catching(ctx, request, resolution), request.signature),
         )
         for key, (request, resolution) in resolutions.items()
     }

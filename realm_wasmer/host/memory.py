@@ -15,7 +15,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from ..engines.base import EngineInstance, U8Array
-from ..errors import GuestMemoryError
+from ..errors import GuestMemoryError, InvalidGuestValue
 
 _U32 = struct.Struct("<I")
 
@@ -134,7 +134,14 @@ class GuestMemory:
 
     def string(self, address: int, length: int) -> str:
         """Decode UTF-8 strictly, as the glue's fatal TextDecoder does."""
-        return str(self._checked(address, length)[address : address + length], "utf-8")
+        data = self._checked(address, length)[address : address + length]
+        try:
+            return str(data, "utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidGuestValue(
+                f"the guest's string at {address:#x} ({length} bytes) is not valid UTF-8: {exc.reason} "
+                f"at byte {exc.start}"
+            ) from None
 
     def array(self, address: int, count: int, dtype: Any) -> Any:
         """A copy of ``count`` elements of ``dtype`` at ``address``."""

@@ -186,8 +186,10 @@ class Imports:
         return len(self._registrations)
 
     def resolve(self, request: ImportRequest, ctx: HostContext) -> Optional[Resolution]:
+        # Within a mode, a registration for the import's own namespace beats one for "*".
+        ordered = sorted(self._registrations, key=lambda r: r.namespace == "*")
         for mode in ("exact", "stripped", "glob"):
-            for registration in self._registrations:
+            for registration in ordered:
                 if registration.match == mode and registration.matches(request):
                     handler = registration.handler
                     bound: Callable[..., Any] = handler

@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
             args=args.args,
             engine=args.engine,
             on_missing=args.on_missing,
-            glue=args.glue,
+            glue_path=args.glue,
             examples=args.examples,
             profile=args.profile,
             seed=args.seed,

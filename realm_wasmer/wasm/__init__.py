@@ -3,10 +3,36 @@
 ``parse(bytes) -> WasmModule`` reads what a host needs before it compiles:
 types, imports, exports, globals, tables, memories, start, data segments and
 custom sections. It needs no engine.
+
+``decode_module(bytes) -> Module`` and ``encode_module(Module) -> bytes`` are the
+full binary codec (every section and instruction, exact round trip) that
+transforms build on; see :mod:`realm_wasmer.wasm.codec`.
 """
 
 from __future__ import annotations
 
+from .codec import Module, decode_module, encode_module
+from .instructions import BrTable, Catch, Instruction, MemArg
+from .model import (
+    ArrayType,
+    DataSegment,
+    ElementSegment,
+    ExportDef,
+    FieldType,
+    FunctionBody,
+    GlobalDef,
+    ImportDef,
+    MemoryDef,
+    RecGroup,
+    Section,
+    StructType,
+    SubType,
+    TableDef,
+    TagDef,
+    codec_error,
+)
+from .names import NameSection, NameSubsection
+from .opcodes import BY_NAME, OPCODES, OpInfo
 from .reader import Reader, length_prefixed_blobs, parse
 from .types import (
     EXTERNAL_KINDS,
@@ -22,17 +48,45 @@ from .types import (
 )
 
 __all__ = [
+    "BY_NAME",
     "EXTERNAL_KINDS",
+    "OPCODES",
     "VALTYPES",
+    "ArrayType",
+    "BrTable",
+    "Catch",
+    "DataSegment",
+    "ElementSegment",
     "Export",
+    "ExportDef",
+    "FieldType",
     "FuncType",
+    "FunctionBody",
     "Global",
+    "GlobalDef",
     "GlobalType",
     "Import",
+    "ImportDef",
+    "Instruction",
     "Limits",
+    "MemArg",
+    "MemoryDef",
+    "Module",
+    "NameSection",
+    "NameSubsection",
+    "OpInfo",
     "Reader",
+    "RecGroup",
+    "Section",
+    "StructType",
+    "SubType",
+    "TableDef",
     "TableType",
+    "TagDef",
     "WasmModule",
+    "codec_error",
+    "decode_module",
+    "encode_module",
     "length_prefixed_blobs",
     "parse",
 ]

@@ -12,7 +12,8 @@ from __future__ import annotations
 import struct
 from typing import Optional, Union
 
-from ..errors import InvalidModule
+from ..errors import InvalidModule, Malformed
+from .leb import read_signed, read_unsigned
 from .types import (
     EXTERNAL_KINDS,
     VALTYPES,
@@ -78,6 +79,22 @@ class Reader:
 
     def uleb(self) -> int:
         return self._leb(False)
+
+    def leb(self, bits: int = 32, signed: bool = False) -> int:
+        """A LEB128 integer of at most ``bits`` bits. Overlong encodings are accepted up
+        to the type's maximum width (``ceil(bits / 7)`` bytes, e.g. a 5-byte u32); a longer
+        one, a value too large for ``bits``, or one running past ``end`` raises InvalidModule."""
+        try:
+            value, pos = (read_signed if signed else read_unsigned)(self.data, self.pos, bits)
+        except Malformed as exc:
+            raise InvalidModule(f"{exc.message} at offset {exc.pos:#x}") from None
+        except IndexError:
+            pos = len(self.data) + 1
+            value = 0
+        if pos > self.end:
+            raise InvalidModule(f"unexpected end of data at offset {self.pos:#x} (in a LEB128 integer)")
+        self.pos = pos
+        return value
 
     def sleb(self) -> int:
         return self._leb(True)
