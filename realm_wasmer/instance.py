@@ -34,10 +34,10 @@ from .host.values import JsValueStore
 from .inspection import ClassInfo, Constructor, ModuleInfo
 from .js.values import js_error
 from .objects import ExplainStep, Object
-from .pipeline import Prepared, prepare
+from .pipeline import Prepared, TransformResolver, prepare
 from .spec import ImportsLike, LoadSpec, Source
 from .stats import Stats
-from .wasm import FuncType
+from .wasm import FuncType, WasmModule
 
 __all__ = ["CompiledModule", "Instance", "InstanceSnapshot", "Object", "Source", "compile", "load"]
 
@@ -140,11 +140,13 @@ class Instance:
         self.policy = MissingPolicy(on_missing)
         self._objects: "weakref.WeakSet[Object]" = weakref.WeakSet()
         # Handlers are made before the engine instance exists; the context is bound to it right after.
-        self.context = ctx = HostContext.create(self.info)
+        prepared = compiled.prepared
+        self.context = ctx = HostContext.create(self.info, prepared.runnable, prepared.value_store)
         #: Call an export with raw wasm values; traps become :class:`~realm_wasmer.errors.GuestTrap`.
         self.call: Callable[..., Any] = ctx.calls.call
         chain: list[Resolver] = [
             self.user_imports,
+            TransformResolver(prepared.transforms),
             IntrinsicResolver(),
             *compiled.spec.resolvers,
             ShimResolver(),
@@ -156,7 +158,7 @@ class Instance:
             "<instantiation>", compiled.engine.instantiate, compiled.native, host_functions
         )
         ctx.bind(self.engine_instance)
-        self._mutable_globals = _mutable_exported_globals(self.info)
+        self._mutable_globals = _mutable_exported_globals(ctx.module)
         start_export = self.info.roles.get("start")
         if start and start_export:
             self.call(start_export)
@@ -395,8 +397,8 @@ class Instance:
         )
 
 
-def _mutable_exported_globals(info: ModuleInfo) -> list[str]:
-    return [e.name for e in info.module.exports if e.kind == "global" and getattr(e.type, "mutable", False)]
+def _mutable_exported_globals(module: WasmModule) -> list[str]:
+    return [e.name for e in module.exports if e.kind == "global" and getattr(e.type, "mutable", False)]
 
 
 def _pick_constructor(info: ClassInfo, export: Optional[str]) -> Constructor:

@@ -23,30 +23,12 @@ import attrs
 from . import engines
 from .cache import ArtifactCache, default_cache
 from .engines.base import Engine, module_needs
+from .host.context import HostContext
+from .host.resolver import ImportRequest, Resolution
 from .inspection import ModuleInfo, inspect
 from .spec import LoadSpec
+from .transforms import TRANSFORM_NAMESPACE, TRANSFORMS, Transform
 from .wasm import WasmModule, parse
-
-
-@attrs.frozen
-class Transform:
-    """A module rewrite that gives an engine a capability it lacks."""
-
-    name: str
-    #: Bumped whenever the output changes: part of the artifact cache key.
-    version: int
-    #: Capabilities (``engines.base.CAPABILITIES``) the rewritten module no longer needs of the engine.
-    provides: frozenset[str]
-    apply: Callable[[bytes, WasmModule], bytes]
-
-    @property
-    def key(self) -> str:
-        return f"{self.name}@{self.version}"
-
-
-#: The transforms the pipeline may apply, in order. (The module rewriter adds
-#: externref lowering and funcref trampolines for wasmer here.)
-TRANSFORMS: tuple[Transform, ...] = ()
 
 
 def plan(module: WasmModule, engine: Engine, mode: str = "auto") -> tuple[Transform, ...]:
@@ -70,6 +52,10 @@ class Prepared:
     transforms: tuple[Transform, ...]
     #: What the original module is and expects.
     info: ModuleInfo
+    #: The outline of the module as it runs (the original's when no transform applies).
+    runnable: WasmModule = attrs.field(repr=False)
+    #: The JS-value store of the running module (``info.conventions.value_store`` unless a transform says).
+    value_store: str
     #: The engine's compiled module.
     native: Any = attrs.field(repr=False)
     #: The artifact cache used, and how it answered: "hit", "miss", "recompiled-corrupt" or "disabled".
@@ -105,4 +91,35 @@ def prepare(spec: LoadSpec) -> Prepared:
         transforms=[t.key for t in steps],
         build=lambda: _build(wasm, module, engine, steps),
     )
-    return Prepared(spec, wasm, glue, engine, steps, info, native, cache, outcome)
+    runnable = module
+    value_store = info.conventions.value_store
+    for step in steps:
+        runnable = step.outline(runnable)
+        value_store = step.value_store or value_store
+    return Prepared(spec, wasm, glue, engine, steps, info, runnable, value_store, native, cache, outcome)
+
+
+class TransformResolver:
+    """Answers the imports the load transforms injected (namespace :data:`TRANSFORM_NAMESPACE`)."""
+
+    name = "transform"
+
+    def __init__(self, transforms: tuple[Transform, ...]) -> None:
+        self._transforms = transforms
+        self._handlers: Optional[dict[str, tuple[str, Callable[..., Any]]]] = None
+
+    def resolve(self, request: ImportRequest, ctx: HostContext) -> Optional[Resolution]:
+        if request.module != TRANSFORM_NAMESPACE:
+            return None
+        if self._handlers is None:
+            self._handlers = {
+                name: (transform.key, handler)
+                for transform in self._transforms
+                if transform.host_imports is not None
+                for name, handler in transform.host_imports(ctx).items()
+            }
+        found = self._handlers.get(request.name)
+        if found is None:
+            return None
+        key, handler = found
+        return Resolution(handler, "transform", f"injected by the load transform {key}", "intrinsic")

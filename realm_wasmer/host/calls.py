@@ -125,6 +125,9 @@ class GuestCalls:
         #: One caller at a time: held for each export call (re-entrant for calls a
         #: handler makes on the same thread) and for multi-step ABI sequences.
         self.lock = threading.RLock()
+        #: Run when the outermost call returns or raises (e.g. a store releasing the
+        #: handles it pinned for the call).
+        self.after_outermost: list[Callable[[], None]] = []
 
     def bind(self, engine_instance: EngineInstance) -> None:
         self._engine = engine_instance
@@ -219,6 +222,9 @@ class GuestCalls:
                 raise error from exc
             finally:
                 self._depth -= 1
+                if self._depth == 0:
+                    for hook in self.after_outermost:
+                        hook()
 
     def guard(self, label: str, handler: Callable[..., Any], signature: FuncType) -> Callable[..., Any]:
         """``handler`` as linked for import ``label``: counted, its result checked

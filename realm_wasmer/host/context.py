@@ -11,13 +11,14 @@ instance is bound into it right after instantiation. No component holds the
 from __future__ import annotations
 
 import collections
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator, Optional
 
 import attrs
 
 from ..conventions import Conventions
 from ..engines.base import EngineInstance
 from ..inspection import ModuleInfo
+from ..wasm import WasmModule
 from .abi import Abi
 from .calls import GuestCalls
 from .heap import JsHeap
@@ -63,13 +64,21 @@ class ConsoleLog:
         return list(self._messages)[index]
 
 
-def make_store(conventions: Conventions, calls: GuestCalls) -> JsValueStore:
-    """The JS-value store the module's conventions call for."""
-    if conventions.value_store == "externref":
-        return ExternrefTableStore(
-            conventions.value_offset, conventions.externref_tables, calls.call, calls.exported_functions
-        )
-    return JsHeap(conventions.value_offset)
+StoreFactory = Callable[[Conventions, GuestCalls], JsValueStore]
+
+#: The JS-value stores by ``Conventions.value_store`` (or by the store a load transform
+#: asks for, e.g. externref lowered to i32 handles on engines that cannot pass externref).
+STORES: dict[str, StoreFactory] = {
+    "heap": lambda conventions, calls: JsHeap(conventions.value_offset),
+    "externref": lambda conventions, calls: ExternrefTableStore(
+        conventions.value_offset, conventions.externref_tables, calls.call, calls.exported_functions
+    ),
+}
+
+
+def make_store(conventions: Conventions, calls: GuestCalls, kind: Optional[str] = None) -> JsValueStore:
+    """The JS-value store ``kind`` (default: the one the module's conventions call for)."""
+    return STORES[kind or conventions.value_store](conventions, calls)
 
 
 @attrs.define(eq=False)
@@ -77,6 +86,9 @@ class HostContext:
     """One instance's host side (see the module docstring)."""
 
     info: ModuleInfo
+    #: The module as it runs: the original's outline, or the rewritten one after load
+    #: transforms (injected imports and exports, lowered types). Messages use ``info``.
+    module: WasmModule
     conventions: Conventions
     memory: GuestMemory
     calls: GuestCalls
@@ -88,16 +100,22 @@ class HostContext:
     describe_words: list[int] = attrs.field(factory=list)
 
     @classmethod
-    def create(cls, info: ModuleInfo) -> "HostContext":
+    def create(
+        cls, info: ModuleInfo, module: Optional[WasmModule] = None, value_store: Optional[str] = None
+    ) -> "HostContext":
+        """The context of one instance of ``info``'s module; ``module`` is the outline
+        that runs (after transforms) and ``value_store`` the store they call for."""
         conventions = info.conventions
-        calls = GuestCalls(info.module)
+        runnable = module if module is not None else info.module
+        calls = GuestCalls(runnable)
         memory = GuestMemory()
         return cls(
             info=info,
+            module=runnable,
             conventions=conventions,
             memory=memory,
             calls=calls,
-            values=make_store(conventions, calls),
+            values=make_store(conventions, calls, value_store),
             abi=Abi(conventions, calls, memory),
             tables=TableManager(conventions, calls),
         )

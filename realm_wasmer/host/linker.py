@@ -23,7 +23,7 @@ Resolved = dict[tuple[str, str], tuple[ImportRequest, Resolution]]
 def function_imports(ctx: HostContext) -> list[ImportRequest]:
     return [
         ImportRequest(imp.module, imp.name, imp.type)
-        for imp in ctx.info.module.imports
+        for imp in ctx.module.imports
         if imp.kind == "func" and isinstance(imp.type, FuncType)
     ]
 
