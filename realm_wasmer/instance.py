@@ -22,15 +22,12 @@ import numpy as np
 from .cache import ArtifactCache
 from .engines.base import Engine
 from .errors import ConstructorError
-from .host.abi import Abi, decode_result_words
-from .host.context import ConsoleLog, HostContext
+from .host.abi import decode_result_words
+from .host.context import ConsoleLog, ContextParts, HostContext
 from .host.heap import JsHeap
 from .host.intrinsics import IntrinsicResolver, ShimResolver
 from .host.linker import link
-from .host.memory import GuestMemory
 from .host.resolver import Imports, MissingPolicy, Resolver
-from .host.tables import TableManager
-from .host.values import JsValueStore
 from .inspection import ClassInfo, Constructor, ModuleInfo
 from .js.values import js_error
 from .objects import ExplainStep, Object
@@ -123,7 +120,7 @@ class InstanceSnapshot:
     slots: tuple[int, ...]
 
 
-class Instance:
+class Instance(ContextParts):
     """One running instance of a module, with its host context."""
 
     def __init__(
@@ -163,29 +160,7 @@ class Instance:
         if start and start_export:
             self.call(start_export)
 
-    # -- the parts of the host context, by their names ----------------------
-    @property
-    def memory(self) -> GuestMemory:
-        return self.context.memory
-
-    @property
-    def values(self) -> JsValueStore:
-        """The JS values the guest holds (:class:`~realm_wasmer.host.values.JsValueStore`)."""
-        return self.context.values
-
-    @property
-    def heap(self) -> JsValueStore:
-        """The JS-value store under its older name (a :class:`JsHeap` on heap-slab modules)."""
-        return self.context.values
-
-    @property
-    def abi(self) -> Abi:
-        return self.context.abi
-
-    @property
-    def tables(self) -> TableManager:
-        return self.context.tables
-
+    # -- the parts of the host context (memory, values, heap, abi, tables: ContextParts) --
     @property
     def describe_words(self) -> list[int]:
         return self.context.describe_words

@@ -10,36 +10,8 @@ them as a ``.pyi``.
 
 from __future__ import annotations
 
-from .api import (
-    ArgumentError,
-    ArgumentRangeError,
-    BindingError,
-    BoundModule,
-    BoundObject,
-    JsResultError,
-    PySignature,
-    bind,
-    bind_instance,
-    describe_api,
-    describe_instance,
-    member_names,
-    python_signature,
-    snake_case,
-)
+from . import api
+from .api import *  # noqa: F403 (the public names, listed once in api.__all__)
+from .api import bind_instance, describe_instance, member_names
 
-__all__ = [
-    "ArgumentError",
-    "ArgumentRangeError",
-    "BindingError",
-    "BoundModule",
-    "BoundObject",
-    "JsResultError",
-    "PySignature",
-    "bind",
-    "bind_instance",
-    "describe_api",
-    "describe_instance",
-    "member_names",
-    "python_signature",
-    "snake_case",
-]
+__all__ = [*api.__all__, "bind_instance", "describe_instance", "member_names"]

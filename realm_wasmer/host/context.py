@@ -132,3 +132,36 @@ class HostContext:
         bind = getattr(self.values, "bind", None)
         if bind is not None:
             bind(engine_instance)
+
+
+class ContextParts:
+    """The parts of a :class:`HostContext` by name, for classes that hold one as ``context``
+    (an :class:`~realm_wasmer.instance.Instance`, a handler's
+    :class:`~realm_wasmer.host.resolver.Caller`)."""
+
+    __slots__ = ()
+    context: HostContext
+
+    @property
+    def memory(self) -> GuestMemory:
+        """The guest's linear memory (:class:`~realm_wasmer.host.memory.GuestMemory`)."""
+        return self.context.memory
+
+    @property
+    def values(self) -> JsValueStore:
+        """The JS values the guest holds (:class:`~realm_wasmer.host.values.JsValueStore`)."""
+        return self.context.values
+
+    @property
+    def heap(self) -> JsValueStore:
+        """``values`` under its older name (the :class:`JsHeap` of heap-slab modules)."""
+        return self.context.values
+
+    @property
+    def abi(self) -> Abi:
+        """Strings, arrays, the allocator and out-slots (:class:`~realm_wasmer.host.abi.Abi`)."""
+        return self.context.abi
+
+    @property
+    def tables(self) -> TableManager:
+        return self.context.tables

@@ -29,11 +29,8 @@ import attrs
 
 from ..errors import AmbiguousHandler, UnresolvedImport
 from ..wasm import FuncType
-from .abi import Abi
-from .context import HostContext
-from .memory import GuestMemory
+from .context import ContextParts, HostContext
 from .naming import ImportName, parse_import_name, strip_hash
-from .values import JsValueStore
 
 log = logging.getLogger("realm_wasmer.imports")
 
@@ -81,32 +78,13 @@ class Resolver(Protocol):
 
 
 @attrs.frozen
-class Caller:
-    """What a user handler gets as its first argument."""
+class Caller(ContextParts):
+    """What a user handler gets as its first argument: the host context's parts
+    (``memory``, ``values``/``heap``, ``abi``, ``tables``) and ``call``."""
 
     context: HostContext
     #: The import being served, e.g. ``env.realm_store_model``.
     import_name: str
-
-    @property
-    def memory(self) -> GuestMemory:
-        """The guest's :class:`~realm_wasmer.host.memory.GuestMemory`."""
-        return self.context.memory
-
-    @property
-    def values(self) -> JsValueStore:
-        """The guest's JS values (:class:`~realm_wasmer.host.values.JsValueStore`)."""
-        return self.context.values
-
-    @property
-    def heap(self) -> JsValueStore:
-        """The JS-value store under its older name (the heap slab on heap-slab modules)."""
-        return self.context.values
-
-    @property
-    def abi(self) -> Abi:
-        """Strings, arrays and the allocator (:class:`~realm_wasmer.host.abi.Abi`)."""
-        return self.context.abi
 
     def call(self, export: str, *args: Any) -> Any:
         """Call an export of the guest from inside the handler (re-entrant)."""
