@@ -224,6 +224,26 @@ class HostResultError(HostError):
         self.reason = reason
 
 
+class ForeignThread(RealmWasmerError):
+    """The instance was used from a thread other than the one that owns it.
+
+    wasmer-python's objects are bound to the thread that created them (using
+    them from another thread panics inside wasmer), so a wasmer instance serves
+    only its own thread; ``owner`` and ``caller`` name the two threads. (On
+    wasmtime any thread may call; calls are serialised by the instance's lock.)
+    """
+
+    def __init__(self, engine: str, owner: str, caller: str) -> None:
+        super().__init__(
+            f"this {engine} instance belongs to thread {owner!r} and cannot be used from thread {caller!r} "
+            "(wasmer binds its objects to the thread that made them): create one instance per thread, "
+            "use engine='wasmtime', or a realm_wasmer.Pool"
+        )
+        self.engine = engine
+        self.owner = owner
+        self.caller = caller
+
+
 class PoisonedInstance(RealmWasmerError):
     """The instance trapped earlier; its memory may be inconsistent. Call ``reset()``."""
 

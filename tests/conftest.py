@@ -40,6 +40,13 @@ def artifact_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 FAST_ENGINES = ["wasmer-cranelift", "wasmer-singlepass", "wasmer-llvm", "wasmtime"]
 
 
+def wat2wasm_text(source: str) -> bytes:
+    """Compile WAT text with wasmtime's parser (any engine can load the bytes)."""
+    import wasmtime
+
+    return bytes(wasmtime.wat2wasm(source))
+
+
 def wat(name: str) -> bytes:
     """Compile wasm/patterns/<name>.wat with wasmtime's WAT parser (any engine can load the bytes)."""
     import wasmtime

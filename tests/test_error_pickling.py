@@ -75,6 +75,7 @@ SAMPLES: dict[str, list[Args]] = {
         # The original exception only shapes the message: it need not pickle.
         (("env.log", None), {"exc": _Unpicklable()}),
     ],
+    "ForeignThread": [(("wasmer-cranelift", "MainThread", "Thread-2"), {})],
     "HostResultError": [(("wbg.__wbg_now_0123456789abcdef", "() -> (f64)", "soon", "expected a number"), {})],
     "PoisonedInstance": [(("the instance trapped earlier; call reset()",), {})],
     "ExportNotFound": [(("no export 'realm_neww' (did you mean realm_new?)",), {})],

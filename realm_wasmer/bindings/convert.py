@@ -40,7 +40,12 @@ def as_int(value: Any, where: str, rust: str) -> int:
 def as_float(value: Any, where: str, rust: str) -> float:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise wrong_type(where, f"a float ({rust})", value)
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:  # an int past the largest f64
+        bits = int(value).bit_length()
+        message = f"{where} is out of range for {rust}: a {bits}-bit integer exceeds the largest float"
+        raise ArgumentRangeError(message) from None
 
 
 def as_bool(value: Any, where: str) -> bool:

@@ -71,6 +71,10 @@ def canonical_trap_message(raw: str) -> str:
 class EngineInstance(abc.ABC):
     """One instantiated module on one engine."""
 
+    #: True when the engine's objects may be used only from the thread that made
+    #: them (wasmer-python's are pyo3 ``unsendable``: another thread panics).
+    thread_affine = False
+
     @abc.abstractmethod
     def function(self, name: str) -> Callable[..., Any]:
         """A callable for the exported function: positional wasm values in, and

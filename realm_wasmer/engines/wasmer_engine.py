@@ -10,11 +10,12 @@ from __future__ import annotations
 import functools
 import importlib
 import sys
+import threading
 from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from ..errors import EngineRefused, EngineUnavailable
+from ..errors import EngineRefused, EngineUnavailable, ForeignThread
 from ..wasm import WasmModule
 from .base import Availability, Engine, EngineInstance, HostFunction, Panic, Trap, U8Array, canonical_trap_message
 
@@ -54,8 +55,12 @@ def _is_panic(exc: BaseException) -> bool:
 
 
 class WasmerInstance(EngineInstance):
+    thread_affine = True
+
     def __init__(self, instance: Any) -> None:
         self._instance = instance
+        self._thread = threading.get_ident()
+        self._thread_name = threading.current_thread().name
         self._exports = instance.exports
         self._functions: dict[str, Callable[..., Any]] = {}
         self._memory = self._lookup("memory")
@@ -96,6 +101,8 @@ class WasmerInstance(EngineInstance):
         return call
 
     def memory_view(self) -> U8Array:
+        if threading.get_ident() != self._thread:
+            raise ForeignThread("wasmer", self._thread_name, threading.current_thread().name)
         size = self._memory.data_size
         if size != self._view_size:
             self._view = np.frombuffer(self._memory.buffer, dtype=np.uint8)

@@ -21,6 +21,7 @@ from ..engines.base import EngineInstance, Panic, Trap
 from ..errors import (
     EnginePanic,
     ExportNotFound,
+    ForeignThread,
     GuestTrap,
     HostError,
     HostResultError,
@@ -116,6 +117,9 @@ class GuestCalls:
         self._depth = 0
         self._last_import: Optional[str] = None
         self._host_exception: Optional[tuple[str, BaseException]] = None
+        #: The thread that owns a thread-affine engine instance (None: any thread).
+        self._owner: Optional[int] = None
+        self._owner_name = ""
         #: Why the instance may be inconsistent: a trap, or a host exception that
         #: unwound through guest frames (Rust destructors and RefCell guards skipped).
         self.poisoned_by: Optional[RealmWasmerError] = None
@@ -131,6 +135,17 @@ class GuestCalls:
 
     def bind(self, engine_instance: EngineInstance) -> None:
         self._engine = engine_instance
+        if engine_instance.thread_affine:
+            self._owner = threading.get_ident()
+            self._owner_name = threading.current_thread().name
+
+    def check_thread(self) -> None:
+        """Refuse a call from another thread than the owner's, on engines bound to one."""
+        if self._owner is not None and threading.get_ident() != self._owner:
+            raise ForeignThread(self._engine_name(), self._owner_name, threading.current_thread().name)
+
+    def _engine_name(self) -> str:
+        return "wasmer" if self._engine.thread_affine else type(self._engine).__name__
 
     @property
     def engine(self) -> EngineInstance:
@@ -163,6 +178,8 @@ class GuestCalls:
 
     def call(self, export: str, *args: Any) -> Any:
         """Call an export with raw wasm values; traps become :class:`GuestTrap`."""
+        if self._owner is not None and threading.get_ident() != self._owner:
+            self.check_thread()
         if self.poisoned_by is not None:
             raise PoisonedInstance(
                 f"this instance trapped earlier ({self.poisoned_by}); its memory may be inconsistent. "
