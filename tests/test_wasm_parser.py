@@ -59,3 +59,22 @@ def test_data_segments_are_read() -> None:
     assert wasm.parse(data).data_segments == ((1024, 3), (4096, 2))
     realm = wasm.parse(REALM_WASM.read_bytes())
     assert realm.data_segments and all(offset >= 0 and length > 0 for offset, length in realm.data_segments)
+
+
+def test_every_valid_constant_expression_is_read() -> None:
+    """v128.const, extended-const arithmetic and ref.null with a type index were refused
+    as 'unsupported opcode' in the outline reader (found by the hostile-module campaign)."""
+    import wasmtime
+
+    from realm_wasmer.wasm import parse
+
+    config = wasmtime.Config()
+    source = """(module
+      (global (export "a") v128 (v128.const i32x4 1 2 3 4))
+      (global (export "b") i32 (i32.add (i32.const 1) (i32.mul (i32.const 2) (i32.const 3))))
+      (global (export "c") externref (ref.null extern))
+      (global (export "d") i64 (i64.const 7)))"""
+    data = bytes(wasmtime.wat2wasm(source))
+    wasmtime.Module(wasmtime.Engine(config), data)  # it is valid
+    module = parse(data)
+    assert [g.init for g in module.globals] == [None, None, None, 7]

@@ -120,7 +120,8 @@ class Reader:
         return Limits(minimum, maximum)
 
     def const_expr(self) -> Optional[Union[int, float]]:
-
+        """A constant expression's value when it is one plain number constant, else None
+        (``global.get``, ``ref.*``, ``v128.const``, extended-const arithmetic)."""
         value: Optional[Union[int, float]] = None
         first = True
         while True:
@@ -137,12 +138,21 @@ class Reader:
                 self.uleb()
                 v = None
             elif op == 0xD0:
-                self.byte()
+                self.sleb()  # a heap type: an abstract type byte or a type index (s33)
+                v = None
+            elif op in _EXTENDED_CONST:  # i32/i64 add, sub, mul on the stack
+                v = None
+            elif op == 0xFD and self.uleb() == 12:  # v128.const
+                self.bytes(16)
                 v = None
             else:
                 raise InvalidModule(f"unsupported opcode {op:#x} in a constant expression at {self.pos - 1:#x}")
             value = v if first else None
             first = False
+
+
+#: The extended-constant-expressions proposal's arithmetic (i32/i64 add, sub, mul).
+_EXTENDED_CONST = frozenset({0x6A, 0x6B, 0x6C, 0x7C, 0x7D, 0x7E})
 
 
 def parse(data: bytes) -> WasmModule:
