@@ -33,14 +33,13 @@ def _fmt(value: Any) -> str:
     return repr(value)
 
 
-def _free_object(calls_ref: "weakref.ref[GuestCalls]", free_export: str, ptr: int, arity: int) -> None:
-    calls = calls_ref()
-    if calls is None or calls.poisoned_by is not None:
+def _free_object(calls: GuestCalls, free_export: str, ptr: int, arity: int) -> None:
+    if calls.poisoned_by is not None:
         return
     try:
         args = (ptr, 1) if arity == 2 else (ptr,)
         calls.call(free_export, *args)
-    except Exception as exc:  # a finalizer must not raise
+    except Exception as exc:  # a finalizer must not raise (ForeignThread, a trap...)
         log.warning("finalizer could not free object %#x with %s: %s", ptr, free_export, exc)
 
 
@@ -81,7 +80,6 @@ class Object:
         free_export, arity = free_export_of(info, constructor, calls.has)
         self._free_export = free_export
         self._free_arity = arity
-        self._finalizer = weakref.finalize(self, _free_object, weakref.ref(calls), free_export, ptr, arity)
         if registry is not None:
             registry.add(self)
 
@@ -104,7 +102,6 @@ class Object:
         """Give up ownership without freeing: the guest took the object by value
         (a method consuming ``self``, or an argument passed by value)."""
         ptr = self.ptr
-        self._finalizer.detach()
         self.closed = True
         return ptr
 
@@ -113,12 +110,18 @@ class Object:
         is discarded with it on ``reset()``)."""
         if self.closed:
             return
-        self._finalizer.detach()
         self.closed = True
         if self._calls.poisoned_by is not None:
             return
         args = (self._ptr, 0) if self._free_arity == 2 else (self._ptr,)
         self._calls.call(self._free_export, *args)
+
+    def __del__(self) -> None:
+        # The glue's FinalizationRegistry: a dropped handle frees its object, with
+        # allow_delayed=1 where the free export takes it (cheaper than weakref.finalize).
+        if not getattr(self, "closed", True):
+            self.closed = True
+            _free_object(self._calls, self._free_export, self._ptr, self._free_arity)
 
     def __enter__(self) -> "Object":
         return self

@@ -158,11 +158,7 @@ def _constructor(ctx: Context, member: Member, qualname: str) -> Callable[..., O
     assert class_name is not None
     info = instance.class_info(class_name)
     if any(c.export == export for c in info.constructors):
-
-        def construct(*raws: Any) -> Object:
-            return instance.construct(class_name, *raws, export=export)
-
-        return construct
+        return instance.constructor(class_name, export)
     if d.abi_layout(member.ret).aggregate:
         call_retptr = retcall(ctx, export, member.ret, qualname)
 

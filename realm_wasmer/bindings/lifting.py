@@ -148,15 +148,28 @@ def retcall(ctx: Context, export: str, ty: d.Type, where: str) -> Callable[..., 
     _, read = reader(ty, ctx, where)
     instance, abi = ctx.instance, ctx.abi
     call, memory_read, out_slot = instance.call, instance.memory.read, abi.out_slot
-    if size <= 16:
+    if size <= 16 and instance.info.roles.get("malloc"):
+        acquire, release = abi.acquire_slot, abi.release_slot
 
         def retcall(*raws: Any) -> Any:
+            slot = acquire()
+            try:
+                call(export, slot, *raws)
+                fields = unpack(memory_read(slot, size))
+            finally:
+                release()
+            return read(fields, 0)
+
+        return retcall
+    if size <= 16:
+
+        def retcall_stack(*raws: Any) -> Any:
             with out_slot() as slot:
                 call(export, slot, *raws)
                 fields = unpack(memory_read(slot, size))
             return read(fields, 0)
 
-        return retcall
+        return retcall_stack
 
     def retcall_large(*raws: Any) -> Any:
         slot = abi.malloc(size, 8)

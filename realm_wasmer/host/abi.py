@@ -151,8 +151,34 @@ class Abi:
         global) and back up in a ``finally``, even when the call raises.
         ``auto``: reusable where the module has malloc, else stack.
         """
+        if strategy == "auto" and self.roles.get("malloc"):
+            address = self.acquire_slot()
+            try:
+                yield address
+            finally:
+                self.release_slot()
+            return
         with self._calls.lock:  # the slot is this caller's until the result is read
             yield from self._out_slot(strategy)
+
+    def acquire_slot(self) -> int:
+        """The reusable out-slot of the current call depth, held (with the instance's
+        lock) until :meth:`release_slot`: the hot-path form of ``out_slot("reusable")``
+        for generated code (call ``release_slot`` in a ``finally``)."""
+        self._calls.lock.acquire()
+        depth = self._slot_depth
+        try:
+            if depth == len(self._slots):
+                self._slots.append(self.malloc(SLOT_SIZE, SLOT_ALIGN))
+        except BaseException:
+            self._calls.lock.release()
+            raise
+        self._slot_depth = depth + 1
+        return self._slots[depth]
+
+    def release_slot(self) -> None:
+        self._slot_depth -= 1
+        self._calls.lock.release()
 
     def _out_slot(self, strategy: str) -> Iterator[int]:
         if strategy == "auto":

@@ -177,32 +177,20 @@ class GuestCalls:
             raise ExportNotFound(f"the module has no export {name!r}{hint}") from None
 
     def call(self, export: str, *args: Any) -> Any:
-        """Call an export with raw wasm values; traps become :class:`GuestTrap`."""
-        if self._owner is not None and threading.get_ident() != self._owner:
-            self.check_thread()
-        if self.poisoned_by is not None:
-            raise PoisonedInstance(
-                f"this instance trapped earlier ({self.poisoned_by}); its memory may be inconsistent. "
-                "Call reset() for a fresh instance."
-            )
+        """Call an export with raw wasm values; traps become :class:`GuestTrap`.
+
+        The hot path of every crossing: one Python frame above the engine's."""
+        if self.poisoned_by is not None or (self._owner is not None and threading.get_ident() != self._owner):
+            self._refuse()
         entry = self._callables.get(export)
         if entry is None:
-            if export not in self._arity and self._module.export(export) is not None:
-                raise ExportNotFound(f"export {export!r} is not a function")
-            entry = self._callables[export] = (self.export_function(export), self._arity[export])
+            entry = self._entry(export)
         function, arity = entry
         if len(args) != arity:
             raise TypeError(
                 f"export {export!r} takes {arity} wasm arguments "
                 f"{self._module.export_signature(export)}, got {len(args)}"
             )
-        return self.invoke(export, function, *args)
-
-    def invoke(self, label: str, function: Callable[..., Any], *args: Any) -> Any:
-        """Run ``function`` (an export, or the engine's instantiation, whose start
-        function and data segments run guest code) with the error translation:
-        ``label`` names it in errors."""
-        export = label
         with self.lock:
             if self._depth == 0:
                 self._last_import = None
@@ -211,37 +199,70 @@ class GuestCalls:
             self.calls += 1
             try:
                 return function(*args)
-            except Trap as trap:
-                trapped = GuestTrap(export, trap.message, self._last_import)
-                self.poisoned_by = trapped
-                raise trapped from None
-            except Panic as panic:
-                panicked = EnginePanic(export, str(panic))
-                self.poisoned_by = panicked
-                raise panicked from None
             except BaseException as exc:
-                raised = self._host_exception
-                if raised is None or raised[1] is not exc:
-                    raise
-                if isinstance(exc, JsError) and exc.guest_thrown:
-                    # __wbindgen_throw/rethrow: the guest asked for this unwind (Rust `-> !`),
-                    # exactly as under the JS glue; the instance stays usable.
-                    raise
-                # Any other exception abandoned guest frames mid-call: borrow flags and
-                # the shadow stack may be left set, so the instance is poisoned.
-                if not isinstance(exc, Exception):  # KeyboardInterrupt, SystemExit: as themselves
-                    self.poisoned_by = HostError(raised[0], export, exc)
-                    raise
-                error = exc if isinstance(exc, RealmWasmerError) else HostError(raised[0], export, exc)
-                self.poisoned_by = error
-                if error is exc:
-                    raise
-                raise error from exc
+                self._failed(export, exc)
+                raise
             finally:
                 self._depth -= 1
-                if self._depth == 0:
+                if not self._depth and self.after_outermost:
                     for hook in self.after_outermost:
                         hook()
+
+    def invoke(self, label: str, function: Callable[..., Any], *args: Any) -> Any:
+        """Run ``function`` (e.g. the engine's instantiation, whose start function and
+        data segments run guest code) with the same translation as :meth:`call`:
+        ``label`` names it in errors."""
+        with self.lock:
+            self._depth += 1
+            try:
+                return function(*args)
+            except BaseException as exc:
+                self._failed(label, exc)
+                raise
+            finally:
+                self._depth -= 1
+
+    def _refuse(self) -> None:
+        self.check_thread()
+        raise PoisonedInstance(
+            f"this instance trapped earlier ({self.poisoned_by}); its memory may be inconsistent. "
+            "Call reset() for a fresh instance."
+        )
+
+    def _entry(self, export: str) -> tuple[Callable[..., Any], int]:
+        if export not in self._arity and self._module.export(export) is not None:
+            raise ExportNotFound(f"export {export!r} is not a function")
+        entry = self._callables[export] = (self.export_function(export), self._arity[export])
+        return entry
+
+    def _failed(self, export: str, exc: BaseException) -> None:
+        """Translate ``exc``, raised out of guest code called as ``export``, and poison
+        the instance where guest frames were abandoned. Raises the error to report;
+        returns when ``exc`` itself is to propagate unchanged."""
+        if isinstance(exc, Trap):
+            trapped = GuestTrap(export, exc.message, self._last_import)
+            self.poisoned_by = trapped
+            raise trapped from None
+        if isinstance(exc, Panic):
+            panicked = EnginePanic(export, str(exc))
+            self.poisoned_by = panicked
+            raise panicked from None
+        raised = self._host_exception
+        if raised is None or raised[1] is not exc:
+            return
+        if isinstance(exc, JsError) and exc.guest_thrown:
+            # __wbindgen_throw/rethrow: the guest asked for this unwind (Rust `-> !`),
+            # exactly as under the JS glue; the instance stays usable.
+            return
+        # Any other exception abandoned guest frames mid-call: borrow flags and
+        # the shadow stack may be left set, so the instance is poisoned.
+        if not isinstance(exc, Exception):  # KeyboardInterrupt, SystemExit: as themselves
+            self.poisoned_by = HostError(raised[0], export, exc)
+            return
+        error = exc if isinstance(exc, RealmWasmerError) else HostError(raised[0], export, exc)
+        self.poisoned_by = error
+        if error is not exc:
+            raise error from exc
 
     def guard(self, label: str, handler: Callable[..., Any], signature: FuncType) -> Callable[..., Any]:
         """``handler`` as linked for import ``label``: counted, its result checked
