@@ -78,3 +78,18 @@ def test_every_valid_constant_expression_is_read() -> None:
     wasmtime.Module(wasmtime.Engine(config), data)  # it is valid
     module = parse(data)
     assert [g.init for g in module.globals] == [None, None, None, 7]
+
+
+def test_an_index_out_of_range_is_an_invalid_module() -> None:
+    """A function whose type index is past the type section was an IndexError (campaign finding)."""
+    import pytest
+
+    from realm_wasmer.errors import InvalidModule
+    from realm_wasmer.wasm import parse
+
+    no_types_one_function = b"\0asm\x01\0\0\0" + bytes([3, 2, 1, 0])
+    with pytest.raises(InvalidModule, match="type index 0 is out of range"):
+        parse(no_types_one_function)
+    export_past_functions = b"\0asm\x01\0\0\0" + bytes([7, 5, 1, 1]) + b"f" + bytes([0, 9])
+    with pytest.raises(InvalidModule, match="exported function index 9"):
+        parse(export_past_functions)

@@ -10,7 +10,7 @@ wasmer cannot be imported.
 from __future__ import annotations
 
 import struct
-from typing import Optional, Union
+from typing import Any, Optional, Union
 
 from ..errors import InvalidModule, Malformed
 from .leb import read_signed, read_unsigned
@@ -155,6 +155,13 @@ class Reader:
 _EXTENDED_CONST = frozenset({0x6A, 0x6B, 0x6C, 0x7C, 0x7D, 0x7E})
 
 
+def _item(items: Any, index: int, what: str) -> Any:
+    """``items[index]``, or InvalidModule naming the index space (a malformed module's index)."""
+    if not 0 <= index < len(items):
+        raise InvalidModule(f"{what} index {index} is out of range (the module has {len(items)})")
+    return items[index]
+
+
 def parse(data: bytes) -> WasmModule:
     """Parse the outline of a wasm binary; raises :class:`InvalidModule`."""
     data = bytes(data)
@@ -203,8 +210,9 @@ def parse(data: bytes) -> WasmModule:
                 kind = EXTERNAL_KINDS.get(kind_code, f"kind{kind_code}")
                 ext: ExternType
                 if kind_code == 0:
-                    ext = types[body.uleb()]
-                    imported_funcs.append(ext)
+                    func_type: FuncType = _item(types, body.uleb(), "type")
+                    imported_funcs.append(func_type)
+                    ext = func_type
                 elif kind_code == 1:
                     ext = TableType(body.valtype(), body.limits())
                     imported_tables.append(ext)
@@ -254,7 +262,7 @@ def parse(data: bytes) -> WasmModule:
                     data_segments.append((offset & 0xFFFFFFFF, length))
         reader.pos = body.end
 
-    functions = tuple(imported_funcs) + tuple(types[i] for i in func_type_indices)
+    functions = tuple(imported_funcs) + tuple(_item(types, i, "type") for i in func_type_indices)
     all_globals = tuple(imported_globals) + tuple(globals_)
     all_tables = tuple(imported_tables) + tuple(tables)
     all_memories = tuple(imported_memories) + tuple(memories)
@@ -263,13 +271,13 @@ def parse(data: bytes) -> WasmModule:
         ext_type: ExternType = None
         try:
             if kind == "func":
-                ext_type = functions[index]
+                ext_type = _item(functions, index, "exported function")
             elif kind == "table":
-                ext_type = all_tables[index]
+                ext_type = _item(all_tables, index, "exported table")
             elif kind == "memory":
-                ext_type = all_memories[index]
+                ext_type = _item(all_memories, index, "exported memory")
             elif kind == "global":
-                ext_type = all_globals[index].type
+                ext_type = _item(all_globals, index, "exported global").type
         except IndexError:
             raise InvalidModule(f"export {name!r} refers to a missing {kind} #{index}") from None
         exports.append(Export(name, kind, index, ext_type))
