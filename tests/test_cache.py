@@ -125,7 +125,9 @@ def test_miss_then_hit_and_the_hit_runs(
     native, outcome = ArtifactCache(tmp_path).load_or_compile(engine, data, module)
     assert outcome == "hit"
     assert run_realm(engine, native, module) == (8, -4)
-    assert [p.name for p in tmp_path.iterdir()] == [path.name], "no temporary files are left behind"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([path.name, cache_mod.SECRET_NAME]), (
+        "no temporary files are left behind"
+    )
 
 
 @pytest.mark.parametrize("name", CACHED_ENGINES)
@@ -319,7 +321,9 @@ def test_concurrent_writers_leave_one_whole_entry(tmp_path: Path, realm: tuple[b
     cache = ArtifactCache(tmp_path / "cache")
     path = cache.path_for(engine, data)
     assert path is not None
-    assert sorted(p.name for p in path.parent.iterdir()) == [path.name], "one entry, no temporaries"
+    assert sorted(p.name for p in path.parent.iterdir()) == sorted([path.name, cache_mod.SECRET_NAME]), (
+        "one entry (and the one secret), no temporaries"
+    )
     read_entry(path, cache_key(engine, data))
     native, outcome = cache.load_or_compile(engine, data, module)
     assert outcome == "hit"
@@ -375,7 +379,7 @@ def test_clear_removes_only_entries(tmp_path: Path, add_module: tuple[bytes, Was
     (tmp_path / "notes.txt").write_text("keep me")
     (tmp_path / ".wasmtime-x.artifact.abc.tmp").write_bytes(b"left by a killed writer")
     assert cache.clear() == 3
-    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", cache_mod.SECRET_NAME]
     assert cache.load_or_compile(engines.get("wasmtime"), data, module)[1] == "miss"
 
 
@@ -389,13 +393,16 @@ def test_entry_layout(tmp_path: Path, add_module: tuple[bytes, WasmModule]) -> N
     raw = path.read_bytes()
     payload = b"SER:" + data
     import hashlib
+    import hmac
 
     assert raw[:8] == cache_mod.MAGIC
     assert int.from_bytes(raw[8:12], "little") == cache_mod.FORMAT_VERSION
     assert raw[12:44] == cache_key(engine, data)
     assert raw[44:76] == hashlib.sha256(payload).digest()
     assert int.from_bytes(raw[76:84], "little") == len(payload)
-    assert raw[84:] == payload
+    secret = (tmp_path / cache_mod.SECRET_NAME).read_bytes()
+    assert raw[84:116] == hmac.new(secret, raw[:84] + payload, hashlib.sha256).digest()
+    assert raw[116:] == payload
     assert path.name == f"fake-{cache_key(engine, data).hex()}.artifact"
     assert os.stat(path).st_size == HEADER_SIZE + len(payload)
 
@@ -413,4 +420,4 @@ def test_failed_write_leaves_no_temporary(
     native, outcome = cache.load_or_compile(engines.get("wasmtime"), data, module)
     assert outcome == "miss" and add_result(engines.get("wasmtime"), native) == 42
     assert cache.stats.write_failures == 1
-    assert list(tmp_path.iterdir()) == []
+    assert [p.name for p in tmp_path.iterdir()] == [cache_mod.SECRET_NAME]
