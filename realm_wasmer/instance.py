@@ -32,6 +32,7 @@ from .inspection import ClassInfo, Constructor, ModuleInfo
 from .js.values import js_error
 from .objects import ExplainStep, Object
 from .pipeline import Prepared, TransformResolver, prepare
+from .references import resolve_imports
 from .spec import ImportsLike, LoadSpec, Source
 from .stats import Stats
 from .wasm import FuncType, WasmModule
@@ -75,7 +76,7 @@ class CompiledModule:
         chosen = LoadSpec.of(spec, imports=imports) if imports is not None else spec
         return Instance(
             self,
-            imports=chosen.imports,
+            imports=resolve_imports(chosen),
             on_missing=on_missing if on_missing is not None else spec.on_missing,
             start=start if start is not None else spec.start,
         )

@@ -23,19 +23,31 @@ import attrs
 from . import engines
 from .cache import ArtifactCache, default_cache
 from .engines.base import Engine, module_needs
+from .engines.limited import limited
+from .errors import UnsupportedFeature
 from .host.context import HostContext
 from .host.resolver import ImportRequest, Resolution
 from .inspection import ModuleInfo, inspect
+from .limits import Limits, limit_needs
 from .spec import LoadSpec
-from .transforms import TRANSFORM_NAMESPACE, TRANSFORMS, Transform
+from .transforms import TRANSFORM_NAMESPACE, TRANSFORMS, Transform, stack_pointer, trampolines
 from .wasm import WasmModule, parse
 
 
-def plan(module: WasmModule, engine: Engine, mode: str = "auto") -> tuple[Transform, ...]:
-    """The transforms ``engine`` needs for ``module`` (none when it has every capability)."""
+def plan(
+    module: WasmModule, engine: Engine, mode: str = "auto", limits: Optional[Limits] = None
+) -> tuple[Transform, ...]:
+    """The transforms ``engine`` needs for ``module`` (none when it has every capability).
+
+    Needs come from the module (refused when unmet: ``module_needs``), from what the host
+    does with it (calls through funcref tables, snapshots of the stack pointer: never
+    refused) and from the spec's ``limits`` (enforced through transforms: not with "none")."""
     if mode == "none":
+        if limits is not None and limits.active:
+            raise UnsupportedFeature("limits are enforced through load transforms: use transforms='auto' with limits")
         return ()
-    unmet = set(module_needs(module)) - engine.capabilities
+    needs = {**module_needs(module), **trampolines.needs(module), **stack_pointer.needs(module), **limit_needs(limits)}
+    unmet = set(needs) - engine.capabilities
     return tuple(t for t in TRANSFORMS if t.provides & unmet)
 
 
@@ -79,7 +91,9 @@ def prepare(spec: LoadSpec) -> Prepared:
     module = parse(wasm)
     glue = spec.glue_text()
     engine = engines.get(spec.engine)
-    steps = plan(module, engine, spec.transforms)
+    if spec.limits is not None:
+        engine = limited(engine, spec.limits, module)
+    steps = plan(module, engine, spec.transforms, spec.limits)
     info = inspect(wasm, glue=glue, module=module)
     if not steps:
         engine.check_module(module)  # refused here, before the cache or the engine sees the bytes

@@ -20,19 +20,22 @@ from . import engines
 from .cache import ArtifactCache
 from .host.resolver import POLICIES, Imports, Resolver
 from .inspection import glue_text
+from .limits import Limits
 
 #: A module: a path, or its bytes.
 Source = Union[str, "PathLike[str]", bytes, bytearray, memoryview]
-#: What ``imports=`` accepts: an :class:`Imports`, or a mapping ``(namespace, name) -> handler``.
-ImportsLike = Union[Imports, Mapping[tuple[str, str], Any], None]
+#: What ``imports=`` accepts: an :class:`Imports`, a mapping ``(namespace, name) -> handler``, or an
+#: importable reference ``"package.module:attr"`` (kept as a str, so the spec pickles; resolved where an
+#: instance is made, by :func:`realm_wasmer.references.resolve_imports`).
+ImportsLike = Union[Imports, Mapping[tuple[str, str], Any], str, None]
 
 #: ``transforms=``: "auto" rewrites the module where the engine lacks a capability it
 #: needs (see the load pipeline); "none" never rewrites (such a module is refused).
 TRANSFORM_MODES = ("auto", "none")
 
 
-def _imports(value: ImportsLike) -> Optional[Imports]:
-    if value is None or isinstance(value, Imports):
+def _imports(value: ImportsLike) -> Union[Imports, str, None]:
+    if value is None or isinstance(value, (Imports, str)):
         return value
     if isinstance(value, Mapping):
         return Imports(dict(value))
@@ -56,7 +59,7 @@ class LoadSpec:
     #: One of ``realm_wasmer.engines.NAMES``.
     engine: str = engines.DEFAULT
     #: The user's import handlers.
-    imports: Optional[Imports] = attrs.field(default=None, converter=_imports, eq=False)
+    imports: Union[Imports, str, None] = attrs.field(default=None, converter=_imports, eq=False)
     #: What happens to an import no handler answers: "trap", "error" or "stub".
     on_missing: str = attrs.field(default="trap")
     #: The module's JS glue, as text (a ``Path`` object is read as ``glue_path``).
@@ -72,6 +75,10 @@ class LoadSpec:
     #: More import resolvers (e.g. one that runs a package's JS glue), asked after the
     #: user's handlers and wasm-bindgen's intrinsics, before the shims and the policy.
     resolvers: tuple[Resolver, ...] = attrs.field(default=(), converter=tuple, eq=False)
+    #: What each call may use (:class:`~realm_wasmer.limits.Limits`); None: unlimited.
+    limits: Optional[Limits] = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.instance_of(Limits))
+    )
 
     @on_missing.validator
     def _check_policy(self, attribute: Any, value: str) -> None:

@@ -47,6 +47,11 @@ Args = tuple[tuple[Any, ...], dict[str, Any]]
 #: (several samples where a field takes different kinds of values).
 SAMPLES: dict[str, list[Args]] = {
     "RealmWasmerError": [(("something went wrong",), {})],
+    "BenchmarkSkipped": [(("node not installed",), {})],
+    "JsShortCircuit": [((), {})],
+    "JsSyntaxError": [(("glue.js:3: a with statement is not supported by the JS evaluator",), {})],
+    "JsThrow": [(({"name": "TypeError"}, "x is not a function", "TypeError"), {}), (("a thrown string",), {})],
+    "PackageError": [(("pkg: no entry found (tried index.js); pass entry='<file in the package>'",), {})],
     "EngineUnavailable": [(("wasmer-llvm", "libLLVM is not installed"), {})],
     "EngineRefused": [(("wasmer-singlepass", "multi-value functions: (i32) -> (i32, i32)"), {})],
     "UnknownEngine": [(("unknown engine 'v8'; the engines are: wasmtime",), {})],
@@ -78,6 +83,10 @@ SAMPLES: dict[str, list[Args]] = {
     "ForeignThread": [(("wasmer-cranelift", "MainThread", "Thread-2"), {})],
     "HostResultError": [(("wbg.__wbg_now_0123456789abcdef", "() -> (f64)", "soon", "expected a number"), {})],
     "PoisonedInstance": [(("the instance trapped earlier; call reset()",), {})],
+    "ResourceExhausted": [
+        (("spin", "fuel", 100_000, "used 100_013 units"), {}),
+        (("<instantiation>", "timeout_s", 0.25), {}),
+    ],
     "ExportNotFound": [(("no export 'realm_neww' (did you mean realm_new?)",), {})],
     "ConstructorError": [(("constructor realm_new returned a null object pointer",), {})],
     "UseAfterFree": [(("Realm handle used after close()",), {})],
@@ -108,6 +117,17 @@ SAMPLES: dict[str, list[Args]] = {
     "ObjectNotBuilt": [(("constructor realm_new returned no object",), {})],
     "AllocatorUnknown": [(("request 12: header at 0x1000 says 0x30",), {})],
     "UntrustedArtifact": [((Path("/tmp/cache/wasmtime-00ff.artifact"), "a symlink"), {})],
+    "PoolError": [(("'Realm' returned a Realm object, which cannot be sent back: use pool.session(key)",), {})],
+    "PoolClosed": [(("the pool is closed",), {})],
+    "WorkerDied": [
+        (("worker-1 (pid 4242)", "killed by SIGKILL", "rt_string"), {}),
+        (("worker-0", "exited with status 1"), {}),
+    ],
+    "PoolFull": [((8,), {}), ((64, "sessions"), {})],
+    "SessionLost": [
+        (("tenant-1", "worker-1 (pid 4242)", "its worker died (killed by SIGKILL)"), {}),
+        ((("tenant", 7), "worker-0", "it was idle for more than 300 s"), {}),
+    ],
 }
 
 

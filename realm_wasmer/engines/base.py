@@ -109,7 +109,12 @@ class EngineInstance(abc.ABC):
 
 
 #: What a module may need of an engine, in the order refusals are reported.
-CAPABILITIES = ("externref_crossing", "multi_value", "reference_types")
+CAPABILITIES: tuple[str, ...] = ("externref_crossing", "multi_value", "reference_types")
+#: Capabilities a module or a spec's limits call for without ever causing a refusal (so
+#: ``module_needs`` does not report them; the load pipeline plans transforms for them):
+#: the host calling through funcref tables, reaching the shadow stack pointer, stopping
+#: a call (fuel, timeout) and bounding memory/table growth (see ``pipeline.plan``).
+CAPABILITIES += ("table_access", "stack_pointer_access", "metering", "grow_limits")
 
 
 def module_needs(module: WasmModule) -> dict[str, str]:

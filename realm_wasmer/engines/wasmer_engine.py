@@ -134,6 +134,14 @@ class WasmerInstance(EngineInstance):
 _LIMITATIONS = {
     "externref_crossing": "the module passes externref across the host boundary ({detail}), which wasmer-python "
     "1.1.0 cannot do (it panics: 'not implemented') and its tables cannot be set from Python; use engine='wasmtime'",
+    # Met by load transforms (never refused: module_needs does not report them).
+    "table_access": "wasmer-python 1.1.0's Table has only size and type: the host cannot call a funcref table "
+    "entry ({detail}) without the funcref_trampolines transform",
+    "stack_pointer_access": "the module keeps its shadow stack pointer to itself ({detail}): the "
+    "stack_pointer_export transform exports it so snapshots can restore it",
+    "metering": "wasmer 1.1.0 cannot stop a guest from Python ({detail}): the metering transform adds a fuel counter",
+    "grow_limits": "wasmer-python 1.1.0 has no store limits ({detail}): the grow_guard transform asks the host "
+    "before every memory.grow/table.grow",
 }
 _SINGLEPASS_LIMITATIONS = {
     "multi_value": "wasmer 1.1.0's singlepass compiler cannot load multi-value modules, and this module has "

@@ -39,6 +39,7 @@ from ..errors import ProbeError as ProbeError
 from ..errors import RealmWasmerError
 from ..inspection import ClassInfo, Constructor, ModuleInfo
 from ..instance import CompiledModule, compile
+from ..references import resolve_imports
 from ..spec import LoadSpec, Source
 from ..wasm import FuncType
 from .alloc import Calibration, calibrate
@@ -243,7 +244,7 @@ def probe(
         raise ProbeError(f"unknown profile {profile!r}; one of {sorted(PROFILES)}")
     count = examples if examples is not None else PROFILES[profile]
     compiled = _compiled(source, load_options)
-    imports = compiled.spec.imports
+    imports = resolve_imports(compiled.spec)
     info = compiled.info
     cls, ctor = _pick(info, class_name, export)
     specs = tuple(a if isinstance(a, ArgSpec) else parse_arg(a) for a in args)

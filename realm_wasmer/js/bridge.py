@@ -1,0 +1,493 @@
+"""Python values <-> JS values at a package's boundary (the table in ``docs/js-values.md``),
+and the Python faces of JS things: functions as callables, classes as real Python types,
+frozen enum objects as ``enum.IntEnum``/``enum.Enum``, promises as awaitables, thrown values
+as :class:`~realm_wasmer.errors.JsError`.
+
+Every call into JS goes through :meth:`Bridge.invoke`: arguments converted in, pending
+``FinalizationRegistry`` cleanups and promise jobs run at that safe point, the result
+converted out, a JS throw re-raised as ``JsError`` (traps stay :class:`~realm_wasmer.errors.GuestTrap`).
+"""
+
+from __future__ import annotations
+
+import enum
+import inspect
+import keyword
+import math
+import threading
+import weakref
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+from ..errors import JsError, JsThrow
+from . import model as m
+from . import typed
+from .model import JSFunction, JsObject, Prop
+from .runtime import PromiseObject, Realm
+from .values import UNDEFINED, JsErrorValue
+
+
+class JsMap(dict):  # type: ignore[type-arg]
+    """A JS ``Map`` in Python: a dict (built from a mapping or from pairs), keys in insertion order."""
+
+    def __repr__(self) -> str:
+        return f"JsMap({dict.__repr__(self)})"
+
+
+class JsInstance:
+    """Base of the Python classes made for a package's JS classes."""
+
+    __slots__ = ("_js", "__weakref__")
+    _js: Any
+    _js_class: Any = None
+    _bridge: Any = None
+
+    def __repr__(self) -> str:
+        ptr = dict.get(self._js, "__wbg_ptr", dict.get(self._js, "ptr", None)) if isinstance(self._js, dict) else None
+        extra = f" ptr={ptr}" if isinstance(ptr, int) else ""
+        return f"<{type(self).__name__}{extra}>"
+
+
+class JsPromise:
+    """A JS promise: ``await`` it, or call :meth:`result` (runs the JS job queue until it settles)."""
+
+    def __init__(self, bridge: "Bridge", promise: PromiseObject, label: str) -> None:
+        self._bridge = bridge
+        self._promise = promise
+        self.label = label
+
+    def result(self) -> Any:
+        bridge = self._bridge
+        with bridge.lock:
+            try:
+                value = bridge.realm.settle(self._promise, f"the promise returned by {self.label}")
+            except JsError as exc:
+                raise bridge.py_error(exc, self.label) from None
+            return bridge.to_py(value)
+
+    def __await__(self) -> Any:
+        if False:  # pragma: no cover - makes this a generator
+            yield
+        return self.result()
+
+    def done(self) -> bool:
+        return self._promise.state != "pending"
+
+    def __repr__(self) -> str:
+        return f"<JsPromise {self._promise.state} from {self.label}>"
+
+
+class Bridge:
+    """Conversions and wrappers for one package (one realm)."""
+
+    def __init__(self, realm: Realm) -> None:
+        self.realm = realm
+        self.lock = threading.RLock()
+        self._classes: dict[int, tuple[JSFunction, type]] = {}
+        self._enum_cache: dict[int, tuple[Any, type]] = {}
+
+    # -- calls ----------------------------------------------------------------------------------
+    def invoke(self, fn: Any, this: Any, args: list[Any], label: str) -> Any:
+        with self.lock:
+            realm = self.realm
+            if realm.cleanups:
+                realm.run_cleanups()
+            try:
+                result = m.call(fn, this, args)
+                if realm.jobs:
+                    realm.run_jobs()
+            except JsError as exc:
+                raise self.py_error(exc, label) from None
+            except RecursionError:
+                raise self.py_error(
+                    JsThrow(m.make_error("RangeError", "Maximum call stack size exceeded")), label
+                ) from None
+            return self.to_py(result, label=label)
+
+    def construct(self, cls: JSFunction, args: list[Any], label: str) -> Any:
+        with self.lock:
+            realm = self.realm
+            if realm.cleanups:
+                realm.run_cleanups()
+            try:
+                obj = m.construct(cls, args)
+                if realm.jobs:
+                    realm.run_jobs()
+            except JsError as exc:
+                raise self.py_error(exc, label) from None
+            return obj
+
+    def py_error(self, exc: JsError, label: str = "") -> JsError:
+        """The exception a caller sees for a JS throw (name/message from an Error)."""
+        value = exc.js_value if isinstance(exc, JsThrow) else exc.value
+        if value is None and not isinstance(exc, JsThrow):
+            value = JsErrorValue(str(exc))
+        name, message = m.error_name_message(value)
+        if name is None:
+            out = JsThrow(value, None, None)
+            out.message = None
+            out.value = self.to_py(value)
+            out.args = (f"{label + ': ' if label else ''}JS threw {m.describe(value)[:300]}",)
+            return out
+        out = JsThrow(value, message, name)
+        out.value = out
+        out.args = (f"{name}: {message}",)
+        return out
+
+    # -- JS -> Python -------------------------------------------------------------------------------
+    def to_py(self, v: Any, label: str = "", _memo: Optional[dict[int, Any]] = None) -> Any:
+        t = type(v)
+        if t is str or t is bool or v is None or v is UNDEFINED:
+            return v
+        if t is int:
+            return v
+        if t is float:
+            if v.is_integer() and abs(v) <= m.MAX_SAFE and not (v == 0 and math.copysign(1.0, v) < 0):
+                return int(v)
+            return v
+        if t is m.BigInt:
+            return int(v)
+        if isinstance(v, typed.TypedArray):
+            arr = v.copy()
+            return arr
+        if isinstance(v, (typed.ArrayBuffer, typed.MemoryBuffer)):
+            return bytes(v.np())
+        if isinstance(v, typed.DataView):
+            return bytes(v.buffer.np()[v.offset : v.offset + v.length])
+        if isinstance(v, JsErrorValue):
+            return self.py_error(JsThrow(v))
+        memo = _memo if _memo is not None else {}
+        key = id(v)
+        if key in memo:
+            return memo[key]
+        if t is list:
+            out: list[Any] = []
+            memo[key] = out
+            out.extend(self.to_py(x, label, memo) for x in v)
+            return out
+        if isinstance(v, PromiseObject):
+            return JsPromise(self, v, label or "a JS call")
+        if isinstance(v, JSFunction):
+            if v.is_class:
+                return self.py_class(v)
+            return self.py_function(v, v.fname or "anonymous")
+        if isinstance(v, JsObject):
+            from .stdlib import MapObject
+
+            if isinstance(v, MapObject) and v.cls in ("Map", "Set"):
+                if v.cls == "Map":
+                    jm = JsMap()
+                    memo[key] = jm
+                    for k, x in list(v.store.values()):
+                        jm[_hashable(self.to_py(k, label, memo))] = self.to_py(x, label, memo)
+                    return jm
+                return {_hashable(self.to_py(x, label, memo)) for x, _ in list(v.store.values())}
+            if m.is_error(v):
+                return self.py_error(JsThrow(v))
+            cls = self.class_of(v)
+            if cls is not None:
+                return self.wrap_instance(v, cls)
+            obj = JsObject()
+            memo[key] = obj
+            for k in m.own_enumerable_keys(v):
+                dict.__setitem__(obj, k, self.to_py(m.get(v, k), label, memo))
+            return obj
+        if isinstance(v, dict):
+            obj = JsObject()
+            memo[key] = obj
+            for k, x in v.items():
+                dict.__setitem__(obj, k, self.to_py(x, label, memo))
+            return obj
+        return v
+
+    def class_of(self, obj: JsObject) -> Optional[JSFunction]:
+        """The JS class whose instance ``obj`` is (None for a plain object)."""
+        p = obj.proto
+        while p is not None and p is not m.OBJECT_PROTO:
+            ctor = dict.get(p, "constructor")
+            if type(ctor) is Prop:
+                ctor = ctor.value
+            if isinstance(ctor, JSFunction) and (ctor.is_class or ctor.kind == "function") and ctor.kind != "native":
+                return ctor
+            p = p.proto if isinstance(p, JsObject) else None
+        return None
+
+    def wrap_instance(self, obj: JsObject, cls: JSFunction) -> Any:
+        existing = obj.wrapper() if obj.wrapper is not None else None
+        if existing is not None:
+            return existing
+        py_cls = self.py_class(cls)
+        inst: Any = object.__new__(py_cls)
+        inst._js = obj
+        obj.wrapper = weakref.ref(inst)
+        return inst
+
+    # -- Python -> JS ------------------------------------------------------------------------------
+    def to_js(self, v: Any, _memo: Optional[dict[int, Any]] = None) -> Any:
+        t = type(v)
+        if t is str:
+            return m.canonical(v)
+        if t is bool or v is None or v is UNDEFINED or t is float or t is m.BigInt:
+            return v
+        if t is int:
+            return v if -m.MAX_SAFE <= v <= m.MAX_SAFE else m.BigInt(v)
+        if isinstance(v, JsInstance):
+            return v._js
+        if isinstance(v, (JSFunction, typed.TypedArray, typed.ArrayBuffer, m.Symbol, PromiseObject)):
+            return v
+        if isinstance(v, JsThrow):
+            return v.js_value
+        if isinstance(v, enum.Enum):
+            return self.to_js(v.value)
+        if isinstance(v, bool):
+            return bool(v)
+        if isinstance(v, int):
+            return self.to_js(int(v))
+        if isinstance(v, float):
+            return float(v)
+        if isinstance(v, np.generic):
+            return self.to_js(v.item())
+        if isinstance(v, str):
+            return m.canonical(str(v))
+        if isinstance(v, (bytes, bytearray, memoryview)):
+            return typed.new_bytes(bytes(v))
+        if isinstance(v, np.ndarray):
+            if v.ndim == 0:
+                return self.to_js(v.item())
+            return typed.from_numpy(v)
+        if isinstance(v, JsPromise):
+            return v._promise
+        if isinstance(v, type) and issubclass(v, JsInstance):
+            return v._js_class
+        memo = _memo if _memo is not None else {}
+        key = id(v)
+        if key in memo:
+            return memo[key]
+        if isinstance(v, JsMap):
+            from .stdlib import MapObject, map_key
+
+            mp = MapObject(m.get(m.get(self.realm.global_object, "Map"), "prototype"), "Map")
+            memo[key] = mp
+            for k, x in v.items():
+                jk = self.to_js(k, memo)
+                mp.store[map_key(jk)] = (jk, self.to_js(x, memo))
+            return mp
+        if isinstance(v, dict):
+            obj = JsObject()
+            memo[key] = obj
+            for k, x in v.items():
+                dict.__setitem__(
+                    obj, k if isinstance(k, str) else m.to_property_key(self.to_js(k)), self.to_js(x, memo)
+                )
+            return obj
+        if isinstance(v, (list, tuple)):
+            out: list[Any] = []
+            memo[key] = out
+            out.extend(self.to_js(x, memo) for x in v)
+            return out
+        if isinstance(v, (set, frozenset)):
+            from .stdlib import MapObject, map_key
+
+            st = MapObject(m.get(m.get(self.realm.global_object, "Set"), "prototype"), "Set")
+            for x in v:
+                jx = self.to_js(x, memo)
+                st.store[map_key(jx)] = (jx, jx)
+            return st
+        if callable(v):
+            return self.js_function(v)
+        return v
+
+    def js_function(self, fn: Callable[..., Any]) -> JSFunction:
+        """A Python callable as a JS function (JS values converted out and back)."""
+        bridge = self
+
+        def impl(this: Any, args: list[Any]) -> Any:
+            try:
+                result = fn(*[bridge.to_py(a) for a in args])
+            except JsError:
+                raise
+            except Exception as exc:  # a Python error is a JS Error thrown by the function
+                raise JsThrow(m.make_error("Error", f"{type(exc).__name__}: {exc}")) from exc
+            return bridge.to_js(result)
+
+        out = JSFunction(impl, getattr(fn, "__name__", "python"), 0)
+        return out
+
+    # -- Python faces ----------------------------------------------------------------------------
+    def py_function(self, fn: JSFunction, name: str, this: Any = UNDEFINED) -> Callable[..., Any]:
+        bridge = self
+
+        def call(*args: Any) -> Any:
+            return bridge.invoke(fn, this, [bridge.to_js(a) for a in args], name)
+
+        call.__name__ = call.__qualname__ = name
+        call.__doc__ = f"JS function {name}({', '.join(fn.params)})"
+        call.__signature__ = _signature(fn.params)  # type: ignore[attr-defined]
+        call._js = fn  # type: ignore[attr-defined]
+        return call
+
+    def py_class(self, cls: JSFunction, name: Optional[str] = None) -> type:
+        found = self._classes.get(id(cls))
+        if found is not None:
+            return found[1]
+        parent = cls.proto if isinstance(cls.proto, JSFunction) and cls.proto.is_class else None
+        base: type = self.py_class(parent) if parent is not None else JsInstance
+        bridge = self
+        label = name or cls.fname or "JsClass"
+        ns: dict[str, Any] = {
+            "__slots__": (),
+            "_js_class": cls,
+            "_bridge": bridge,
+            "__module__": "realm_wasmer.js.package",
+        }
+
+        def __init__(self: Any, *args: Any) -> None:
+            obj = bridge.construct(cls, [bridge.to_js(a) for a in args], f"new {label}")
+            if not isinstance(obj, JsObject):
+                raise TypeError(f"the constructor of {label} returned {m.describe(obj)}, not an object")
+            existing = obj.wrapper() if obj.wrapper is not None else None
+            self._js = obj
+            if existing is None:
+                obj.wrapper = weakref.ref(self)
+
+        ns["__init__"] = __init__
+        ns["__init__"].__signature__ = _signature(cls.params, method=True)
+        proto = m.get(cls, "prototype")
+        for key, raw in list(dict.items(proto)) if isinstance(proto, JsObject) else []:
+            if type(key) is not str or key == "constructor":
+                continue
+            for attr in _py_names(key):
+                if attr in ns:
+                    continue
+                if type(raw) is Prop and raw.accessor:
+                    ns[attr] = self._property(key, raw)
+                else:
+                    value = raw.value if type(raw) is Prop else raw
+                    if isinstance(value, JSFunction):
+                        ns[attr] = self._method(key, value, label)
+        statics = [(k, r) for k, r in dict.items(cls) if type(k) is str and k not in ("prototype", "name", "length")]
+        for key, raw in statics:
+            value = raw.value if type(raw) is Prop else raw
+            for attr in _py_names(key):
+                if attr in ns:
+                    continue
+                if isinstance(value, JSFunction):
+                    ns[attr] = staticmethod(self._static(cls, key, value, label))
+                elif type(raw) is not Prop or not raw.accessor:
+                    ns[attr] = self.to_py(value)
+        if _has_to_string(proto):
+            ns["__str__"] = lambda self: self.toString()
+
+        def __enter__(self: Any) -> Any:
+            return self
+
+        def __exit__(self: Any, *exc: Any) -> None:
+            free = m.get(self._js, "free")
+            if m.is_callable(free):
+                bridge.invoke(free, self._js, [], f"{label}.free")
+
+        ns.setdefault("__enter__", __enter__)
+        ns.setdefault("__exit__", __exit__)
+        py_cls = type(label, (base,), ns)
+        self._classes[id(cls)] = (cls, py_cls)
+        return py_cls
+
+    def _method(self, key: str, fn: JSFunction, owner: str) -> Callable[..., Any]:
+        bridge = self
+
+        def method(self: Any, *args: Any) -> Any:
+            return bridge.invoke(fn, self._js, [bridge.to_js(a) for a in args], f"{owner}.{key}")
+
+        method.__name__ = method.__qualname__ = key
+        method.__signature__ = _signature(fn.params, method=True)  # type: ignore[attr-defined]
+        return method
+
+    def _static(self, cls: JSFunction, key: str, fn: JSFunction, owner: str) -> Callable[..., Any]:
+        bridge = self
+
+        def static(*args: Any) -> Any:
+            return bridge.invoke(fn, cls, [bridge.to_js(a) for a in args], f"{owner}.{key}")
+
+        static.__name__ = static.__qualname__ = key
+        static.__signature__ = _signature(fn.params)  # type: ignore[attr-defined]
+        return static
+
+    def _property(self, key: str, prop: Prop) -> property:
+        bridge = self
+        getter_, setter_ = prop.getter, prop.setter
+
+        def fget(self: Any) -> Any:
+            if getter_ is None:
+                raise AttributeError(f"{key} has no getter")
+            return bridge.invoke(getter_, self._js, [], f"get {key}")
+
+        def fset(self: Any, value: Any) -> None:
+            if setter_ is None:
+                raise AttributeError(f"{key} is read-only")
+            bridge.invoke(setter_, self._js, [bridge.to_js(value)], f"set {key}")
+
+        return property(fget, fset if setter_ is not None else None, doc=f"JS accessor {key}")
+
+    def as_enum(self, name: str, obj: JsObject) -> Optional[type]:
+        """A frozen JS object of name -> number (with reverse keys) or name -> string, as an enum."""
+        if not isinstance(obj, JsObject) or obj.extensible or type(obj) is not JsObject:
+            return None
+        items = [(k, (v.value if type(v) is Prop else v)) for k, v in dict.items(obj) if type(k) is str]
+        named = [(k, v) for k, v in items if not (k.lstrip("-").isdigit())]
+        if not named:
+            return None
+        if all(type(v) in (int, float) and float(v).is_integer() for _, v in named):
+            reverse = {k: v for k, v in items if k.lstrip("-").isdigit()}
+            if reverse and any(reverse.get(str(int(v))) != k for k, v in named):
+                return None
+            made: type = enum.IntEnum(name, [(k, int(v)) for k, v in named])  # type: ignore[assignment, misc]
+            return made
+        if all(type(v) is str for _, v in items):
+            made_str: type = enum.Enum(name, [(k, v) for k, v in items])  # type: ignore[assignment, misc]
+            return made_str
+        return None
+
+
+def _hashable(v: Any) -> Any:
+    if isinstance(v, (list, dict, set)):
+        try:
+            hash(v)
+        except TypeError:
+            return repr(v)
+    return v
+
+
+def _py_names(key: str) -> list[str]:
+    names = [key] if key.isidentifier() else []
+    if keyword.iskeyword(key):
+        names.append(key + "_")
+    return names
+
+
+def _has_to_string(proto: Any) -> bool:
+    p = proto
+    while isinstance(p, JsObject) and p is not m.OBJECT_PROTO:
+        if "toString" in p:
+            return True
+        p = p.proto
+    return False
+
+
+def _signature(params: tuple[str, ...], method: bool = False) -> inspect.Signature:
+    out = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY)] if method else []
+    seen: set[str] = set()
+    for i, p in enumerate(params):
+        if p.startswith("*"):
+            out.append(inspect.Parameter(_safe(p[1:], i, seen), inspect.Parameter.VAR_POSITIONAL))
+            break
+        out.append(inspect.Parameter(_safe(p, i, seen), inspect.Parameter.POSITIONAL_ONLY, default=UNDEFINED))
+    return inspect.Signature(out)
+
+
+def _safe(name: str, i: int, seen: set[str]) -> str:
+    n = name if name.isidentifier() and not keyword.iskeyword(name) else f"arg{i}"
+    if n in seen or n == "self":
+        n = f"{n}_{i}"
+    seen.add(n)
+    return n

@@ -1,0 +1,425 @@
+"""wasm-bindgen's own glue helpers, run as Python instead of interpreting their bodies.
+
+A top-level ``function <name>(...)`` of a glue module whose name is here (and whose module
+has a ``wasm`` binding, as every wasm-bindgen glue has) is replaced at load by the Python
+implementation below, which works on the instance the module's ``wasm`` refers to: JS values
+through ``ctx.values`` (the instance's JsValueStore: heap slab or externref table alike),
+strings and arrays through guest memory and the module's own allocator exports.
+
+The variants across versions are data here: ``handleError(f, args)`` (>= 0.2.7x) vs the older
+``handleError(f)`` returning a wrapper; the allocator arity comes from the export the glue
+passes; the exn_store export is the one the helper's own body calls.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable, Optional
+
+import attrs
+
+from . import model as m
+from . import typed
+from .compiler import GlueAccess, caught_value
+from .model import JSFunction
+from .runtime import CATCHABLE
+from .values import UNDEFINED
+from .webassembly import WasmExports, memory_buffer
+
+Factory = Callable[[GlueAccess, list[Any], JSFunction], Optional[JSFunction]]
+
+
+@attrs.frozen
+class Helper:
+    name: str
+    params: tuple[int, ...]
+    factory: Factory
+    #: Module names the implementation needs besides ``wasm``.
+    needs: tuple[str, ...] = ()
+
+    def applies(self, access: GlueAccess) -> bool:
+        return access.has("wasm") and len(access.params) in self.params and all(access.has(n) for n in self.needs)
+
+    def make(self, access: GlueAccess, frame: list[Any], fallback: JSFunction) -> Optional[JSFunction]:
+        fn = self.factory(access, frame, fallback)
+        if fn is not None:
+            fn.fname = self.name
+            fn.source = fallback.source
+        return fn
+
+
+HELPERS: dict[str, Helper] = {}
+
+
+def helper(name: str, params: tuple[int, ...], needs: tuple[str, ...] = ()) -> Callable[[Factory], Factory]:
+    def register(factory: Factory) -> Factory:
+        HELPERS[name] = Helper(name, params, factory, needs)
+        return factory
+
+    return register
+
+
+def ctx_getter(access: GlueAccess, frame: list[Any]) -> Callable[[], Any]:
+    """The HostContext of the instance the module's ``wasm`` binding refers to."""
+    get_wasm = access.getter("wasm")
+    cache: list[Any] = [None, None]
+
+    def ctx() -> Any:
+        w = get_wasm(frame)
+        if w is cache[0]:
+            return cache[1]
+        if not isinstance(w, WasmExports):
+            raise m.throw(
+                "TypeError",
+                f"the wasm module is not initialised yet (wasm is {m.describe(w)}); call the package's init first",
+            )
+        cache[0], cache[1] = w, w.ctx
+        return w.ctx
+
+    return ctx
+
+
+def arg(args: list[Any], i: int) -> Any:
+    return args[i] if i < len(args) else UNDEFINED
+
+
+# ---------------------------------------------------------------------------------------- JS values
+
+
+def _value_helper(name: str, op: str) -> None:
+    @helper(name, (1,))
+    def make(access: GlueAccess, frame: list[Any], fallback: JSFunction) -> JSFunction:
+        ctx = ctx_getter(access, frame)
+
+        def run(this: Any, args: list[Any]) -> Any:
+            values = ctx().values
+            x = args[0] if args else UNDEFINED
+            if op == "get":
+                return values.lift(x)
+            if op == "take":
+                return values.take(x)
+            if op == "drop":
+                values.take(x)
+                return UNDEFINED
+            return values.add(x)
+
+        return JSFunction(run, name, 1)
+
+
+for _name, _op in (
+    ("getObject", "get"),
+    ("takeObject", "take"),
+    ("dropObject", "drop"),
+    ("addHeapObject", "add"),
+    ("addToExternrefTable0", "add"),
+    ("takeFromExternrefTable0", "take"),
+):
+    _value_helper(_name, _op)
+
+
+@helper("isLikeNone", (1,))
+def _is_like_none(access: GlueAccess, frame: list[Any], fallback: JSFunction) -> JSFunction:
+    return JSFunction(lambda this, args: not args or args[0] is None or args[0] is UNDEFINED, "isLikeNone", 1)
+
+
+# ---------------------------------------------------------------------------------------- strings
+
+
+def _decode(ctx: Any, ptr: Any, length: Any) -> str:
+    memory = ctx.memory
+    p = m.to_uint32(ptr)
+    n = length if type(length) is int else m.to_integer(length)
+    try:
+        return memory.string(p, n)  # type: ignore[no-any-return]
+    except UnicodeDecodeError:
+        raise m.throw("TypeError", "The encoded data was not valid for encoding utf-8") from None
+
+
+@helper("getStringFromWasm0", (2,))
+def _get_string(access: GlueAccess, frame: list[Any], fallback: JSFunction) -> JSFunction:
+    ctx = ctx_getter(access, frame)
+    return JSFunction(lambda this, args: _decode(ctx(), arg(args, 0), arg(args, 1)), "getStringFromWasm0", 2)
+
+
+@helper("getCachedStringFromWasm0", (2,))
+def _get_cached_string(access: GlueAccess, frame: list[Any], fallback: JSFunction) -> JSFunction:
+    ctx = ctx_getter(access, frame)
+
+    def run(this: Any, args: list[Any]) -> Any:
+        c = ctx()
+        if m.to_number(arg(args, 0)) == 0:
+            return c.values.lift(arg(args, 1))
+        return _decode(c, arg(args, 0), arg(args, 1))
+
+    return JSFunction(run, "getCachedStringFromWasm0", 2)
+
+
+def _allocate(malloc: Any, size: int, align: int) -> int:
+    if not isinstance(malloc, JSFunction):
+        raise m.throw("TypeError", f"{m.describe(malloc)} is not a function (allocator)")
+    ptr = malloc.impl(UNDEFINED, [size] if malloc.nparams == 1 else [size, align])
+    return m.to_uint32(ptr)
+
+
+@helper("passStringToWasm0", (3,), needs=("WASM_VECTOR_LEN",))
+def _pass_string(access: GlueAccess, frame: list[Any], fallback: JSFunction) -> JSFunction:
+    ctx = ctx_getter(access, frame)
+    set_len = access.setter("WASM_VECTOR_LEN")
+
+    def run(this: Any, args: list[Any]) -> Any:
+        s = arg(args, 0)
+        if type(s) is not str:
+            raise m.throw("TypeError", f"expected a string argument, found {m.typeof(s)}")
+        try:
+            data = s.encode("utf-8")
+        except UnicodeEncodeError:
+            data = m.utf8_of(s)
+        n = len(data)
+        ptr = _allocate(arg(args, 1), n, 1)
+        if n:
+            ctx().memory.write(ptr, data)
+        set_len(frame, n)
+        return ptr
+
+    return JSFunction(run, "passStringToWasm0", 3)
+
+
+# ---------------------------------------------------------------------------------------- arrays
+
+_PASS = {
+    "8": "Uint8Array",
+    "16": "Uint16Array",
+    "32": "Uint32Array",
+    "64": "BigUint64Array",
+    "F32": "Float32Array",
+    "F64": "Float64Array",
+}
+
+
+def _pass_array(name: str, kind: str) -> None:
+    size = typed.KINDS[kind][1]
+
+    @helper(name, (2,), needs=("WASM_VECTOR_LEN",))
+    def make(access: GlueAccess, frame: list[Any], fallback: JSFunction) -> JSFunction:
+        ctx = ctx_getter(access, frame)
+        set_len = access.setter("WASM_VECTOR_LEN")
+
+        def run(this: Any, args: list[Any]) -> Any:
+            source = arg(args, 0)
+            if isinstance(source, typed.TypedArray):
+                n = source.length
+            elif isinstance(source, list):
+                n = len(source)
+            else:
+                n = m.to_integer(m.get(source, "length"))
+            ptr = _allocate(arg(args, 1), n * size, size)
+            if n:
+                typed.TypedArray(kind, memory_buffer(ctx().memory), ptr, n).write(0, source)
+            set_len(frame, n)
+            return ptr
+
+        return JSFunction(run, name, 2)
+
+
+for _bits, _kind in _PASS.items():
+    _pass_array(f"passArray{_bits}ToWasm0", _kind)
+
+
+@helper("passArrayJsValueToWasm0", (2,), needs=("WASM_VECTOR_LEN",))
+def _pass_js_values(access: GlueAccess, frame: list[Any], fallback: JSFunction) -> JSFunction:
+    ctx = ctx_getter(access, frame)
+    set_len = access.setter("WASM_VECTOR_LEN")
+
+    def run(this: Any, args: list[Any]) -> Any:
+        c = ctx()
+        items = list(m.iterate(arg(args, 0)))
+        ptr = _allocate(arg(args, 1), len(items) * 4, 4)
+        c.memory.set_u32s(ptr, [c.values.add(v) for v in items]) if items else None
+        set_len(frame, len(items))
+        return ptr
+
+    return JSFunction(run, "passArrayJsValueToWasm0", 2)
+
+
+_GET_ARRAY = {
+    "U8": "Uint8Array",
+    "I8": "Int8Array",
+    "U16": "Uint16Array",
+    "I16": "Int16Array",
+    "U32": "Uint32Array",
+    "I32": "Int32Array",
+    "F32": "Float32Array",
+    "F64": "Float64Array",
+    "U64": "BigUint64Array",
+    "I64": "BigInt64Array",
+    "ClampedU8": "Uint8ClampedArray",
+}
+
+
+def _get_array(name: str, kind: str) -> None:
+    @helper(name, (2,))
+    def make(access: GlueAccess, frame: list[Any], fallback: JSFunction) -> JSFunction:
+        ctx = ctx_getter(access, frame)
+
+        def run(this: Any, args: list[Any]) -> Any:
+            return typed.TypedArray(
+                kind, memory_buffer(ctx().memory), m.to_uint32(arg(args, 0)), m.to_integer(arg(args, 1))
+            )
+
+        return JSFunction(run, name, 2)
+
+
+for _short, _kind in _GET_ARRAY.items():
+    _get_array(f"getArray{_short}FromWasm0" if _short != "ClampedU8" else "getClampedArrayU8FromWasm0", _kind)
+
+
+@helper("getArrayJsValueFromWasm0", (2,))
+def _get_js_values(access: GlueAccess, frame: list[Any], fallback: JSFunction) -> JSFunction:
+    ctx = ctx_getter(access, frame)
+
+    def run(this: Any, args: list[Any]) -> Any:
+        c = ctx()
+        ptr, n = m.to_uint32(arg(args, 0)), m.to_integer(arg(args, 1))
+        indices = c.memory.u32s(ptr, n) if n else ()
+        if c.values.kind == "externref":
+            out = [c.values.take(i) for i in indices]
+        else:
+            out = [c.values.take(i) for i in indices]
+        return out
+
+    return JSFunction(run, "getArrayJsValueFromWasm0", 2)
+
+
+_MEMORY_VIEW = re.compile(
+    r"^get(Int8|Uint8|Uint8Clamped|Int16|Uint16|Int32|Uint32|Float32|Float64|BigInt64|BigUint64)(?:Array)?Memory0$"
+)
+
+
+def _memory_view(name: str, kind: str) -> None:
+    @helper(name, (0,))
+    def make(access: GlueAccess, frame: list[Any], fallback: JSFunction) -> JSFunction:
+        ctx = ctx_getter(access, frame)
+        cache: list[Any] = [None, None]
+
+        def run(this: Any, args: list[Any]) -> Any:
+            c = ctx()
+            if cache[0] is not c:
+                cache[0] = c
+                cache[1] = typed.TypedArray(kind, memory_buffer(c.memory), 0, None)
+            return cache[1]
+
+        return JSFunction(run, name, 0)
+
+
+for _k in (
+    "Int8",
+    "Uint8",
+    "Uint8Clamped",
+    "Int16",
+    "Uint16",
+    "Int32",
+    "Uint32",
+    "Float32",
+    "Float64",
+    "BigInt64",
+    "BigUint64",
+):
+    for _form in ("get{}Memory0", "get{}ArrayMemory0"):
+        _memory_view(_form.format(_k), _k + "Array")
+
+
+@helper("getDataViewMemory0", (0,))
+def _data_view(access: GlueAccess, frame: list[Any], fallback: JSFunction) -> JSFunction:
+    ctx = ctx_getter(access, frame)
+    cache: list[Any] = [None, None]
+
+    def run(this: Any, args: list[Any]) -> Any:
+        c = ctx()
+        if cache[0] is not c:
+            cache[0] = c
+            cache[1] = typed.DataView(memory_buffer(c.memory), 0, None)
+        return cache[1]
+
+    return JSFunction(run, "getDataViewMemory0", 0)
+
+
+# ---------------------------------------------------------------------------------------- errors
+
+
+@helper("handleError", (1, 2))
+def _handle_error(access: GlueAccess, frame: list[Any], fallback: JSFunction) -> JSFunction:
+    ctx = ctx_getter(access, frame)
+    calls = access.member_calls("wasm")
+    named = calls[-1] if calls else None
+
+    def store(exc: BaseException) -> None:
+        c = ctx()
+        export = named if named is not None else c.conventions.roles.get("exn_store")
+        if not export:
+            raise exc
+        c.calls.call(export, c.values.add(caught_value(exc)))
+
+    if len(access.params) == 1:
+
+        def wrap(this: Any, args: list[Any]) -> Any:
+            f = arg(args, 0)
+
+            def wrapped(inner_this: Any, inner_args: list[Any]) -> Any:
+                try:
+                    return m.call(f, inner_this, inner_args)
+                except CATCHABLE as exc:
+                    store(exc)
+                    return UNDEFINED
+
+            return JSFunction(wrapped, "handleError")
+
+        return JSFunction(wrap, "handleError", 1)
+
+    def run(this: Any, args: list[Any]) -> Any:
+        f, fargs = arg(args, 0), arg(args, 1)
+        try:
+            return m.call(f, this, fargs if type(fargs) is list else list(m.iterate(fargs)))
+        except CATCHABLE as exc:
+            store(exc)
+            return UNDEFINED
+
+    return JSFunction(run, "handleError", 2)
+
+
+@helper("debugString", (1,))
+def _debug_string(access: GlueAccess, frame: list[Any], fallback: JSFunction) -> JSFunction:
+    return JSFunction(lambda this, args: debug_string(arg(args, 0)), "debugString", 1)
+
+
+def debug_string(val: Any) -> str:
+    """wasm-bindgen's ``debugString`` over the JS value model."""
+    t = m.typeof(val)
+    if t in ("number", "boolean") or val is None or val is UNDEFINED:
+        return m.to_string(val)
+    if t == "string":
+        return f'"{val}"'
+    if t == "symbol":
+        d = val.description
+        return "Symbol" if d is None or d is UNDEFINED else f"Symbol({d})"
+    if t == "function":
+        name = m.get(val, "name")
+        return f"Function({name})" if isinstance(name, str) and name else "Function"
+    if isinstance(val, list):
+        return "[" + ", ".join(debug_string(v) for v in val) + "]"
+    from .stdlib import class_tag, json_stringify
+
+    tag = class_tag(val)
+    if tag == "Object":
+        try:
+            return "Object(" + m.to_string(json_stringify(val)) + ")"
+        except CATCHABLE:
+            return "Object"
+    if m.is_error(val):
+        name, message = m.error_name_message(val)
+        stack = m.get(val, "stack")
+        return f"{name}: {message}\n{m.to_string(stack)}"
+    return tag
+
+
+def install(realm: Any) -> None:
+    realm.helpers.update(HELPERS)
