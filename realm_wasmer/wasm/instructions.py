@@ -29,16 +29,12 @@ import attrs
 
 from .leb import Malformed, read_s32, read_s33, read_s64, read_u32, read_u64, read_unsigned, sleb, uleb
 from .opcodes import BY_NAME, INDEX_KINDS, OPCODES, PREFIXES, OpKey
+from .types import VALTYPES
 
-#: Value type byte -> name (the one-byte encodings).
+#: Value type byte -> name (the one-byte encodings): the outline's MVP ones and
+#: those of the GC and exception-handling proposals.
 VALTYPE_NAMES: dict[int, str] = {
-    0x7F: "i32",
-    0x7E: "i64",
-    0x7D: "f32",
-    0x7C: "f64",
-    0x7B: "v128",
-    0x70: "funcref",
-    0x6F: "externref",
+    **VALTYPES,
     0x6E: "anyref",
     0x6D: "eqref",
     0x6C: "i31ref",
@@ -341,6 +337,21 @@ for _key, _info in OPCODES.items():
         _PREFIXED[_key] = (_key, _signature_reader(_info.immediates))
 
 
+def _decode_one(data: bytes, pos: int) -> tuple[Instruction, int]:
+    """The instruction at ``data[pos]`` and the offset after it."""
+    code = data[pos]
+    decoder = _ONE_BYTE[code]
+    if decoder is None:
+        decoder, after = _prefixed(data, code, pos + 1)
+    else:
+        after = pos + 1
+    key, reader = decoder
+    if reader is None:
+        return Instruction(key, (), pos, after), after
+    imm, end = reader(data, after)
+    return Instruction(key, imm, pos, end), end
+
+
 def decode_instructions(data: bytes, pos: int, end: int) -> list[Instruction]:
     """Decode the instructions in ``data[pos:end]`` (spans are offsets in ``data``).
 
@@ -348,21 +359,12 @@ def decode_instructions(data: bytes, pos: int, end: int) -> list[Instruction]:
     sequence must end exactly at ``end``."""
     out: list[Instruction] = []
     append = out.append
-    one_byte = _ONE_BYTE
+    decode_one = _decode_one
     start = pos
     while pos < end:
         start = pos
-        code = data[pos]
-        pos += 1
-        decoder = one_byte[code]
-        if decoder is None:
-            decoder, pos = _prefixed(data, code, pos)
-        key, reader = decoder
-        if reader is None:
-            append(Instruction(key, (), start, pos))
-        else:
-            imm, pos = reader(data, pos)
-            append(Instruction(key, imm, start, pos))
+        ins, pos = decode_one(data, pos)
+        append(ins)
     if pos != end:
         raise Malformed("the last instruction runs past the end of the function body", start)
     return out
@@ -385,17 +387,9 @@ def decode_expr(data: bytes, pos: int, limit: int) -> tuple[tuple[Instruction, .
         if pos >= limit:
             raise Malformed("constant expression runs past its section", pos)
         start = pos
-        code = data[pos]
-        pos += 1
-        decoder = _ONE_BYTE[code]
-        if decoder is None:
-            decoder, pos = _prefixed(data, code, pos)
-        key, reader = decoder
-        imm: tuple[Any, ...] = ()
-        if reader is not None:
-            imm, pos = reader(data, pos)
-        out.append(Instruction(key, imm, start, pos))
-        if key == 0x0B:
+        ins, pos = _decode_one(data, pos)
+        out.append(ins)
+        if ins.op == 0x0B:
             if pos > limit:
                 raise Malformed("constant expression runs past its section", start)
             return tuple(out), pos

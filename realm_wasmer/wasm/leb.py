@@ -13,11 +13,12 @@ Writers produce the canonical (shortest) encoding.
 
 from __future__ import annotations
 
+from typing import Callable
+
 from ..errors import Malformed as Malformed
 
 
-def read_unsigned(data: bytes, pos: int, bits: int) -> tuple[int, int]:
-    """An unsigned LEB128 of at most ``bits`` bits (``ceil(bits / 7)`` bytes)."""
+def _read(data: bytes, pos: int, bits: int, signed: bool) -> tuple[int, int]:
     start = pos
     result = shift = 0
     max_shift = ((bits + 6) // 7) * 7
@@ -30,63 +31,46 @@ def read_unsigned(data: bytes, pos: int, bits: int) -> tuple[int, int]:
             break
         if shift >= max_shift:
             raise Malformed(f"LEB128 integer longer than {max_shift // 7} bytes", start)
-    if result >> bits:
+    if signed:
+        if byte & 0x40:
+            result -= 1 << shift
+        if not -(1 << (bits - 1)) <= result < (1 << (bits - 1)):
+            raise Malformed(f"integer too large for s{bits}", start)
+    elif result >> bits:
         raise Malformed(f"integer too large for u{bits}", start)
     return result, pos
 
 
+def read_unsigned(data: bytes, pos: int, bits: int) -> tuple[int, int]:
+    """An unsigned LEB128 of at most ``bits`` bits (``ceil(bits / 7)`` bytes)."""
+    return _read(data, pos, bits, False)
+
+
 def read_signed(data: bytes, pos: int, bits: int) -> tuple[int, int]:
     """A signed LEB128 of at most ``bits`` bits (``ceil(bits / 7)`` bytes)."""
-    start = pos
-    result = shift = 0
-    max_shift = ((bits + 6) // 7) * 7
-    while True:
+    return _read(data, pos, bits, True)
+
+
+def _fixed(bits: int, signed: bool) -> Callable[[bytes, int], tuple[int, int]]:
+    """The reader of one integer type: a one-byte encoding (below 0x80 unsigned, 0x40
+    signed: the value itself) is answered first, the common case."""
+    one_byte = 0x40 if signed else 0x80
+
+    def read(data: bytes, pos: int) -> tuple[int, int]:
         byte = data[pos]
-        pos += 1
-        result |= (byte & 0x7F) << shift
-        shift += 7
-        if byte < 0x80:
-            break
-        if shift >= max_shift:
-            raise Malformed(f"LEB128 integer longer than {max_shift // 7} bytes", start)
-    if byte & 0x40:
-        result -= 1 << shift
-    if not -(1 << (bits - 1)) <= result < (1 << (bits - 1)):
-        raise Malformed(f"integer too large for s{bits}", start)
-    return result, pos
+        if byte < one_byte:
+            return byte, pos + 1
+        return _read(data, pos, bits, signed)
+
+    read.__name__ = read.__qualname__ = f"read_{'s' if signed else 'u'}{bits}"
+    return read
 
 
-def read_u32(data: bytes, pos: int) -> tuple[int, int]:
-    """A u32 LEB128 (the common one-byte case first)."""
-    byte = data[pos]
-    if byte < 0x80:
-        return byte, pos + 1
-    return read_unsigned(data, pos, 32)
-
-
-def read_u64(data: bytes, pos: int) -> tuple[int, int]:
-    byte = data[pos]
-    if byte < 0x80:
-        return byte, pos + 1
-    return read_unsigned(data, pos, 64)
-
-
-def read_s32(data: bytes, pos: int) -> tuple[int, int]:
-    byte = data[pos]
-    if byte < 0x40:
-        return byte, pos + 1
-    return read_signed(data, pos, 32)
-
-
-def read_s33(data: bytes, pos: int) -> tuple[int, int]:
-    return read_signed(data, pos, 33)
-
-
-def read_s64(data: bytes, pos: int) -> tuple[int, int]:
-    byte = data[pos]
-    if byte < 0x40:
-        return byte, pos + 1
-    return read_signed(data, pos, 64)
+read_u32 = _fixed(32, False)
+read_u64 = _fixed(64, False)
+read_s32 = _fixed(32, True)
+read_s33 = _fixed(33, True)
+read_s64 = _fixed(64, True)
 
 
 def uleb(value: int) -> bytes:

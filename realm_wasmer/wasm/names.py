@@ -7,7 +7,7 @@ byte; one replaced in ``subsections`` is encoded afresh.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Callable, Optional, TypeVar
 
 import attrs
 
@@ -115,24 +115,28 @@ def _count(data: bytes, pos: int, end: int) -> tuple[int, int]:
     return count, pos
 
 
-def _name_map(data: bytes, pos: int, end: int) -> tuple[NameMap, int]:
+_T = TypeVar("_T")
+
+
+def _indexed(
+    data: bytes, pos: int, end: int, read_value: Callable[[bytes, int, int], tuple[_T, int]]
+) -> tuple[tuple[tuple[int, _T], ...], int]:
+    """A vector of (index, value) entries, each value read by ``read_value``."""
     count, pos = _count(data, pos, end)
     entries = []
     for _ in range(count):
         index, pos = read_u32(data, pos)
-        name, pos = _name(data, pos, end)
-        entries.append((index, name))
+        value, pos = read_value(data, pos, end)
+        entries.append((index, value))
     return tuple(entries), pos
+
+
+def _name_map(data: bytes, pos: int, end: int) -> tuple[NameMap, int]:
+    return _indexed(data, pos, end, _name)
 
 
 def _indirect_map(data: bytes, pos: int, end: int) -> tuple[IndirectNameMap, int]:
-    count, pos = _count(data, pos, end)
-    entries = []
-    for _ in range(count):
-        index, pos = read_u32(data, pos)
-        names, pos = _name_map(data, pos, end)
-        entries.append((index, names))
-    return tuple(entries), pos
+    return _indexed(data, pos, end, _name_map)
 
 
 def _subsection(sub_id: int, data: bytes, pos: int, end: int) -> NameSubsection:

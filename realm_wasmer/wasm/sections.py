@@ -212,16 +212,26 @@ def read_export(cur: Cursor) -> ExportDef:
     return ExportDef(name, _kind(cur), cur.u32())
 
 
-def read_element(cur: Cursor) -> ElementSegment:
+def _segment_flags(cur: Cursor, highest: int, what: str) -> int:
     flags_at = cur.pos
     flags = cur.u32()
-    if flags > 7:
-        raise Malformed(f"invalid element segment flags {flags}", flags_at)
-    table, offset = 0, None
-    if not flags & 1:
-        if flags & 2:
-            table = cur.u32()
-        offset = cur.expr()
+    if flags > highest:
+        raise Malformed(f"invalid {what} segment flags {flags}", flags_at)
+    return flags
+
+
+def _placement(cur: Cursor, flags: int) -> tuple[int, Optional[Expr]]:
+    """An element or data segment's table/memory index and offset: none for a passive
+    (or declarative) one (bit 0); an explicit index before the offset with bit 1."""
+    if flags & 1:
+        return 0, None
+    index = cur.u32() if flags & 2 else 0
+    return index, cur.expr()
+
+
+def read_element(cur: Cursor) -> ElementSegment:
+    flags = _segment_flags(cur, 7, "element")
+    table, offset = _placement(cur, flags)
     reftype = "funcref"
     if flags & 3:
         if flags & 4:
@@ -235,15 +245,8 @@ def read_element(cur: Cursor) -> ElementSegment:
 
 
 def read_data(cur: Cursor) -> DataSegment:
-    flags_at = cur.pos
-    flags = cur.u32()
-    if flags > 2:
-        raise Malformed(f"invalid data segment flags {flags}", flags_at)
-    memory, offset = 0, None
-    if flags != 1:
-        if flags == 2:
-            memory = cur.u32()
-        offset = cur.expr()
+    flags = _segment_flags(cur, 2, "data")
+    memory, offset = _placement(cur, flags)
     size = cur.u32()
     return DataSegment(flags, cur.bytes(size), memory, offset)
 
