@@ -25,7 +25,7 @@ import functools
 import math
 import threading
 import time
-from typing import Any, Callable, Mapping, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 from ..errors import ResourceExhausted, UnsupportedFeature
 from ..limits import EPOCH_TICK_S, Governor, Limits
@@ -33,9 +33,12 @@ from ..transforms.base import TRANSFORM_NAMESPACE
 from ..transforms.metering import FUEL_EXPORT, GOVERNED, LIMIT_EXCEEDED
 from ..wasm import WasmModule
 from .base import Availability, Engine, EngineInstance, HostFunction, Trap, U8Array
+from .native import CachedFunctions, Imports
 from .wasmer_engine import WasmerEngine
-from .wasmtime_engine import WasmtimeEngine, WasmtimeInstance, _trap_text, _wasmtime_module
+from .wasmtime_engine import WasmtimeEngine, _wasmtime_module, instantiate_in
 
+#: How a limit exceeded is reported: the metering transform's import (None without it).
+Report = Optional[Callable[..., Any]]
 #: Fuel given to a wasmtime store when only ``timeout_s`` is set (never reached).
 _UNLIMITED_FUEL = 2**63 - 1
 #: Epoch ticks to a deadline that never comes (no ``timeout_s``).
@@ -85,7 +88,7 @@ class LimitedEngine(Engine):
     def cache_key_parts(self) -> Sequence[str]:
         return self.base.cache_key_parts()
 
-    def instantiate(self, compiled: Any, imports: Mapping[tuple[str, str], HostFunction]) -> EngineInstance:
+    def instantiate(self, compiled: Any, imports: Imports) -> EngineInstance:
         governor = Governor(self.limits)
         self._check_initial(governor)
         bound = dict(imports)
@@ -105,17 +108,11 @@ class LimitedEngine(Engine):
         if elements is not None and self._table > elements:
             raise governor.exhausted("max_table_elements", f"the module's initial table has {self._table} elements")
 
-    def _instantiate(
-        self,
-        compiled: Any,
-        imports: Mapping[tuple[str, str], HostFunction],
-        governor: Governor,
-        report: Optional[Callable[..., Any]],
-    ) -> EngineInstance:
+    def _instantiate(self, compiled: Any, imports: Imports, governor: Governor, report: Report) -> EngineInstance:
         raise NotImplementedError
 
 
-class LimitedInstance(EngineInstance):
+class LimitedInstance(CachedFunctions):
     """An engine instance whose export calls run ``before(export)`` when outermost and
     pass their errors to ``failed(export, exc)`` (which may raise another)."""
 
@@ -128,10 +125,7 @@ class LimitedInstance(EngineInstance):
         self._depth = 0
         self._functions: dict[str, Callable[..., Any]] = {}
 
-    def function(self, name: str) -> Callable[..., Any]:
-        cached = self._functions.get(name)
-        if cached is not None:
-            return cached
+    def _wrap(self, name: str) -> Callable[..., Any]:
         raw = self.inner.function(name)
         before, failed = self._before, self._failed
 
@@ -147,7 +141,6 @@ class LimitedInstance(EngineInstance):
             finally:
                 self._depth -= 1
 
-        self._functions[name] = call
         return call
 
     def memory_view(self) -> U8Array:
@@ -179,13 +172,7 @@ class LimitedInstance(EngineInstance):
 class LimitedWasmer(LimitedEngine):
     """wasmer with the metering and grow-guard transforms' imports bound to a Governor."""
 
-    def _instantiate(
-        self,
-        compiled: Any,
-        imports: Mapping[tuple[str, str], HostFunction],
-        governor: Governor,
-        report: Optional[Callable[..., Any]],
-    ) -> EngineInstance:
+    def _instantiate(self, compiled: Any, imports: Imports, governor: Governor, report: Report) -> EngineInstance:
         governor.begin("<instantiation>", counter_set=False)  # the module's counter starts at 0
         inner = self.base.instantiate(compiled, imports)
         set_counter = _global_setter(inner, FUEL_EXPORT)
@@ -232,15 +219,11 @@ class ConfiguredWasmtime(WasmtimeEngine):
         self._ticker: Optional[threading.Thread] = None
         self._ticker_lock = threading.Lock()
 
-    def _require(self) -> Any:
-        if self._engine is None:
-            super()._require()  # availability
-            wasmtime, _ = _wasmtime_module()
-            config = wasmtime.Config()
-            config.consume_fuel = self.fuel
-            config.epoch_interruption = self.epochs
-            self._engine = wasmtime.Engine(config)
-        return self._engine
+    def _setup(self, wasmtime: Any) -> Any:
+        config = wasmtime.Config()
+        config.consume_fuel = self.fuel
+        config.epoch_interruption = self.epochs
+        return wasmtime.Engine(config)
 
     def cache_key_parts(self) -> Sequence[str]:
         return (*super().cache_key_parts(), f"consume_fuel={self.fuel}", f"epoch_interruption={self.epochs}")
@@ -270,13 +253,7 @@ def configured(fuel: bool, epochs: bool) -> WasmtimeEngine:
 class LimitedWasmtime(LimitedEngine):
     """wasmtime with native fuel, epochs and store limits (see the module docstring)."""
 
-    def _instantiate(
-        self,
-        compiled: Any,
-        imports: Mapping[tuple[str, str], HostFunction],
-        governor: Governor,
-        report: Optional[Callable[..., Any]],
-    ) -> EngineInstance:
+    def _instantiate(self, compiled: Any, imports: Imports, governor: Governor, report: Report) -> EngineInstance:
         base = self.base
         assert isinstance(base, WasmtimeEngine)
         engine = base._require()
@@ -312,7 +289,7 @@ class LimitedWasmtime(LimitedEngine):
 
         before("<instantiation>")
         try:
-            instance = _wasmtime_instantiate(wasmtime, engine, store, compiled, imports)
+            instance = instantiate_in(wasmtime, engine, store, compiled, imports, base.name)
         except Trap as exc:
             failed("<instantiation>", exc)
             raise
@@ -327,36 +304,6 @@ def _native_limit(governor: Governor, raw: str) -> Optional[ResourceExhausted]:
     if "interrupt" in text:
         return governor.exhausted("timeout_s", "wasmtime's epoch deadline passed")
     return None
-
-
-def _wasmtime_instantiate(
-    wasmtime: Any, engine: Any, store: Any, compiled: Any, imports: Mapping[tuple[str, str], HostFunction]
-) -> WasmtimeInstance:
-    """``WasmtimeEngine.instantiate`` with the store made (and limited) by the caller."""
-    from ..errors import EngineRefused
-    from .base import canonical_trap_message
-
-    valtypes = {
-        "i32": wasmtime.ValType.i32(),
-        "i64": wasmtime.ValType.i64(),
-        "f32": wasmtime.ValType.f32(),
-        "f64": wasmtime.ValType.f64(),
-        "externref": wasmtime.ValType.externref(),
-        "funcref": wasmtime.ValType.funcref(),
-    }
-    linker = wasmtime.Linker(engine)
-    for (namespace, name), host in imports.items():
-        ftype = wasmtime.FuncType(
-            [valtypes[t] for t in host.signature.params], [valtypes[t] for t in host.signature.results]
-        )
-        linker.define_func(namespace, name, ftype, host.func)
-    try:
-        instance = linker.instantiate(store, compiled)
-    except wasmtime.Trap as exc:
-        raise Trap(canonical_trap_message(_trap_text(exc)), str(exc)) from None
-    except wasmtime.WasmtimeError as exc:
-        raise EngineRefused("wasmtime", f"instantiation failed: {exc}") from None
-    return WasmtimeInstance(store, instance)
 
 
 __all__ = ["ConfiguredWasmtime", "LimitedEngine", "LimitedInstance", "LimitedWasmer", "LimitedWasmtime", "limited"]

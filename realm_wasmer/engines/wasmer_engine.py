@@ -11,13 +11,13 @@ import functools
 import importlib
 import sys
 import threading
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Optional
 
 import numpy as np
 
-from ..errors import EngineRefused, EngineUnavailable, ForeignThread
-from ..wasm import WasmModule
-from .base import Availability, Engine, EngineInstance, HostFunction, Panic, Trap, U8Array, canonical_trap_message
+from ..errors import EngineRefused, ForeignThread
+from .base import Availability, Panic, Trap, U8Array, canonical_trap_message
+from .native import CachedFunctions, Imports, NativeEngine
 
 COMPILERS = {
     "cranelift": "wasmer_compiler_cranelift",
@@ -54,7 +54,7 @@ def _is_panic(exc: BaseException) -> bool:
     return type(exc).__name__ == "PanicException"
 
 
-class WasmerInstance(EngineInstance):
+class WasmerInstance(CachedFunctions):
     thread_affine = True
 
     def __init__(self, instance: Any) -> None:
@@ -73,13 +73,11 @@ class WasmerInstance(EngineInstance):
         except LookupError:
             return None
 
-    def function(self, name: str) -> Callable[..., Any]:
-        cached = self._functions.get(name)
-        if cached is not None:
-            return cached
+    def _wrap(self, name: str) -> Callable[..., Any]:
         raw = self._lookup(name)
         if raw is None:
             raise KeyError(name)
+
         def call(*args: Any) -> Any:
             try:
                 result = raw(*args)
@@ -97,7 +95,6 @@ class WasmerInstance(EngineInstance):
                 return tuple(result)
             return result
 
-        self._functions[name] = call
         return call
 
     def memory_view(self) -> U8Array:
@@ -151,7 +148,7 @@ _SINGLEPASS_LIMITATIONS = {
 }
 
 
-class WasmerEngine(Engine):
+class WasmerEngine(NativeEngine):
     """wasmer 1.1.0 with one compiler: ``wasmer-cranelift``, ``wasmer-singlepass``
     or ``wasmer-llvm``."""
 
@@ -161,7 +158,6 @@ class WasmerEngine(Engine):
         self.compiler = compiler
         self.name = f"wasmer-{compiler}"
         self.limitations = {**_LIMITATIONS, **(_SINGLEPASS_LIMITATIONS if compiler == "singlepass" else {})}
-        self._store: Any = None
 
     @functools.cache
     def availability(self) -> Availability:
@@ -185,40 +181,24 @@ class WasmerEngine(Engine):
         version = f"wasmer {_package_version('wasmer')}, {module_name} {_package_version(dist)}"
         return Availability(self.name, True, version=version)
 
-    def _require(self) -> Any:
-        availability = self.availability()
-        if not availability.available:
-            raise EngineUnavailable(self.name, availability.reason or "unknown reason")
-        if self._store is None:
-            wasmer, _ = _wasmer_module()
-            if self.compiler == "llvm":
-                from . import llvm_loader
+    def _package(self) -> tuple[Any, str]:
+        return _wasmer_module()
 
-                compiler_module = llvm_loader.load()
-            else:
-                compiler_module = importlib.import_module(COMPILERS[self.compiler])
-            self._store = wasmer.Store(wasmer.engine.Universal(compiler_module.Compiler))
-        return self._store
+    def _setup(self, wasmer: Any) -> Any:
+        if self.compiler == "llvm":
+            from . import llvm_loader
 
-    def compile(self, wasm: bytes, module: WasmModule) -> Any:
-        store = self._require()
-        wasmer, _ = _wasmer_module()
-        try:
-            return wasmer.Module(store, wasm)
-        except BaseException as exc:
-            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-                raise
-            raise EngineRefused(self.name, f"{type(exc).__name__}: {exc}") from None
+            compiler_module = llvm_loader.load()
+        else:
+            compiler_module = importlib.import_module(COMPILERS[self.compiler])
+        return wasmer.Store(wasmer.engine.Universal(compiler_module.Compiler))
 
-    def serialize(self, compiled: Any) -> bytes:
-        return bytes(compiled.serialize())
+    def _refusal(self, wasmer: Any, exc: BaseException) -> Optional[str]:
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            return None
+        return f"{type(exc).__name__}: {exc}"
 
-    def deserialize(self, data: bytes) -> Any:
-        store = self._require()
-        wasmer, _ = _wasmer_module()
-        return wasmer.Module.deserialize(store, data)
-
-    def instantiate(self, compiled: Any, imports: Mapping[tuple[str, str], HostFunction]) -> WasmerInstance:
+    def instantiate(self, compiled: Any, imports: Imports) -> WasmerInstance:
         store = self._require()
         wasmer, _ = _wasmer_module()
         by_namespace: dict[str, dict[str, Any]] = {}

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Optional
 
 import numpy as np
 
-from ..errors import EngineRefused, EngineUnavailable
-from ..wasm import WasmModule
-from .base import Availability, Engine, EngineInstance, HostFunction, Trap, U8Array, canonical_trap_message
+from ..errors import EngineRefused
+from .base import Availability, Trap, U8Array, canonical_trap_message
+from .native import CachedFunctions, Imports, NativeEngine
 
 
 @functools.cache
@@ -33,7 +33,7 @@ def _trap_text(exc: BaseException) -> str:
     return match.group(1).strip() if match else text
 
 
-class WasmtimeInstance(EngineInstance):
+class WasmtimeInstance(CachedFunctions):
     def __init__(self, store: Any, instance: Any) -> None:
         self._store = store
         self._exports = instance.exports(store)
@@ -42,13 +42,8 @@ class WasmtimeInstance(EngineInstance):
         self._view: U8Array = np.empty(0, dtype=np.uint8)
         self._view_key: tuple[int, int] = (-1, -1)
 
-    def function(self, name: str) -> Callable[..., Any]:
-        cached = self._functions.get(name)
-        if cached is not None:
-            return cached
-        raw = self._exports.get(name)
-        if raw is None:
-            raise KeyError(name)
+    def _wrap(self, name: str) -> Callable[..., Any]:
+        raw = self._export(name)
         wasmtime, _ = _wasmtime_module()
         store = self._store
         trap_types = (wasmtime.Trap, wasmtime.WasmtimeError)
@@ -63,7 +58,6 @@ class WasmtimeInstance(EngineInstance):
                 return tuple(result)
             return result
 
-        self._functions[name] = call
         return call
 
     def memory_view(self) -> U8Array:
@@ -108,11 +102,8 @@ def ctypes_address(ptr: Any) -> int:
     return ctypes.cast(ptr, ctypes.c_void_p).value or 0
 
 
-class WasmtimeEngine(Engine):
+class WasmtimeEngine(NativeEngine):
     name = "wasmtime"
-
-    def __init__(self) -> None:
-        self._engine: Any = None
 
     @functools.cache
     def availability(self) -> Availability:
@@ -123,53 +114,48 @@ class WasmtimeEngine(Engine):
 
         return Availability(self.name, True, version=f"wasmtime-py {metadata.version('wasmtime')}")
 
-    def _require(self) -> Any:
-        availability = self.availability()
-        if not availability.available:
-            raise EngineUnavailable(self.name, availability.reason or "unknown reason")
-        if self._engine is None:
-            wasmtime, _ = _wasmtime_module()
-            self._engine = wasmtime.Engine()
-        return self._engine
+    def _package(self) -> tuple[Any, str]:
+        return _wasmtime_module()
 
-    def compile(self, wasm: bytes, module: WasmModule) -> Any:
+    def _setup(self, wasmtime: Any) -> Any:
+        return wasmtime.Engine()
+
+    def _refusal(self, wasmtime: Any, exc: BaseException) -> Optional[str]:
+        return str(exc) if isinstance(exc, wasmtime.WasmtimeError) else None
+
+    def instantiate(self, compiled: Any, imports: Imports) -> WasmtimeInstance:
         engine = self._require()
         wasmtime, _ = _wasmtime_module()
-        try:
-            return wasmtime.Module(engine, wasm)
-        except wasmtime.WasmtimeError as exc:
-            raise EngineRefused(self.name, str(exc)) from None
+        return instantiate_in(wasmtime, engine, wasmtime.Store(engine), compiled, imports, self.name)
 
-    def serialize(self, compiled: Any) -> bytes:
-        return bytes(compiled.serialize())
 
-    def deserialize(self, data: bytes) -> Any:
-        engine = self._require()
-        wasmtime, _ = _wasmtime_module()
-        return wasmtime.Module.deserialize(engine, data)
-
-    def instantiate(self, compiled: Any, imports: Mapping[tuple[str, str], HostFunction]) -> WasmtimeInstance:
-        engine = self._require()
-        wasmtime, _ = _wasmtime_module()
-        valtypes = {
-            "i32": wasmtime.ValType.i32(),
-            "i64": wasmtime.ValType.i64(),
-            "f32": wasmtime.ValType.f32(),
-            "f64": wasmtime.ValType.f64(),
-            "externref": wasmtime.ValType.externref(),
-            "funcref": wasmtime.ValType.funcref(),
-        }
-        store = wasmtime.Store(engine)
-        linker = wasmtime.Linker(engine)
-        for (namespace, name), host in imports.items():
-            ftype = wasmtime.FuncType(
-                [valtypes[t] for t in host.signature.params], [valtypes[t] for t in host.signature.results]
-            )
-            linker.define_func(namespace, name, ftype, host.func)
-        try:
-            instance = linker.instantiate(store, compiled)
-        except wasmtime.Trap as exc:
-            raise Trap(canonical_trap_message(_trap_text(exc)), str(exc)) from None
-        except wasmtime.WasmtimeError as exc:
-            raise EngineRefused(self.name, f"instantiation failed: {exc}") from None
-        return WasmtimeInstance(store, instance)
+def instantiate_in(
+    wasmtime: Any,
+    engine: Any,
+    store: Any,
+    compiled: Any,
+    imports: Imports,
+    engine_name: str,
+) -> WasmtimeInstance:
+    """Instantiate ``compiled`` in ``store`` (made, and perhaps limited, by the caller)."""
+    valtypes = {
+        "i32": wasmtime.ValType.i32(),
+        "i64": wasmtime.ValType.i64(),
+        "f32": wasmtime.ValType.f32(),
+        "f64": wasmtime.ValType.f64(),
+        "externref": wasmtime.ValType.externref(),
+        "funcref": wasmtime.ValType.funcref(),
+    }
+    linker = wasmtime.Linker(engine)
+    for (namespace, name), host in imports.items():
+        ftype = wasmtime.FuncType(
+            [valtypes[t] for t in host.signature.params], [valtypes[t] for t in host.signature.results]
+        )
+        linker.define_func(namespace, name, ftype, host.func)
+    try:
+        instance = linker.instantiate(store, compiled)
+    except wasmtime.Trap as exc:
+        raise Trap(canonical_trap_message(_trap_text(exc)), str(exc)) from None
+    except wasmtime.WasmtimeError as exc:
+        raise EngineRefused(engine_name, f"instantiation failed: {exc}") from None
+    return WasmtimeInstance(store, instance)
