@@ -14,6 +14,7 @@ from typing import Any, Optional
 
 import attrs
 
+from .records import attributes
 from .wasm import FuncType, WasmModule
 
 Version = tuple[int, int, int]
@@ -130,12 +131,9 @@ class Conventions:
     def features(self) -> dict[str, Any]:
         """The ``features`` object of ``inspect --json`` (docs/inspect-json.md)."""
         return {
-            "malloc_arity": self.malloc_arity,
-            "free_arity": self.free_arity,
-            "class_free_arity": self.class_free_arity,
-            "externref": self.externref,
-            "multi_value": self.multi_value,
-            "stack_pointer": self.stack_pointer,
+            **attributes(
+                self, "malloc_arity", "free_arity", "class_free_arity", "externref", "multi_value", "stack_pointer"
+            ),
             "heap_offset": None if self.externref else self.value_offset,
             "exported_tables": list(self.exported_tables),
         }

@@ -22,6 +22,7 @@ import attrs
 from .conventions import Conventions, derive
 from .errors import InvalidModule
 from .host.naming import parse_import_name
+from .records import attributes
 from .wasm import FuncType, WasmModule, length_prefixed_blobs, parse
 
 RAW_NAMESPACE = "__wbindgen_placeholder__"
@@ -66,12 +67,7 @@ class Constructor:
     signature: FuncType
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "export": self.export,
-            "pattern": self.pattern,
-            "multi_value": self.multi_value,
-            "signature": str(self.signature),
-        }
+        return {**attributes(self, "export", "pattern", "multi_value"), "signature": str(self.signature)}
 
 
 @attrs.frozen
@@ -153,10 +149,7 @@ class ModuleInfo:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "flavour": self.flavour,
-            "import_namespace": self.import_namespace,
-            "wasm_bindgen_version": self.wasm_bindgen_version,
-            "schema_version": self.schema_version,
+            **attributes(self, "flavour", "import_namespace", "wasm_bindgen_version", "schema_version"),
             "features": dict(self.features),
             "roles": dict(self.roles),
             "stack_pointer_global": self.stack_pointer_global,

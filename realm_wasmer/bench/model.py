@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+from ..records import attributes
 from .machine import ROOT
 
 FIXTURE = ROOT / "wasm" / "realm.wasm"
@@ -60,14 +61,10 @@ class Settings:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "quick": self.quick,
-            "rounds": self.rounds,
+            **attributes(self, "quick", "rounds"),
             "call_budget_s": self.call_budget,
             "warmup_s": self.warmup,
-            "slow_repeats": self.slow_repeats,
-            "probe_repeats": self.probe_repeats,
-            "import_repeats": self.import_repeats,
-            "compile_module": self.compile_module,
+            **attributes(self, "slow_repeats", "probe_repeats", "import_repeats", "compile_module"),
             "corpus_dir": str(self.corpus_dir),
             "corpus_cache": str(self.corpus_cache),
             "only": sorted(self.only) if self.only else None,

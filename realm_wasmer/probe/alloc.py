@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Optional
 import attrs
 
 from ..errors import AllocatorUnknown as AllocatorUnknown
+from ..records import attributes
 
 if TYPE_CHECKING:
     from ..host.memory import GuestMemory
@@ -74,12 +75,9 @@ class Chunk:
 
     def to_json(self) -> dict[str, int]:
         return {
-            "user_ptr": self.user_ptr,
-            "header_address": self.header_address,
+            **attributes(self, "user_ptr", "header_address"),
             "chunk_size": self.size,
-            "flags": self.flags,
-            "usable": self.usable,
-            "object_offset": self.object_offset,
+            **attributes(self, "flags", "usable", "object_offset"),
         }
 
 
