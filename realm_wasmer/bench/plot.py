@@ -47,6 +47,17 @@ def _bars(ax: Any, rows: list[tuple[str, dict[str, Any]]], engines: Sequence[str
     ax.set_xticklabels([title for title, _ in rows], rotation=20, ha="right", fontsize=8)
 
 
+def _ratio_bars(ax: Any, rows: list[tuple[str, dict[str, Any]]], engines: Sequence[str], key: str, goal: float,
+                label: str, log: bool = False) -> None:  # fmt: skip
+    """Bars of a ratio, with 1x drawn across and the goal dashed."""
+    _bars(ax, rows, engines, key)
+    ax.axhline(1.0, color="black", linewidth=0.8)
+    ax.axhline(goal, color="grey", linestyle="--", linewidth=0.8, label=label)
+    if log:
+        ax.set_yscale("log")
+    ax.legend(fontsize=7, ncol=3)
+
+
 def _empty(ax: Any, text: str) -> None:
     ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, fontsize=9, wrap=True)
     ax.set_xticks([])
@@ -72,10 +83,7 @@ def plot(report: dict[str, Any], path: Union[str, Path]) -> Path:
     ax = axes[0]
     rows = _rows(report, ["fixture"], "ratio_to_floor")
     if rows:
-        _bars(ax, rows, engines, "ratio_to_floor")
-        ax.axhline(1.0, color="black", linewidth=0.8)
-        ax.axhline(1.5, color="grey", linestyle="--", linewidth=0.8, label="goal 1.5x")
-        ax.legend(fontsize=7, ncol=3)
+        _ratio_bars(ax, rows, engines, "ratio_to_floor", 1.5, "goal 1.5x")
     else:
         _empty(ax, "no fixture case measured")
     ax.set_ylabel("time / floor (hand-written on the bare engine)", fontsize=8)
@@ -84,11 +92,7 @@ def plot(report: dict[str, Any], path: Union[str, Path]) -> Path:
     ax = axes[1]
     rows = _rows(report, ["corpus"], "ratio_to_node")
     if rows:
-        _bars(ax, rows, engines, "ratio_to_node")
-        ax.axhline(1.0, color="black", linewidth=0.8)
-        ax.axhline(1.3, color="grey", linestyle="--", linewidth=0.8, label="goal 1.3x (compute-bound)")
-        ax.set_yscale("log")
-        ax.legend(fontsize=7, ncol=3)
+        _ratio_bars(ax, rows, engines, "ratio_to_node", 1.3, "goal 1.3x (compute-bound)", log=True)
         ax.set_ylabel("Python time / Node time", fontsize=8)
         ax.set_title("Corpus calls through load_package: ratio to Node running the package's glue", fontsize=9)
     else:

@@ -20,12 +20,11 @@ from __future__ import annotations
 
 import math
 import re
-from decimal import Decimal
 from typing import Any, Callable, Iterator, Optional
 
 from ..errors import JsThrow
 from .values import UNDEFINED as UNDEFINED
-from .values import JsErrorValue
+from .values import JsErrorValue, js_number_string
 
 MAX_SAFE = 2**53 - 1
 _MISSING: Any = object()
@@ -452,23 +451,7 @@ def number_to_string(x: Any, radix: int = 10) -> str:
         return _float_radix(x, radix)
     if x.is_integer() and abs(x) < 1e21:
         return str(int(x))
-    sign = "-" if x < 0 else ""
-    d = Decimal(repr(abs(x)))
-    tup = d.as_tuple()
-    digits = "".join(map(str, tup.digits)).rstrip("0") or "0"
-    n = len(tup.digits) + int(tup.exponent)
-    k = len(digits)
-    if k <= n <= 21:
-        out = digits + "0" * (n - k)
-    elif 0 < n <= 21:
-        out = digits[:n] + "." + digits[n:]
-    elif -6 < n <= 0:
-        out = "0." + "0" * (-n) + digits
-    else:
-        e = n - 1
-        mant = digits if k == 1 else digits[0] + "." + digits[1:]
-        out = f"{mant}e{'+' if e >= 0 else '-'}{abs(e)}"
-    return sign + out
+    return js_number_string(x)
 
 
 def _int_radix(n: int, radix: int) -> str:
@@ -666,6 +649,19 @@ def lookup(obj: Any, key: Any, receiver: Any) -> Any:
             return v
         o = o.proto if type(o) is not dict else OBJECT_PROTO
     return UNDEFINED
+
+
+def field_getter(proto: Any, fields: dict[str, Callable[[Any], Any]]) -> Callable[[Any, Any], Any]:
+    """An :data:`EXOTIC_GET` entry: the keys in ``fields`` are read from the Python value
+    itself, any other key is looked up on ``proto``."""
+
+    def get_field(obj: Any, key: Any) -> Any:
+        read = fields.get(key) if isinstance(key, str) else None
+        if read is not None:
+            return read(obj)
+        return lookup(proto, to_property_key(key), obj)
+
+    return get_field
 
 
 def get(obj: Any, key: Any) -> Any:

@@ -1359,16 +1359,11 @@ def _errors(realm: Realm, g: JsObject) -> None:
     for name in ("TypeError", "RangeError", "SyntaxError", "ReferenceError", "EvalError", "URIError", "AggregateError"):
         install_error(name, m.new_object(m.ERROR_PROTO, "Error"), base)
 
-    def error_value_get(v: JsErrorValue, key: Any) -> Any:
-        if key == "message":
-            return v.message
-        if key == "name":
-            return v.name
-        if key == "stack":
-            return f"{v.name}: {v.message}\n    at <wasm>"
-        return m.lookup(m.ERROR_PROTO, m.to_property_key(key), v)
-
-    m.EXOTIC_GET[JsErrorValue] = error_value_get
+    m.EXOTIC_GET[JsErrorValue] = m.field_getter(m.ERROR_PROTO, {
+        "message": lambda v: v.message,
+        "name": lambda v: v.name,
+        "stack": lambda v: f"{v.name}: {v.message}\n    at <wasm>",
+    })  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------- Map, Set, weak things

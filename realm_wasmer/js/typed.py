@@ -262,6 +262,13 @@ def install(realm: Any, g: JsObject) -> None:
     m.PROTO_OF[TypedArray] = typed_base_proto
     protos: dict[str, JsObject] = {}
 
+    typed_fields: dict[str, Callable[[TypedArray], Any]] = {
+        "byteLength": lambda obj: obj.length * obj.size,
+        "byteOffset": lambda obj: obj.offset,
+        "buffer": lambda obj: obj.buffer,
+        "BYTES_PER_ELEMENT": lambda obj: obj.size,
+    }
+
     def typed_get(obj: TypedArray, key: Any) -> Any:
         t = type(key)
         if t is int:
@@ -274,14 +281,9 @@ def install(realm: Any, g: JsObject) -> None:
             i = m.array_index(key)
             if i >= 0:
                 return obj.get(i)
-            if key == "byteLength":
-                return obj.length * obj.size
-            if key == "byteOffset":
-                return obj.offset
-            if key == "buffer":
-                return obj.buffer
-            if key == "BYTES_PER_ELEMENT":
-                return obj.size
+            read = typed_fields.get(key)
+            if read is not None:
+                return read(obj)
         return m.lookup(protos[obj.kind], m.to_property_key(key), obj)
 
     def typed_set(obj: TypedArray, key: Any, value: Any) -> None:
@@ -467,16 +469,11 @@ def install(realm: Any, g: JsObject) -> None:
 
     realm.native_class("DataView", dv_proto, make_dv, g)
 
-    def dv_get(obj: DataView, key: Any) -> Any:
-        if key == "buffer":
-            return obj.buffer
-        if key == "byteLength":
-            return obj.length
-        if key == "byteOffset":
-            return obj.offset
-        return m.lookup(dv_proto, m.to_property_key(key), obj)
-
-    m.EXOTIC_GET[DataView] = dv_get
+    m.EXOTIC_GET[DataView] = m.field_getter(dv_proto, {
+        "buffer": lambda obj: obj.buffer,
+        "byteLength": lambda obj: obj.length,
+        "byteOffset": lambda obj: obj.offset,
+    })  # fmt: skip
     for name, code in (
         ("Int8", "b"),
         ("Uint8", "B"),
