@@ -22,7 +22,7 @@ grammar of ``crates/cli-support/src/descriptor.rs`` (read, not copied).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional, Sequence
+from typing import TYPE_CHECKING, ClassVar, Optional, Sequence
 
 import attrs
 
@@ -132,6 +132,13 @@ def code_table_for(schema_version: Optional[str]) -> CodeTable:
 class Type:
     """Base of every decoded descriptor node; ``str()`` gives the Rust spelling."""
 
+    #: The Rust spelling, formatted with the node itself (``"Vec<{0.inner}>"``);
+    #: nodes whose spelling is not one template override ``__str__``.
+    spelling: ClassVar[str] = ""
+
+    def __str__(self) -> str:
+        return self.spelling.format(self)
+
     def children(self) -> tuple["Type", ...]:
         return ()
 
@@ -154,34 +161,29 @@ class Int(Type):
             return -(1 << (self.bits - 1)), (1 << (self.bits - 1)) - 1
         return 0, (1 << self.bits) - 1
 
-    def __str__(self) -> str:
-        return self.rust
+    spelling = "{0.rust}"
 
 
 @attrs.frozen
 class Float(Type):
     bits: int
 
-    def __str__(self) -> str:
-        return f"f{self.bits}"
+    spelling = "f{0.bits}"
 
 
 @attrs.frozen
 class Bool(Type):
-    def __str__(self) -> str:
-        return "bool"
+    spelling = "bool"
 
 
 @attrs.frozen
 class Char(Type):
-    def __str__(self) -> str:
-        return "char"
+    spelling = "char"
 
 
 @attrs.frozen
 class Unit(Type):
-    def __str__(self) -> str:
-        return "()"
+    spelling = "()"
 
 
 @attrs.frozen
@@ -190,16 +192,14 @@ class Str(Type):
 
     cached: bool = False
 
-    def __str__(self) -> str:
-        return "String"
+    spelling = "String"
 
 
 @attrs.frozen
 class Externref(Type):
     """A ``JsValue``: a heap-slab index (or an externref after the CLI transform)."""
 
-    def __str__(self) -> str:
-        return "JsValue"
+    spelling = "JsValue"
 
 
 @attrs.frozen
@@ -208,8 +208,7 @@ class NamedExternref(Type):
 
     name: str
 
-    def __str__(self) -> str:
-        return self.name
+    spelling = "{0.name}"
 
 
 @attrs.frozen
@@ -218,8 +217,7 @@ class RustStruct(Type):
 
     name: str
 
-    def __str__(self) -> str:
-        return self.name
+    spelling = "{0.name}"
 
 
 @attrs.frozen
@@ -239,20 +237,17 @@ class StringEnum(Type):
     name: str
     variant_count: int
 
-    def __str__(self) -> str:
-        return self.name
+    spelling = "{0.name}"
 
 
 @attrs.frozen
 class NonNull(Type):
-    def __str__(self) -> str:
-        return "NonNull<_>"
+    spelling = "NonNull<_>"
 
 
 @attrs.frozen
 class RawPointer(Type):
-    def __str__(self) -> str:
-        return "*const _"
+    spelling = "*const _"
 
 
 @attrs.frozen
@@ -273,42 +268,36 @@ class Ref(Wrapper):
 
 @attrs.frozen
 class RefMut(Wrapper):
-    def __str__(self) -> str:
-        return f"&mut {self.inner}"
+    spelling = "&mut {0.inner}"
 
 
 @attrs.frozen
 class Slice(Wrapper):
-    def __str__(self) -> str:
-        return f"[{self.inner}]"
+    spelling = "[{0.inner}]"
 
 
 @attrs.frozen
 class Vector(Wrapper):
     """``Vec<T>`` or ``Box<[T]>`` (they describe identically)."""
 
-    def __str__(self) -> str:
-        return f"Vec<{self.inner}>"
+    spelling = "Vec<{0.inner}>"
 
 
 @attrs.frozen
 class Option(Wrapper):
-    def __str__(self) -> str:
-        return f"Option<{self.inner}>"
+    spelling = "Option<{0.inner}>"
 
 
 @attrs.frozen
 class Result(Wrapper):
     """``Result<T, E>``; the error type is not described (it is always ``Into<JsValue>``)."""
 
-    def __str__(self) -> str:
-        return f"Result<{self.inner}, JsValue>"
+    spelling = "Result<{0.inner}, JsValue>"
 
 
 @attrs.frozen
 class Clamped(Wrapper):
-    def __str__(self) -> str:
-        return f"Clamped<{self.inner}>"
+    spelling = "Clamped<{0.inner}>"
 
 
 @attrs.frozen

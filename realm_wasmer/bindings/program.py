@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import keyword
 import re
-from typing import Any, Callable, Mapping, Optional, TypeVar
+from typing import Any, Callable, Generic, Mapping, Optional, TypeVar
 
 import attrs
 
@@ -149,6 +149,22 @@ class Program:
     package_json: Optional[str]
 
 
+_Item = TypeVar("_Item")
+
+
+class _Merged(Generic[_Item]):
+    """A read-only attribute of :class:`Programs`: the field of the same name of every
+    program, concatenated."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, programs: Any, owner: Optional[type] = None) -> tuple[_Item, ...]:
+        if programs is None:  # on the class: no programs to merge
+            raise AttributeError(self.name)
+        return tuple(item for program in programs.programs for item in getattr(program, self.name))
+
+
 @attrs.frozen
 class Programs:
     """Every program in the section, merged; ``schema_version``/``version`` from the headers."""
@@ -157,21 +173,10 @@ class Programs:
     version: Optional[str]
     programs: tuple[Program, ...]
 
-    @property
-    def exports(self) -> tuple[ExportInfo, ...]:
-        return tuple(e for p in self.programs for e in p.exports)
-
-    @property
-    def enums(self) -> tuple[EnumInfo, ...]:
-        return tuple(e for p in self.programs for e in p.enums)
-
-    @property
-    def imports(self) -> tuple[ImportInfo, ...]:
-        return tuple(i for p in self.programs for i in p.imports)
-
-    @property
-    def structs(self) -> tuple[StructInfo, ...]:
-        return tuple(s for p in self.programs for s in p.structs)
+    exports = _Merged[ExportInfo]()
+    enums = _Merged[EnumInfo]()
+    imports = _Merged[ImportInfo]()
+    structs = _Merged[StructInfo]()
 
 
 class _Reader(WasmReader):
