@@ -1154,28 +1154,7 @@ class Compiler:
         return lambda f: meta
 
     def e_array(self, node: Any, scope: Scope) -> Expr:
-        items: list[tuple[bool, Expr]] = []
-        for child in node.named_children:
-            if child.type == "comment":
-                continue
-            if child.type == "spread_element":
-                items.append((True, self.expr(child.named_children[0], scope)))
-            else:
-                items.append((False, self.expr(child, scope)))
-        if not any(spread for spread, _ in items):
-            exprs = tuple(e for _, e in items)
-            return lambda f: [e(f) for e in exprs]
-
-        def run(f: list[Any]) -> list[Any]:
-            out: list[Any] = []
-            for spread, e in items:
-                if spread:
-                    out.extend(m.iterate(e(f)))
-                else:
-                    out.append(e(f))
-            return out
-
-        return run
+        return self._arguments(node, scope)  # the same list as a call's arguments, spreads included
 
     def _property_key(self, node: Any, scope: Scope) -> Expr:
         t = node.type
