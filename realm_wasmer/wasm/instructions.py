@@ -337,19 +337,30 @@ for _key, _info in OPCODES.items():
         _PREFIXED[_key] = (_key, _signature_reader(_info.immediates))
 
 
-def _decode_one(data: bytes, pos: int) -> tuple[Instruction, int]:
-    """The instruction at ``data[pos]`` and the offset after it."""
-    code = data[pos]
-    decoder = _ONE_BYTE[code]
-    if decoder is None:
-        decoder, after = _prefixed(data, code, pos + 1)
-    else:
-        after = pos + 1
-    key, reader = decoder
-    if reader is None:
-        return Instruction(key, (), pos, after), after
-    imm, end = reader(data, after)
-    return Instruction(key, imm, pos, end), end
+def _decode(data: bytes, pos: int, end: int, stop_at_end: bool) -> tuple[list[Instruction], int, int]:
+    """Decode instructions from ``pos`` while they start before ``end`` (and, with
+    ``stop_at_end``, up to and including the first ``end`` instruction). Returns them,
+    the offset after the last one and where the last one starts."""
+    out: list[Instruction] = []
+    append = out.append
+    one_byte = _ONE_BYTE
+    start = pos
+    while pos < end:
+        start = pos
+        code = data[pos]
+        pos += 1
+        decoder = one_byte[code]
+        if decoder is None:
+            decoder, pos = _prefixed(data, code, pos)
+        key, reader = decoder
+        if reader is None:
+            append(Instruction(key, (), start, pos))
+        else:
+            imm, pos = reader(data, pos)
+            append(Instruction(key, imm, start, pos))
+        if stop_at_end and key == 0x0B:
+            break
+    return out, pos, start
 
 
 def decode_instructions(data: bytes, pos: int, end: int) -> list[Instruction]:
@@ -357,14 +368,7 @@ def decode_instructions(data: bytes, pos: int, end: int) -> list[Instruction]:
 
     Raises :class:`Malformed` or ``IndexError`` (past the end of ``data``); the
     sequence must end exactly at ``end``."""
-    out: list[Instruction] = []
-    append = out.append
-    decode_one = _decode_one
-    start = pos
-    while pos < end:
-        start = pos
-        ins, pos = decode_one(data, pos)
-        append(ins)
+    out, pos, start = _decode(data, pos, end, False)
     if pos != end:
         raise Malformed("the last instruction runs past the end of the function body", start)
     return out
@@ -382,17 +386,12 @@ def _prefixed(data: bytes, code: int, pos: int) -> tuple[_Decoder, int]:
 
 def decode_expr(data: bytes, pos: int, limit: int) -> tuple[tuple[Instruction, ...], int]:
     """Decode a constant expression: instructions up to and including the first ``end``."""
-    out = []
-    while True:
-        if pos >= limit:
-            raise Malformed("constant expression runs past its section", pos)
-        start = pos
-        ins, pos = _decode_one(data, pos)
-        out.append(ins)
-        if ins.op == 0x0B:
-            if pos > limit:
-                raise Malformed("constant expression runs past its section", start)
-            return tuple(out), pos
+    out, pos, start = _decode(data, pos, limit, True)
+    if not out or out[-1].op != 0x0B:
+        raise Malformed("constant expression runs past its section", pos)
+    if pos > limit:
+        raise Malformed("constant expression runs past its section", start)
+    return tuple(out), pos
 
 
 # --- encoding ---------------------------------------------------------------------------------------------------
