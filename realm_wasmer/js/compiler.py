@@ -2158,13 +2158,7 @@ _BINARY: dict[str, Callable[[Any, Any], Any]] = {
     "<=": m.le,
     ">=": m.ge,
 }
+#: The comparison operators of _BINARY (the same functions).
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
-    "===": m.strict_equals,
-    "!==": lambda a, b: not m.strict_equals(a, b),
-    "==": m.loose_equals,
-    "!=": lambda a, b: not m.loose_equals(a, b),
-    "<": m.lt,
-    ">": m.gt,
-    "<=": m.le,
-    ">=": m.ge,
+    op: _BINARY[op] for op in ("===", "!==", "==", "!=", "<", ">", "<=", ">=")
 }
