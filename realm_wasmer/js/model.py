@@ -22,6 +22,8 @@ import math
 import re
 from typing import Any, Callable, Iterator, Optional
 
+import attrs
+
 from ..errors import JsThrow
 from .values import UNDEFINED as UNDEFINED
 from .values import JsErrorValue, js_number_string
@@ -59,27 +61,17 @@ SYM_HAS_INSTANCE = Symbol("Symbol.hasInstance")
 SYM_TO_PRIMITIVE = Symbol("Symbol.toPrimitive")
 
 
+@attrs.define(eq=False, weakref_slot=False)
 class Prop:
     """A property that is not a plain writable/enumerable/configurable data property:
     an accessor (``getter``/``setter``), or data with other attributes."""
 
-    __slots__ = ("value", "getter", "setter", "enumerable", "writable", "configurable")
-
-    def __init__(
-        self,
-        value: Any = UNDEFINED,
-        getter: Any = None,
-        setter: Any = None,
-        enumerable: bool = False,
-        writable: bool = True,
-        configurable: bool = True,
-    ) -> None:
-        self.value = value
-        self.getter = getter
-        self.setter = setter
-        self.enumerable = enumerable
-        self.writable = writable
-        self.configurable = configurable
+    value: Any = UNDEFINED
+    getter: Any = None
+    setter: Any = None
+    enumerable: bool = False
+    writable: bool = True
+    configurable: bool = True
 
     @property
     def accessor(self) -> bool:
