@@ -37,6 +37,18 @@ def test_number_to_string_matches_node(values: list[float]) -> None:
     assert [js_number_string(v) for v in values] == node_strings(values)
 
 
+@needs_node
+@settings(max_examples=5)
+@given(st.lists(st.floats(min_value=-1e22, max_value=1e22).map(float.__round__).map(float), min_size=50, max_size=200))
+def test_the_evaluators_number_to_string_matches_node_on_integral_floats(values: list[float]) -> None:
+    """Integral floats past 2**53 print their shortest round-trip digits padded with zeros, as Node does
+    (not every digit of the exact binary value)."""
+    from realm_wasmer.js.model import number_to_string
+
+    values = values + [-2.7546748226290886e20, 2.0**60, 2.0**53 + 2, 9007199254740993.0, 1e21]
+    assert [number_to_string(v) for v in values] == node_strings(values)
+
+
 def test_number_to_string_special_values() -> None:
     assert [js_number_string(v) for v in (math.nan, math.inf, -math.inf, -0.0, 7.0, 1e-7, 1e21)] == [
         "NaN", "Infinity", "-Infinity", "0", "7", "1e-7", "1e+21"]

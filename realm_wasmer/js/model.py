@@ -441,7 +441,7 @@ def number_to_string(x: Any, radix: int = 10) -> str:
         if x.is_integer():
             return _int_radix(int(x), radix)
         return _float_radix(x, radix)
-    if x.is_integer() and abs(x) < 1e21:
+    if x.is_integer() and abs(x) <= 2**53:
         return str(int(x))
     return js_number_string(x)
 
