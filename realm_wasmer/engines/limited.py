@@ -11,9 +11,9 @@ of a spec that sets limits (:func:`limited`).
   :data:`~realm_wasmer.limits.EPOCH_TICK_S`); the configuration is part of the
   artifact cache key. Each store gets ``set_limits`` (memory and table growth),
   and before each outermost call ``set_fuel`` and ``set_epoch_deadline``. A
-  fuel or epoch trap is reported as :class:`~realm_wasmer.errors.ResourceExhausted`
-  through the ``limit_exceeded`` hook (see ``transforms.metering``), so the call
-  guard poisons the instance.
+  fuel or epoch trap is raised as :class:`~realm_wasmer.errors.ResourceExhausted`
+  in its place; the call guard (``GuestCalls``) poisons the instance on any
+  ``ResourceExhausted``.
 
 A module whose initial memory (or table) is larger than the limit is refused at
 instantiation with ``ResourceExhausted``, on every engine.
@@ -30,7 +30,7 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 from ..errors import ResourceExhausted, UnsupportedFeature
 from ..limits import EPOCH_TICK_S, Governor, Limits
 from ..transforms.base import TRANSFORM_NAMESPACE
-from ..transforms.metering import FUEL_EXPORT, GOVERNED, LIMIT_EXCEEDED
+from ..transforms.metering import FUEL_EXPORT, GOVERNED
 from ..wasm import WasmModule
 from .base import Availability, Engine, EngineInstance, HostFunction, Trap, U8Array
 from .wasmer_engine import WasmerEngine
@@ -95,8 +95,7 @@ class LimitedEngine(Engine):
                 bound[(TRANSFORM_NAMESPACE, name)] = HostFunction(
                     host.signature, functools.partial(host.func, governor)
                 )
-        report = bound.get((TRANSFORM_NAMESPACE, LIMIT_EXCEEDED))
-        return self._instantiate(compiled, bound, governor, report.func if report is not None else None)
+        return self._instantiate(compiled, bound, governor)
 
     def _check_initial(self, governor: Governor) -> None:
         pages, elements = self.limits.max_memory_pages, self.limits.max_table_elements
@@ -110,7 +109,6 @@ class LimitedEngine(Engine):
         compiled: Any,
         imports: Mapping[tuple[str, str], HostFunction],
         governor: Governor,
-        report: Optional[Callable[..., Any]],
     ) -> EngineInstance:
         raise NotImplementedError
 
@@ -184,7 +182,6 @@ class LimitedWasmer(LimitedEngine):
         compiled: Any,
         imports: Mapping[tuple[str, str], HostFunction],
         governor: Governor,
-        report: Optional[Callable[..., Any]],
     ) -> EngineInstance:
         governor.begin("<instantiation>", counter_set=False)  # the module's counter starts at 0
         inner = self.base.instantiate(compiled, imports)
@@ -275,7 +272,6 @@ class LimitedWasmtime(LimitedEngine):
         compiled: Any,
         imports: Mapping[tuple[str, str], HostFunction],
         governor: Governor,
-        report: Optional[Callable[..., Any]],
     ) -> EngineInstance:
         base = self.base
         assert isinstance(base, WasmtimeEngine)
@@ -306,9 +302,7 @@ class LimitedWasmtime(LimitedEngine):
                 return
             error = _native_limit(governor, exc.raw)
             if error is not None:
-                if report is None:
-                    raise error from None
-                report(error)  # raises it through the call guard (the instance is poisoned)
+                raise error from None  # the call guard poisons the instance
 
         before("<instantiation>")
         try:
