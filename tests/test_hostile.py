@@ -343,3 +343,25 @@ def test_the_issues_figures_are_refused_with_rss_barely_moving(engine_name: str)
     assert strings["outcome"] == "max_host_bytes" and strings["grew_mib"] < 64 + 128, strings
     default = _rss_after(engine_name, "strings", [20, 60 * MIB], "default")
     assert default["outcome"] == "max_host_bytes" and default["grew_mib"] < 256 + 300, default
+
+
+def test_the_js_evaluators_string_copies_are_charged(corpus: dict[str, Any]) -> None:
+    """load_package: the glue's intrinsics and the evaluator's getStringFromWasm0 (the entry point
+    of its copies out of guest memory) charge the instance's budget; past it the call stops."""
+    from realm_wasmer.js import helpers
+
+    pkg = rw.load_package(corpus["message_parser"]["glue"])
+    instance = pkg.__realm__.instances[0]
+    assert instance.context.calls.budget.limit == DEFAULT_MAX_HOST_BYTES
+    assert len(pkg.parse_text("**hi** " * 3, True)) == 6
+    instance.context.calls.budget.limit = 2000
+    with pytest.raises(rw.ResourceExhausted) as stopped:
+        pkg.parse_text("**hi** " * 1000, True)
+    assert stopped.value.export == "parse_text" and stopped.value.limit == "max_host_bytes"
+    assert instance.poisoned
+    fresh = instance.reset()
+    fresh.context.calls.budget.limit = 100
+    fresh.memory.write(8, b"x" * 64)
+    assert helpers._decode(fresh.context, 8, 64) == "x" * 64
+    with pytest.raises(rw.ResourceExhausted, match="getStringFromWasm0"):
+        helpers._decode(fresh.context, 8, 64)  # 128 bytes in this (host-side) call: past 100
