@@ -225,6 +225,7 @@ ALLOCATOR = """(module
  (import "wbg" "__wbindgen_string_new" (func $s (param i32 i32) (result i32)))
  (import "wbg" "__wbindgen_number_new" (func $num (param f64) (result i32)))
  (import "wbg" "__wbindgen_externref_table_grow" (func $g (param i32) (result i32)))
+ (import "wbg" "__wbindgen_object_clone_ref" (func $clone (param i32) (result i32)))
  (import "wbg" "__wbg_log_0123456789abcdef" (func $log (param i32 i32)))
  (memory (export "memory") 1024)
  (func (export "strings") (param $n i32) (param $len i32)
@@ -236,6 +237,10 @@ ALLOCATOR = """(module
      (drop (call $num (f64.const 1.5)))
      (local.set $n (i32.sub (local.get $n) (i32.const 1))) (br $l))))
  (func (export "grow") (param i32) (result i32) (call $g (local.get 0)))
+ (func (export "clones") (param $n i32)
+   (block $d (loop $l (br_if $d (i32.eqz (local.get $n)))
+     (drop (call $clone (i32.const 130)))
+     (local.set $n (i32.sub (local.get $n) (i32.const 1))) (br $l))))
  (func (export "log") (param $n i32) (param $len i32)
    (block $d (loop $l (br_if $d (i32.eqz (local.get $n)))
      (call $log (i32.const 0) (local.get $len))
@@ -254,10 +259,11 @@ def test_host_allocations_are_bounded_per_call(engine: str) -> None:
         ("strings", (20, 4 * MIB), "__wbindgen_string_new"),
         ("numbers", (10_000,), "__wbindgen_number_new"),  # heap slab growth: 8 bytes a slot
         ("grow", (2**21,), "__wbindgen_externref_table_grow"),
+        ("clones", (10_000,), "__wbindgen_object_clone_ref"),
         ("log", (20, 1 * MIB), "wbg.__wbg_log_0123456789abcdef"),
     ]
     for export, args, import_name in cases:
-        instance = allocator(engine, rw.Limits(max_host_bytes=8 * MIB if export != "numbers" else 8000))
+        instance = allocator(engine, rw.Limits(max_host_bytes=8 * MIB if export not in ("numbers", "clones") else 8000))
         with pytest.raises(rw.ResourceExhausted) as stopped:
             instance.call(export, *args)
         error = stopped.value

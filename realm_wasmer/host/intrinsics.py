@@ -189,7 +189,13 @@ def _drop_ref(ctx: HostContext) -> Callable[..., Any]:
 )
 def _clone_ref(ctx: HostContext) -> Callable[..., Any]:
     assert isinstance(ctx.values, JsHeap)
-    return ctx.values.clone
+    clone, charge = ctx.values.clone, ctx.calls.budget.charge
+
+    def clone_ref(index: int) -> int:
+        charge(SLOT_BYTES, "__wbindgen_object_clone_ref")  # one more heap slot
+        return clone(index)
+
+    return clone_ref
 
 
 # -- strings and numbers ------------------------------------------------------
