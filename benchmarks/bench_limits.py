@@ -10,7 +10,9 @@
 * calls: photon's compute-bound filters (gaussian_blur, sharpen, resize) on a
   1024x1024 image, the median of ``--rounds`` runs, without limits and with
   ``Limits(fuel=10**12, timeout_s=600)`` (never reached: the cost of the
-  accounting only), and the ratio metered/unmetered per engine.
+  accounting only), the two alternating round by round, and the ratio
+  metered/unmetered per engine (every wasmer compiler, and wasmtime's native
+  fuel and epochs) with its geometric mean over the cases.
 """
 
 from __future__ import annotations
@@ -67,8 +69,8 @@ def bench_rewrites(corpus: Path) -> None:
         print(f"{name:18} {len(data):9}  {plain:16.3f} s  {metered:8.3f} s  {valid}  ({', '.join(keys)})")
 
 
-def photon_calls(path: Path, engine: str, limits: rw.Limits | None, rounds: int) -> dict[str, float]:
-    instance = rw.load(path, engine=engine, limits=limits)
+def photon_cases(instance: rw.Instance) -> tuple[Callable[[], int], dict[str, Callable[[int], Any]]]:
+    """A 1024x1024 image maker and the compute-bound calls on one photon instance."""
     width = height = 1024
     pixels = bytes((i * 7 + (i >> 10)) & 0xFF for i in range(width * height * 4))
 
@@ -81,36 +83,52 @@ def photon_calls(path: Path, engine: str, limits: rw.Limits | None, rounds: int)
         "sharpen": lambda img: instance.call("sharpen", img),
         "resize": lambda img: instance.call("__wbg_photonimage_free", instance.call("resize", img, 512, 512, 1)),
     }
-    timings = {}
-    for name, run in cases.items():
-        samples = []
-        for _ in range(rounds):
-            img = image()
-            started = time.perf_counter()
-            run(img)
-            samples.append(time.perf_counter() - started)
-            instance.call("__wbg_photonimage_free", img)
-        timings[name] = statistics.median(samples)
-    return timings
+    return image, cases
 
 
-def bench_calls(corpus: Path, names: list[str], rounds: int) -> None:
+def time_case(instance: rw.Instance, image: Callable[[], int], run: Callable[[int], Any]) -> float:
+    img = image()
+    started = time.perf_counter()
+    run(img)
+    took = time.perf_counter() - started
+    instance.call("__wbg_photonimage_free", img)
+    return took
+
+
+def bench_calls(corpus: Path, names: list[str], rounds: int) -> dict[str, dict[str, float]]:
+    """Per engine and case: the metered/unmetered ratio of medians. The two instances run
+    alternately, round by round, so that machine load falls on both alike."""
     path = corpus / "pkgs" / "photon" / "package" / "photon_rs_bg.wasm"
     if not path.is_file():
         print(f"photon is not at {path}: run ../shared/corpus/fetch.sh {corpus}")
-        return
+        return {}
+    ratios: dict[str, dict[str, float]] = {}
     for engine in names:
-        plain = photon_calls(path, engine, None, rounds)
-        metered = photon_calls(path, engine, LIMITS, rounds)
-        for case in plain:
-            print(f"{engine:18} {case:14} unmetered {plain[case] * 1e3:8.1f} ms  metered {metered[case] * 1e3:8.1f} ms"
-                  f"  ratio {metered[case] / plain[case]:5.2f}")
+        plain = rw.load(path, engine=engine)
+        metered = rw.load(path, engine=engine, limits=LIMITS)
+        (plain_image, plain_cases), (metered_image, metered_cases) = photon_cases(plain), photon_cases(metered)
+        ratios[engine] = {}
+        for case in plain_cases:
+            off: list[float] = []
+            on: list[float] = []
+            for _ in range(rounds):
+                off.append(time_case(plain, plain_image, plain_cases[case]))
+                on.append(time_case(metered, metered_image, metered_cases[case]))
+            ratio = statistics.median(on) / statistics.median(off)
+            ratios[engine][case] = ratio
+            print(f"{engine:18} {case:14} unmetered {statistics.median(off) * 1e3:8.1f} ms  "
+                  f"metered {statistics.median(on) * 1e3:8.1f} ms  ratio {ratio:5.2f}", flush=True)
+    print("\nmetering cost (metered/unmetered, median of rounds; geometric mean over the cases):")
+    for engine, by_case in ratios.items():
+        mean = statistics.geometric_mean(by_case.values())
+        print(f"  {engine:18} {mean:5.2f}  ({', '.join(f'{c} {r:.2f}' for c, r in by_case.items())})")
+    return ratios
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", type=Path, default=Path("/tmp/realm-corpus-public"))
-    parser.add_argument("--engines", default="wasmer-cranelift,wasmtime")
+    parser.add_argument("--engines", default="wasmer-cranelift,wasmer-singlepass,wasmer-llvm,wasmtime")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--skip-rewrites", action="store_true")
     args = parser.parse_args()

@@ -142,6 +142,9 @@ class Instance(ContextParts):
         self.context = ctx = HostContext.create(self.info, prepared.runnable, prepared.value_store)
         #: Call an export with raw wasm values; traps become :class:`~realm_wasmer.errors.GuestTrap`.
         self.call: Callable[..., Any] = ctx.calls.call
+        limits = compiled.spec.limits
+        if limits is not None:
+            ctx.calls.budget.limit = limits.max_host_bytes
         chain: list[Resolver] = [
             self.user_imports,
             TransformResolver(prepared.transforms),
@@ -157,6 +160,8 @@ class Instance(ContextParts):
         )
         ctx.bind(self.engine_instance)
         self._mutable_globals = _mutable_exported_globals(ctx.module)
+        #: Whether every mutable global is exported (a snapshot then holds all of the guest's state).
+        self._all_globals_exported = _all_mutable_globals_exported(ctx.module)
         start_export = self.info.roles.get("start")
         if start and start_export:
             self.call(start_export)
@@ -260,14 +265,19 @@ class Instance(ContextParts):
 
     def restorable(self, snapshot: InstanceSnapshot) -> bool:
         """Whether :meth:`restore` can bring the instance back to ``snapshot``: not
-        after a trap (an unexported ``__stack_pointer`` may be left moved), not
-        after memory grew (``memory.grow`` cannot be undone), not mid-borrow."""
+        after memory grew (``memory.grow`` cannot be undone), not mid-borrow, and not
+        after a trap (or a limit) poisoned the instance unless every mutable global is
+        exported (a trap may leave an unexported ``__stack_pointer`` moved; an exported
+        one is in the snapshot and put back)."""
         values = self.values
         borrowed = values.borrowed_depth if isinstance(values, JsHeap) else 0
-        return not self.poisoned and self.memory.size == snapshot.memory.shape[0] and borrowed == 0
+        if self.poisoned and not self._all_globals_exported:
+            return False
+        return self.memory.size == snapshot.memory.shape[0] and borrowed == 0
 
     def restore(self, snapshot: InstanceSnapshot) -> None:
-        """Put back the state of ``snapshot`` (check :meth:`restorable` first)."""
+        """Put back the state of ``snapshot`` (check :meth:`restorable` first); a
+        poisoned instance is usable again afterwards."""
         ctx, engine = self.context, self.engine_instance
         self.memory.view()[:] = snapshot.memory
         for name, value in snapshot.globals.items():
@@ -282,6 +292,7 @@ class Instance(ContextParts):
         self.policy.stub_calls.update(snapshot.stub_calls)
         ctx.calls.calls = snapshot.calls
         ctx.abi.crossings = snapshot.crossings
+        ctx.calls.poisoned_by = None
 
     # -- classes ------------------------------------------------------------
     def class_info(self, name: str) -> ClassInfo:
@@ -412,6 +423,12 @@ class Instance(ContextParts):
 
 def _mutable_exported_globals(module: WasmModule) -> list[str]:
     return [e.name for e in module.exports if e.kind == "global" and getattr(e.type, "mutable", False)]
+
+
+def _all_mutable_globals_exported(module: WasmModule) -> bool:
+    """True when every mutable global (in index space: imported ones first) is exported."""
+    exported = {e.index for e in module.exports if e.kind == "global"}
+    return all(index in exported for index, g in enumerate(module.globals) if g.type.mutable)
 
 
 def _pick_constructor(info: ClassInfo, export: Optional[str]) -> Constructor:

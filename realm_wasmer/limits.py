@@ -26,8 +26,23 @@ each loop iteration, the instructions of that function or loop body (an upper
 bound; straight-line functions without calls or loops are not charged). Give
 fuel as a budget with headroom, not as an exact count.
 
-``max_host_bytes`` is accepted but not enforced yet (issue 11, item 4: the host
-intrinsics that allocate must check it).
+``max_host_bytes`` bounds what the host allocates on the guest's behalf during
+one outermost call (the instantiation with its start section, ``__wbindgen_start``
+and each export call count separately): the bytes wasm-bindgen's intrinsics copy
+out of guest memory (``__wbindgen_string_new``, ``__wbindgen_error_new``,
+``__wbindgen_json_parse``, ``__wbindgen_throw``, the string casts, the JS
+evaluator's ``getStringFromWasm0``), console messages, and :data:`SLOT_BYTES` per
+slot of host-side table or JS-value heap growth (``__wbindgen_externref_table_grow``,
+every JS value an intrinsic hands the guest). The charge is made *before* the
+allocation, so a refused request allocates nothing; it is an estimate (the
+UTF-8 byte count of a string; Python's own objects may take up to ~5x that
+transiently). Past it, the intrinsic raises
+:class:`~realm_wasmer.errors.ResourceExhausted` naming the import and the limit,
+and the instance is poisoned. The default is :data:`DEFAULT_MAX_HOST_BYTES`
+(also when no ``Limits`` is given); ``max_host_bytes=None`` disables it. The
+budget is per call, not per instance: values the guest keeps across calls
+stay charged to the call that made them (see ``Instance.stats()`` for what is live).
+Unlike the other limits it needs nothing of the engine (the host enforces it).
 """
 
 from __future__ import annotations
@@ -40,6 +55,11 @@ from .errors import ResourceExhausted
 
 #: wasmer: the host checks the deadline (and grants more fuel) every this many fuel units.
 CHECK_INTERVAL = 1_000_000
+#: ``Limits.max_host_bytes`` by default (and when no Limits is given): 256 MiB per call.
+DEFAULT_MAX_HOST_BYTES = 256 * 1024 * 1024
+#: What one slot of a host-side table or JS-value heap is charged (a Python list slot).
+SLOT_BYTES = 8
+
 #: wasmtime: the epoch ticker's period; a timeout is rounded up to whole ticks.
 EPOCH_TICK_S = 0.005
 
@@ -65,8 +85,8 @@ class Limits:
     max_memory_pages: Optional[int] = attrs.field(default=None, validator=_positive)
     #: Elements any table may grow to.
     max_table_elements: Optional[int] = attrs.field(default=None, validator=_positive)
-    #: Bytes the host may allocate for the guest (not enforced yet: see the module docstring).
-    max_host_bytes: Optional[int] = attrs.field(default=None, validator=_positive)
+    #: Bytes the host may allocate for the guest per call (see the module docstring); None: unbounded.
+    max_host_bytes: Optional[int] = attrs.field(default=DEFAULT_MAX_HOST_BYTES, validator=_positive)
 
     @property
     def stops_calls(self) -> bool:
@@ -79,17 +99,16 @@ class Limits:
 
     @property
     def active(self) -> bool:
-        """True when any enforced limit is set (the load pipeline then uses a limited engine)."""
+        """True when a limit the engine enforces is set (the load pipeline then uses a limited
+        engine); ``max_host_bytes`` is enforced by the host on every engine."""
         return self.stops_calls or self.bounds_growth
 
     def needs(self) -> dict[str, str]:
         """The capabilities (``engines.base.CAPABILITIES``) these limits need of an engine, with the
-        settings that need them; ``limit_report`` is met by no engine (see ``transforms.metering``)."""
+        settings that need them."""
         needs: dict[str, str] = {}
         if self.stops_calls:
-            detail = f"fuel={self.fuel}, timeout_s={self.timeout_s}"
-            needs["metering"] = detail
-            needs["limit_report"] = detail
+            needs["metering"] = f"fuel={self.fuel}, timeout_s={self.timeout_s}"
         if self.bounds_growth:
             needs["grow_limits"] = f"max_memory_pages={self.max_memory_pages}, "\
                 f"max_table_elements={self.max_table_elements}"
@@ -170,4 +189,35 @@ class Governor:
         return False
 
 
-__all__ = ["CHECK_INTERVAL", "EPOCH_TICK_S", "Governor", "Limits", "limit_needs"]
+class HostBudget:
+    """The bytes the host allocated for the guest in the current outermost call, against
+    ``Limits.max_host_bytes`` (``limit``; None: unbounded). One per instance, held by its
+    :class:`~realm_wasmer.host.calls.GuestCalls`, which resets ``used`` and names ``export``
+    when an outermost call begins; intrinsics :meth:`charge` before they allocate."""
+
+    __slots__ = ("limit", "used", "export")
+
+    def __init__(self, limit: Optional[int] = DEFAULT_MAX_HOST_BYTES) -> None:
+        self.limit = limit
+        self.used = 0
+        self.export = "<instantiation>"
+
+    def charge(self, size: int, what: str) -> None:
+        """Account for ``size`` bytes about to be allocated by import ``what``, or raise
+        :class:`ResourceExhausted` (nothing is charged then)."""
+        if size <= 0:
+            return
+        limit = self.limit
+        used = self.used + size
+        if limit is not None and used > limit:
+            raise ResourceExhausted(
+                self.export, "max_host_bytes", limit,
+                f"import {what} asked the host for {size} bytes with {self.used} already allocated in this call",
+            )
+        self.used = used
+
+
+__all__ = [
+    "CHECK_INTERVAL", "DEFAULT_MAX_HOST_BYTES", "EPOCH_TICK_S", "SLOT_BYTES", "Governor", "HostBudget", "Limits",
+    "limit_needs",
+]

@@ -1,4 +1,4 @@
-"""Regression tests for the defects a hostile-user campaign found (issue 11, items 2, 5, 6, 7).
+"""Regression tests for the defects a hostile-user campaign found (issue 11, items 2, 4, 5, 6, 7).
 
 Each test here failed on the code before its fix (the note of that change says how it was
 checked) and holds on every engine where it applies.
@@ -6,7 +6,11 @@ checked) and holds on every engine where it applies.
 
 from __future__ import annotations
 
+import json
 import pickle
+import subprocess
+import sys
+import textwrap
 import threading
 from pathlib import Path
 from typing import Any
@@ -16,6 +20,8 @@ import pytest
 import realm_wasmer as rw
 from realm_wasmer.errors import HeapError, HostResultError, InvalidGuestValue
 from realm_wasmer.host.heap import JsHeap
+from realm_wasmer.host.intrinsics import CONSOLE_TEXT_LIMIT
+from realm_wasmer.limits import DEFAULT_MAX_HOST_BYTES
 
 from .conftest import REALM_WASM, realm_imports, wat2wasm_text
 
@@ -211,3 +217,157 @@ def test_bad_paths_raise_pythons_own_errors(tmp_path: Path) -> None:
         rw.load(tmp_path / "missing.wasm")
     with pytest.raises(IsADirectoryError):
         rw.load(tmp_path)
+
+
+# -- item 4: intrinsics that allocate on the host are bounded by Limits.max_host_bytes ---------
+
+ALLOCATOR = """(module
+ (import "wbg" "__wbindgen_string_new" (func $s (param i32 i32) (result i32)))
+ (import "wbg" "__wbindgen_number_new" (func $num (param f64) (result i32)))
+ (import "wbg" "__wbindgen_externref_table_grow" (func $g (param i32) (result i32)))
+ (import "wbg" "__wbindgen_object_clone_ref" (func $clone (param i32) (result i32)))
+ (import "wbg" "__wbg_log_0123456789abcdef" (func $log (param i32 i32)))
+ (memory (export "memory") 1024)
+ (func (export "strings") (param $n i32) (param $len i32)
+   (block $d (loop $l (br_if $d (i32.eqz (local.get $n)))
+     (drop (call $s (i32.const 0) (local.get $len)))
+     (local.set $n (i32.sub (local.get $n) (i32.const 1))) (br $l))))
+ (func (export "numbers") (param $n i32)
+   (block $d (loop $l (br_if $d (i32.eqz (local.get $n)))
+     (drop (call $num (f64.const 1.5)))
+     (local.set $n (i32.sub (local.get $n) (i32.const 1))) (br $l))))
+ (func (export "grow") (param i32) (result i32) (call $g (local.get 0)))
+ (func (export "clones") (param $n i32)
+   (block $d (loop $l (br_if $d (i32.eqz (local.get $n)))
+     (drop (call $clone (i32.const 130)))
+     (local.set $n (i32.sub (local.get $n) (i32.const 1))) (br $l))))
+ (func (export "log") (param $n i32) (param $len i32)
+   (block $d (loop $l (br_if $d (i32.eqz (local.get $n)))
+     (call $log (i32.const 0) (local.get $len))
+     (local.set $n (i32.sub (local.get $n) (i32.const 1))) (br $l)))))"""
+MIB = 1024 * 1024
+
+
+def allocator(engine: str, limits: Any = None) -> rw.Instance:
+    return rw.load(wat2wasm_text(ALLOCATOR), engine=engine, limits=limits, cache=rw.ArtifactCache.disabled())
+
+
+def test_host_allocations_are_bounded_per_call(engine: str) -> None:
+    """Each allocating intrinsic charges the call's budget before it allocates; past it the call
+    stops with ResourceExhausted naming the export, the import and the limit, and poisons."""
+    cases = [
+        ("strings", (20, 4 * MIB), "__wbindgen_string_new"),
+        ("numbers", (10_000,), "__wbindgen_number_new"),  # heap slab growth: 8 bytes a slot
+        ("grow", (2**21,), "__wbindgen_externref_table_grow"),
+        ("clones", (10_000,), "__wbindgen_object_clone_ref"),
+        ("log", (20, 1 * MIB), "wbg.__wbg_log_0123456789abcdef"),
+    ]
+    for export, args, import_name in cases:
+        instance = allocator(engine, rw.Limits(max_host_bytes=8 * MIB if export not in ("numbers", "clones") else 8000))
+        with pytest.raises(rw.ResourceExhausted) as stopped:
+            instance.call(export, *args)
+        error = stopped.value
+        assert (error.export, error.limit, error.value) == (export, "max_host_bytes", instance.compiled.spec.limits
+                                                            .max_host_bytes), export
+        assert import_name in error.detail and "max_host_bytes" in str(error)
+        assert instance.poisoned
+        with pytest.raises(rw.PoisonedInstance):
+            instance.call("numbers", 1)
+    # the refused grow allocated nothing; the strings stopped at the third 4 MiB copy
+    assert allocator(engine).stats().externref_live == 0
+    instance = allocator(engine, rw.Limits(max_host_bytes=9 * MIB))
+    with pytest.raises(rw.ResourceExhausted):
+        instance.call("strings", 20, 4 * MIB)
+    assert instance.stats().heap_live == 2
+
+
+def test_the_budget_is_per_call_and_none_disables_it(engine: str) -> None:
+    instance = allocator(engine, rw.Limits(max_host_bytes=5 * MIB))
+    for _ in range(10):  # 40 MiB in all, 4 MiB a call
+        instance.call("strings", 1, 4 * MIB)
+    assert instance.stats().heap_live == 10 and not instance.poisoned
+    unbounded = allocator(engine, rw.Limits(max_host_bytes=None))
+    unbounded.call("grow", 2**20)
+    assert unbounded.call("grow", 0) == 2**20
+    assert rw.Limits().max_host_bytes == DEFAULT_MAX_HOST_BYTES  # also the bound without Limits
+
+
+def test_console_messages_are_bounded_by_bytes() -> None:
+    instance = allocator("wasmtime")
+    instance.call("log", 3, CONSOLE_TEXT_LIMIT * 4)
+    assert len(instance.console_messages) == 3
+    for method, text in instance.console_messages:
+        assert method == "log" and len(text) < CONSOLE_TEXT_LIMIT + 64
+        assert text.endswith(f"[{CONSOLE_TEXT_LIMIT * 3} more characters]")
+    instance.call("log", 2, 100)
+    assert instance.console_messages[-1] == ("log", "\x00" * 100)  # short messages kept whole
+
+
+_RSS_CHILD = """
+import json, sys
+import realm_wasmer as rw, wasmtime
+
+def peak_kib():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+
+source, engine, export, args, limit = json.loads(sys.argv[1])
+limits = rw.Limits(max_host_bytes=limit) if limit != "default" else None
+instance = rw.load(bytes(wasmtime.wat2wasm(source)), engine=engine, limits=limits,
+                   cache=rw.ArtifactCache.disabled())
+before = peak_kib()
+try:
+    instance.call(export, *args)
+    outcome = "returned"
+except rw.ResourceExhausted as exc:
+    outcome = exc.limit
+print(json.dumps({"outcome": outcome, "grew_mib": (peak_kib() - before) / 1024}))
+"""
+
+
+def _rss_after(engine: str, export: str, args: list[int], limit: Any) -> dict[str, Any]:
+    """Run one call in a child process; its outcome and how far the peak RSS rose (MiB)."""
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(_RSS_CHILD), json.dumps([ALLOCATOR, engine, export, args, limit])],
+        capture_output=True, text=True, timeout=300, cwd=root, env={"PYTHONPATH": str(root), "PATH": "/usr/bin"},
+    )
+    assert done.returncode == 0, done.stderr
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+@pytest.mark.parametrize("engine_name", ["wasmer-cranelift", "wasmtime"])
+def test_the_issues_figures_are_refused_with_rss_barely_moving(engine_name: str) -> None:
+    """Issue 11, item 4: externref_table_grow(2**27) took RSS to ~2 GiB, and 20 string_new
+    calls of a 64 MiB-memory guest from 42 MB to 1.3 GB. Both are refused now, under the
+    default bound and under a small one, before the host allocates."""
+    grow = _rss_after(engine_name, "grow", [2**27], "default")
+    assert grow["outcome"] == "max_host_bytes" and grow["grew_mib"] < 32, grow
+    strings = _rss_after(engine_name, "strings", [20, 60 * MIB], 64 * MIB)
+    assert strings["outcome"] == "max_host_bytes" and strings["grew_mib"] < 64 + 128, strings
+    default = _rss_after(engine_name, "strings", [20, 60 * MIB], "default")
+    assert default["outcome"] == "max_host_bytes" and default["grew_mib"] < 256 + 300, default
+
+
+def test_the_js_evaluators_string_copies_are_charged(corpus: dict[str, Any]) -> None:
+    """load_package: the glue's intrinsics and the evaluator's getStringFromWasm0 (the entry point
+    of its copies out of guest memory) charge the instance's budget; past it the call stops."""
+    from realm_wasmer.js import helpers
+
+    pkg = rw.load_package(corpus["message_parser"]["glue"])
+    instance = pkg.__realm__.instances[0]
+    assert instance.context.calls.budget.limit == DEFAULT_MAX_HOST_BYTES
+    assert len(pkg.parse_text("**hi** " * 3, True)) == 6
+    instance.context.calls.budget.limit = 2000
+    with pytest.raises(rw.ResourceExhausted) as stopped:
+        pkg.parse_text("**hi** " * 1000, True)
+    assert stopped.value.export == "parse_text" and stopped.value.limit == "max_host_bytes"
+    assert instance.poisoned
+    fresh = instance.reset()
+    fresh.context.calls.budget.limit = 100
+    fresh.memory.write(8, b"x" * 64)
+    assert helpers._decode(fresh.context, 8, 64) == "x" * 64
+    with pytest.raises(rw.ResourceExhausted, match="getStringFromWasm0"):
+        helpers._decode(fresh.context, 8, 64)  # 128 bytes in this (host-side) call: past 100

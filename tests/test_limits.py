@@ -5,6 +5,7 @@ give the same results with and without metering; grows past the bounds fail."""
 from __future__ import annotations
 
 import pickle
+import threading
 import time
 from typing import Any
 
@@ -198,3 +199,92 @@ def test_corpus_results_equal_under_metering(corpus: dict[str, Any]) -> None:
         case = case_of(corpus, "photon", case_id)
         assert encode(run(instance, decode(case["inputs"]))) == case["output"], case_id
     assert not instance.poisoned
+
+
+EXPORTED_GLOBALS = HOSTILE.replace('(global $n (mut i32)', '(global $n (export "n") (mut i32)')
+
+
+def test_a_poisoned_instance_restores_when_every_mutable_global_is_exported(engine: str) -> None:
+    """A snapshot holds all of the guest's state when no mutable global is hidden: restoring it
+    after a limit stop gives a usable, unpoisoned instance with the old state."""
+    data = bytes(wasmtime.wat2wasm(EXPORTED_GLOBALS % ""))
+    instance = rw.load(data, engine=engine, limits=FUEL)
+    snapshot = instance.snapshot()
+    assert snapshot.globals["n"] == 0
+    with pytest.raises(rw.ResourceExhausted):
+        instance.call("spin")
+    assert instance.poisoned and instance.engine_instance.global_get("n") > 0
+    assert instance.restorable(snapshot)
+    instance.restore(snapshot)
+    assert not instance.poisoned and instance.engine_instance.global_get("n") == 0
+    assert instance.call("sum_to", 10) == 55
+    # a hidden mutable global (the $n of HOSTILE): a poisoned instance is not restorable
+    hidden = rw.load(hostile(), engine=engine, limits=FUEL)
+    before = hidden.snapshot()
+    assert hidden.restorable(before)
+    with pytest.raises(rw.ResourceExhausted):
+        hidden.call("spin")
+    assert not hidden.restorable(before)
+
+
+def test_a_limit_stop_is_poisoned_by_the_call_guard_without_a_report_import(engine: str) -> None:
+    """GuestCalls poisons on any ResourceExhausted (wasmtime's translated fuel/epoch trap, wasmer's
+    metering import, an intrinsic's max_host_bytes): no hook import is linked for it."""
+    instance = rw.load(hostile(), engine=engine, limits=rw.Limits(fuel=10_000, timeout_s=30.0))
+    assert not [row for row in instance.import_table() if row["name"] == "limit_exceeded"]
+    assert "limit_report" not in [t.name for t in instance.compiled.prepared.transforms]
+    with pytest.raises(rw.ResourceExhausted) as stopped:
+        instance.call("sum_to", 10**6)
+    assert instance.context.calls.poisoned_by is stopped.value
+
+
+def test_limits_and_resource_exhausted_are_top_level() -> None:
+    from realm_wasmer.errors import ResourceExhausted
+    from realm_wasmer.limits import Limits
+
+    assert rw.Limits is Limits and rw.ResourceExhausted is ResourceExhausted
+    assert {"Limits", "ResourceExhausted"} <= set(rw.__all__)
+    assert issubclass(rw.ResourceExhausted, rw.RealmWasmerError)
+
+
+@pytest.mark.parametrize("compiler", ["wasmer-cranelift", "wasmer-singlepass", "wasmer-llvm"])
+def test_timeouts_hold_on_every_wasmer_compiler_and_other_threads_run(compiler: str) -> None:
+    """wasmer holds the GIL for a whole guest call; the metered guest comes back to the host every
+    CHECK_INTERVAL units, so the deadline is checked and a Python thread gets to run meanwhile."""
+    instance = rw.load(hostile(), engine=compiler, limits=rw.Limits(timeout_s=0.3))
+    ticks = [0]
+    stop = threading.Event()
+
+    def count() -> None:
+        while not stop.is_set():
+            ticks[0] += 1
+            time.sleep(0.001)
+
+    thread = threading.Thread(target=count)
+    thread.start()
+    try:
+        time.sleep(0.01)
+        before = ticks[0]
+        with pytest.raises(rw.ResourceExhausted, match="timeout_s=0.3") as stopped:
+            instance.call("spin")
+    finally:
+        stop.set()
+        thread.join()
+    assert stopped.value.export == "spin" and instance.poisoned
+    assert ticks[0] > before  # the other thread ran during the guest call
+    for extra, where in ((SPIN_START, "<instantiation>"), (SPIN_WBINDGEN_START, "__wbindgen_start")):
+        with pytest.raises(rw.ResourceExhausted) as at_start:
+            rw.load(hostile(extra), engine=compiler, limits=rw.Limits(timeout_s=0.1))
+        assert (at_start.value.export, at_start.value.limit) == (where, "timeout_s")
+
+
+def test_every_field_holds_together_on_every_engine(engine: str) -> None:
+    """All five limits at once: each stops (or refuses) what it bounds, on each engine."""
+    limits = rw.Limits(fuel=5_000_000, timeout_s=5.0, max_memory_pages=3, max_table_elements=4,
+                       max_host_bytes=1 << 20)
+    instance = rw.load(hostile(), engine=engine, limits=limits)
+    assert instance.call("grow", 5) == -1 and instance.call("grow_table", 10) == -1
+    assert instance.call("sum_to", 1000) == 500500
+    with pytest.raises(rw.ResourceExhausted, match="fuel=5000000"):
+        instance.call("spin")
+    assert instance.context.calls.budget.limit == 1 << 20

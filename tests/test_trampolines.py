@@ -19,7 +19,7 @@ from realm_wasmer import engines, pipeline
 from realm_wasmer.host.tables import trampoline_name
 from realm_wasmer.limits import Limits
 from realm_wasmer.transforms import TRANSFORMS, Transform, stack_pointer, trampolines
-from realm_wasmer.transforms.metering import FUEL_EXPORT, GROW_GUARD, LIMIT_REPORT, METERING
+from realm_wasmer.transforms.metering import FUEL_EXPORT, GROW_GUARD, METERING
 from realm_wasmer.wasm import FuncType, WasmModule, decode_module, parse
 from realm_wasmer.wasm import cli as wasm_cli
 
@@ -27,7 +27,7 @@ from .conftest import REALM_WASM, realm_imports, wat
 
 INVOKE, DESTROY = 4, 5
 #: The transforms of this work (the registry may hold others, e.g. externref lowering).
-OURS = [trampolines.TRAMPOLINES, stack_pointer.STACK_POINTER, GROW_GUARD, METERING, LIMIT_REPORT]
+OURS = [trampolines.TRAMPOLINES, stack_pointer.STACK_POINTER, GROW_GUARD, METERING]
 INVOKE_SIG = FuncType(("i32", "i32", "i32"), ("i32",))
 
 
@@ -167,9 +167,6 @@ def test_each_outline_predicts_the_rewritten_module(step: Transform, name: str) 
     original = parse(data)
     out = step.apply(data, original)
     assert wasmtime.Module.validate(wasmtime.Engine(), out) is None
-    if step.name == "limit_report":  # declares a host-side import only: the module is unchanged
-        assert out == data and len(step.outline(original).imports) == len(original.imports) + 1
-        return
     assert _shape(step.outline(original)) == _shape(parse(out))
 
 
@@ -179,19 +176,18 @@ def test_the_planned_chain_validates_and_its_outline_matches(wasm_tools: Path) -
     engine = engines.lookup("wasmer-cranelift")
     steps = pipeline.plan(module, engine, limits=Limits(fuel=10, max_memory_pages=100))
     assert [t.name for t in steps if t in OURS] == [
-        "funcref_trampolines", "stack_pointer_export", "grow_guard", "metering", "limit_report"
+        "funcref_trampolines", "stack_pointer_export", "grow_guard", "metering"
     ]
-    out, outline = pipeline._build(data, module, engine, tuple(t for t in steps if t.name != "limit_report"))
+    out, outline = pipeline._build(data, module, engine, steps)
     predicted = module
     for step in steps:
-        if step.name != "limit_report":
-            predicted = step.outline(predicted)
+        predicted = step.outline(predicted)
     assert _shape(predicted) == _shape(outline) == _shape(parse(out))
     assert outline.export(FUEL_EXPORT) is not None
     done = subprocess.run([str(wasm_tools), "validate", "-"], input=out, capture_output=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert METERING in steps and GROW_GUARD in steps
-    assert pipeline.plan(module, engines.lookup("wasmtime"), limits=Limits(fuel=10)) == (LIMIT_REPORT,)
+    assert pipeline.plan(module, engines.lookup("wasmtime"), limits=Limits(fuel=10)) == ()
     assert TRANSFORMS.index(METERING) > TRANSFORMS.index(GROW_GUARD) > TRANSFORMS.index(trampolines.TRAMPOLINES)
 
 

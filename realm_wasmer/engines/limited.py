@@ -11,9 +11,9 @@ of a spec that sets limits (:func:`limited`).
   :data:`~realm_wasmer.limits.EPOCH_TICK_S`); the configuration is part of the
   artifact cache key. Each store gets ``set_limits`` (memory and table growth),
   and before each outermost call ``set_fuel`` and ``set_epoch_deadline``. A
-  fuel or epoch trap is reported as :class:`~realm_wasmer.errors.ResourceExhausted`
-  through the ``limit_exceeded`` hook (see ``transforms.metering``), so the call
-  guard poisons the instance.
+  fuel or epoch trap is raised as :class:`~realm_wasmer.errors.ResourceExhausted`
+  in its place; the call guard (``GuestCalls``) poisons the instance on any
+  ``ResourceExhausted``.
 
 A module whose initial memory (or table) is larger than the limit is refused at
 instantiation with ``ResourceExhausted``, on every engine.
@@ -30,15 +30,13 @@ from typing import Any, Callable, Optional, Sequence
 from ..errors import ResourceExhausted, UnsupportedFeature
 from ..limits import EPOCH_TICK_S, Governor, Limits
 from ..transforms.base import TRANSFORM_NAMESPACE
-from ..transforms.metering import FUEL_EXPORT, GOVERNED, LIMIT_EXCEEDED
+from ..transforms.metering import FUEL_EXPORT, GOVERNED
 from ..wasm import WasmModule
 from .base import Availability, Engine, EngineInstance, HostFunction, Trap, U8Array
 from .native import CachedFunctions, Imports
 from .wasmer_engine import WasmerEngine
 from .wasmtime_engine import WasmtimeEngine, _wasmtime_module, instantiate_in
 
-#: How a limit exceeded is reported: the metering transform's import (None without it).
-Report = Optional[Callable[..., Any]]
 #: Fuel given to a wasmtime store when only ``timeout_s`` is set (never reached).
 _UNLIMITED_FUEL = 2**63 - 1
 #: Epoch ticks to a deadline that never comes (no ``timeout_s``).
@@ -98,8 +96,7 @@ class LimitedEngine(Engine):
                 bound[(TRANSFORM_NAMESPACE, name)] = HostFunction(
                     host.signature, functools.partial(host.func, governor)
                 )
-        report = bound.get((TRANSFORM_NAMESPACE, LIMIT_EXCEEDED))
-        return self._instantiate(compiled, bound, governor, report.func if report is not None else None)
+        return self._instantiate(compiled, bound, governor)
 
     def _check_initial(self, governor: Governor) -> None:
         pages, elements = self.limits.max_memory_pages, self.limits.max_table_elements
@@ -108,7 +105,7 @@ class LimitedEngine(Engine):
         if elements is not None and self._table > elements:
             raise governor.exhausted("max_table_elements", f"the module's initial table has {self._table} elements")
 
-    def _instantiate(self, compiled: Any, imports: Imports, governor: Governor, report: Report) -> EngineInstance:
+    def _instantiate(self, compiled: Any, imports: Imports, governor: Governor) -> EngineInstance:
         raise NotImplementedError
 
 
@@ -172,7 +169,7 @@ class LimitedInstance(CachedFunctions):
 class LimitedWasmer(LimitedEngine):
     """wasmer with the metering and grow-guard transforms' imports bound to a Governor."""
 
-    def _instantiate(self, compiled: Any, imports: Imports, governor: Governor, report: Report) -> EngineInstance:
+    def _instantiate(self, compiled: Any, imports: Imports, governor: Governor) -> EngineInstance:
         governor.begin("<instantiation>", counter_set=False)  # the module's counter starts at 0
         inner = self.base.instantiate(compiled, imports)
         set_counter = _global_setter(inner, FUEL_EXPORT)
@@ -253,7 +250,7 @@ def configured(fuel: bool, epochs: bool) -> WasmtimeEngine:
 class LimitedWasmtime(LimitedEngine):
     """wasmtime with native fuel, epochs and store limits (see the module docstring)."""
 
-    def _instantiate(self, compiled: Any, imports: Imports, governor: Governor, report: Report) -> EngineInstance:
+    def _instantiate(self, compiled: Any, imports: Imports, governor: Governor) -> EngineInstance:
         base = self.base
         assert isinstance(base, WasmtimeEngine)
         engine = base._require()
@@ -283,9 +280,7 @@ class LimitedWasmtime(LimitedEngine):
                 return
             error = _native_limit(governor, exc.raw)
             if error is not None:
-                if report is None:
-                    raise error from None
-                report(error)  # raises it through the call guard (the instance is poisoned)
+                raise error from None  # the call guard poisons the instance
 
         before("<instantiation>")
         try:

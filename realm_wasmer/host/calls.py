@@ -29,7 +29,9 @@ from ..errors import (
     ModuleStateError,
     PoisonedInstance,
     RealmWasmerError,
+    ResourceExhausted,
 )
+from ..limits import HostBudget
 from ..wasm import FuncType, WasmModule
 
 _RANGES = {"i32": (-(1 << 31), (1 << 32) - 1), "i64": (-(1 << 63), (1 << 64) - 1)}
@@ -132,6 +134,9 @@ class GuestCalls:
         #: Run when the outermost call returns or raises (e.g. a store releasing the
         #: handles it pinned for the call).
         self.after_outermost: list[Callable[[], None]] = []
+        #: What the host allocated for the guest in the current outermost call
+        #: (``Limits.max_host_bytes``; the instance sets the limit before linking).
+        self.budget = HostBudget()
 
     def bind(self, engine_instance: EngineInstance) -> None:
         self._engine = engine_instance
@@ -195,6 +200,9 @@ class GuestCalls:
             if self._depth == 0:
                 self._last_import = None
                 self._host_exception = None
+                budget = self.budget
+                budget.used = 0
+                budget.export = export
             self._depth += 1
             self.calls += 1
             try:
@@ -213,6 +221,9 @@ class GuestCalls:
         data segments run guest code) with the same translation as :meth:`call`:
         ``label`` names it in errors."""
         with self.lock:
+            if self._depth == 0:
+                self.budget.used = 0
+                self.budget.export = label
             self._depth += 1
             try:
                 return function(*args)
@@ -247,6 +258,12 @@ class GuestCalls:
             panicked = EnginePanic(export, str(exc))
             self.poisoned_by = panicked
             raise panicked from None
+        if isinstance(exc, ResourceExhausted):
+            # A limit stopped the guest: raised by an injected import (wasmer metering), an
+            # intrinsic (max_host_bytes), or translated from the engine's own fuel/epoch
+            # trap by the limited engine (wasmtime). Guest frames were abandoned either way.
+            self.poisoned_by = exc
+            return
         raised = self._host_exception
         if raised is None or raised[1] is not exc:
             return

@@ -18,6 +18,12 @@ Shape words: ``js`` a borrowed JS value, ``own`` a JS value handed over,
 
 Intrinsics are matched by name with the hash stripped, across the naming eras:
 ``__wbindgen_throw`` and ``__wbg___wbindgen_throw_<hash>`` are the same intrinsic.
+
+Every handler that allocates on the host for the guest charges the instance's
+:class:`~realm_wasmer.limits.HostBudget` (``Limits.max_host_bytes``) *before*
+allocating: string copies out of guest memory, externref table growth, each
+value lowered into the JS-value heap, console messages (whose kept text is
+also cut to :data:`CONSOLE_TEXT_LIMIT` characters).
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ import attrs
 
 from ..errors import JsError
 from ..js.values import UNDEFINED, JsErrorValue, JsFunction, debug_repr, js_error, json_stringify
+from ..limits import SLOT_BYTES, HostBudget
 from ..wasm import FuncType
 from .context import HostContext
 from .heap import JsHeap
@@ -37,6 +44,7 @@ from .resolver import ImportRequest, Resolution
 from .values import ExternrefTableStore, JsValueStore
 
 __all__ = [
+    "CONSOLE_TEXT_LIMIT",
     "NOT_A_BOOL",
     "IntrinsicResolver",
     "JsErrorValue",
@@ -114,12 +122,24 @@ def known_intrinsics() -> dict[tuple[str, str], str]:
     return known
 
 
-def adapt(handler: Callable[..., Any], shape: Shape, store: JsValueStore) -> Callable[..., Any]:
-    """``handler`` (over Python values) as the import the guest calls under ``store``."""
+def adapt(
+    handler: Callable[..., Any], shape: Shape, store: JsValueStore, budget: Optional[HostBudget] = None,
+    label: str = "",
+) -> Callable[..., Any]:
+    """``handler`` (over Python values) as the import the guest calls under ``store``;
+    a value lowered into a heap slab charges ``budget`` one slot (as import ``label``)."""
     if store.kind == "externref":
         return handler  # values cross as themselves
     lifts = [store.lift if p == "js" else store.lift_owned if p == "own" else None for p in shape.params]
     lower = store.lower if shape.result in _JS_WORDS else None
+    if lower is not None and budget is not None:
+        unbounded, charge = lower, budget.charge
+
+        def charged(value: Any) -> Any:
+            charge(SLOT_BYTES, label)
+            return unbounded(value)
+
+        lower = charged
     if not any(lifts):
         if lower is None:
             return handler
@@ -169,7 +189,13 @@ def _drop_ref(ctx: HostContext) -> Callable[..., Any]:
 )
 def _clone_ref(ctx: HostContext) -> Callable[..., Any]:
     assert isinstance(ctx.values, JsHeap)
-    return ctx.values.clone
+    clone, charge = ctx.values.clone, ctx.calls.budget.charge
+
+    def clone_ref(index: int) -> int:
+        charge(SLOT_BYTES, "__wbindgen_object_clone_ref")  # one more heap slot
+        return clone(index)
+
+    return clone_ref
 
 
 # -- strings and numbers ------------------------------------------------------
@@ -178,11 +204,25 @@ def _clone_ref(ctx: HostContext) -> Callable[..., Any]:
 @intrinsic("__wbindgen_string_new", "ptr len -> js", "glue: addHeapObject(getStringFromWasm0(p, l)) (message_parser)")
 def _string_new(ctx: HostContext) -> Callable[..., Any]:
     string = ctx.memory.string
+    charge = ctx.calls.budget.charge
 
     def string_new(ptr: int, length: int) -> str:
+        charge(length, "__wbindgen_string_new")
         return string(ptr & 0xFFFFFFFF, length)
 
     return string_new
+
+
+def _copied_string(ctx: HostContext, name: str) -> Callable[[int, int], str]:
+    """Read a ``(ptr, len)`` string out of guest memory, charged to the budget as import ``name``."""
+    string = ctx.memory.string
+    charge = ctx.calls.budget.charge
+
+    def copied(ptr: int, length: int) -> str:
+        charge(length, name)
+        return string(ptr, length)
+
+    return copied
 
 
 def _write_str_slice(ctx: HostContext, retptr: int, text: Optional[str]) -> None:
@@ -292,8 +332,10 @@ def _loose_eq(ctx: HostContext) -> Callable[..., Any]:
 
 @intrinsic("__wbindgen_json_parse", "ptr len -> js", "src/lib.rs@0.2.83 JsValue::from_serde: JSON.parse(string)")
 def _json_parse(ctx: HostContext) -> Callable[..., Any]:
+    string = _copied_string(ctx, "__wbindgen_json_parse")
+
     def json_parse(ptr: int, length: int) -> Any:
-        return json.loads(ctx.memory.string(ptr, length))
+        return json.loads(string(ptr, length))
 
     return json_parse
 
@@ -318,8 +360,10 @@ def _json_serialize(ctx: HostContext) -> Callable[..., Any]:
     "__wbindgen_error_new", "ptr len -> js", "glue: addHeapObject(new Error(getStringFromWasm0(p, l))) (tiktoken)"
 )
 def _error_new(ctx: HostContext) -> Callable[..., Any]:
+    string = _copied_string(ctx, "__wbindgen_error_new")
+
     def error_new(ptr: int, length: int) -> JsErrorValue:
-        return JsErrorValue(ctx.memory.string(ptr, length))
+        return JsErrorValue(string(ptr, length))
 
     return error_new
 
@@ -328,8 +372,10 @@ def _error_new(ctx: HostContext) -> Callable[..., Any]:
     "__wbindgen_throw", "ptr len", "glue: throw new Error(getStringFromWasm0(p, l)) (message_parser); never returns"
 )
 def _throw(ctx: HostContext) -> Callable[..., Any]:
+    string = _copied_string(ctx, "__wbindgen_throw")
+
     def throw(ptr: int, length: int) -> None:
-        raise guest_thrown(JsErrorValue(ctx.memory.string(ptr, length)))
+        raise guest_thrown(JsErrorValue(string(ptr, length)))
 
     return throw
 
@@ -385,7 +431,14 @@ def _describe(ctx: HostContext) -> Callable[..., Any]:
     "src/externref.rs@0.2.83 (raw modules): stands for table.grow(null, delta) and returns the OLD size",
 )
 def _externref_grow(ctx: HostContext) -> Callable[..., Any]:
-    return ctx.tables.externref_grow
+    grow = ctx.tables.externref_grow
+    charge = ctx.calls.budget.charge
+
+    def externref_table_grow(delta: int) -> int:
+        charge(delta * SLOT_BYTES, "__wbindgen_externref_table_grow")
+        return grow(delta)
+
+    return externref_table_grow
 
 
 @intrinsic(
@@ -434,7 +487,7 @@ class IntrinsicResolver:
             if entry.stores is not None and store.kind not in entry.stores:
                 continue
             if entry.shape.signature(store.wasm_type) == request.signature:
-                handler = adapt(entry.factory(ctx), entry.shape, store)
+                handler = adapt(entry.factory(ctx), entry.shape, store, ctx.calls.budget, parsed.base)
                 return Resolution(handler, "intrinsic", f"{parsed.base}: {entry.source}", "intrinsic")
         return None
 
@@ -457,7 +510,8 @@ class IntrinsicResolver:
         shape = Shape.parse(shape_text)
         if shape.signature(store.wasm_type) != sig:
             return None
-        return Resolution(adapt(factory(ctx), shape, store), "intrinsic", description, "intrinsic")
+        handler = adapt(factory(ctx), shape, store, ctx.calls.budget, request.name)
+        return Resolution(handler, "intrinsic", description, "intrinsic")
 
 
 # -- shims: js-sys / web-sys bindings known by name and signature -----------
@@ -470,6 +524,9 @@ _CONSOLE = {
     "debug": logging.DEBUG,
 }
 _PTR_LEN = FuncType(("i32", "i32"), ())
+#: Characters of each console message kept in ``Instance.console_messages`` (the logger gets all of
+#: it): with ``CONSOLE_LIMIT`` messages kept, the record holds at most ~64 MiB whatever the guest logs.
+CONSOLE_TEXT_LIMIT = 64 * 1024
 
 
 class ShimResolver:
@@ -491,10 +548,16 @@ class ShimResolver:
         memory = ctx.memory
         record = ctx.console.append
         method = parsed.base
+        charge = ctx.calls.budget.charge
+        label = f"{request.module}.{request.name}"
 
         def console(ptr: int, length: int) -> None:
+            charge(length, label)
             text = memory.string(ptr, length)
-            record(method, text)
+            kept = text if len(text) <= CONSOLE_TEXT_LIMIT else (
+                f"{text[:CONSOLE_TEXT_LIMIT]}... [{len(text) - CONSOLE_TEXT_LIMIT} more characters]"
+            )
+            record(method, kept)
             console_log.log(level, "%s", text)
 
         return Resolution(console, "shim", f"console.{parsed.base}(&str) -> logging 'realm_wasmer.console'", "shim")

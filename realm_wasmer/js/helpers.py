@@ -129,6 +129,7 @@ def _decode(ctx: Any, ptr: Any, length: Any) -> str:
     memory = ctx.memory
     p = m.to_uint32(ptr)
     n = length if type(length) is int else m.to_integer(length)
+    ctx.calls.budget.charge(n, "getStringFromWasm0")  # Limits.max_host_bytes, before the copy
     try:
         return memory.string(p, n)  # type: ignore[no-any-return]
     except UnicodeDecodeError:

@@ -8,11 +8,11 @@
 from __future__ import annotations
 
 from .base import TRANSFORM_NAMESPACE, Transform
-from .metering import GROW_GUARD, LIMIT_REPORT, METERING
+from .metering import GROW_GUARD, METERING
 from .stack_pointer import STACK_POINTER
 from .trampolines import TRAMPOLINES
 
 #: Every transform, in the order the pipeline applies them.
-TRANSFORMS: tuple[Transform, ...] = (TRAMPOLINES, STACK_POINTER, GROW_GUARD, METERING, LIMIT_REPORT)
+TRANSFORMS: tuple[Transform, ...] = (TRAMPOLINES, STACK_POINTER, GROW_GUARD, METERING)
 
 __all__ = ["TRANSFORMS", "TRANSFORM_NAMESPACE", "Transform"]

@@ -1,5 +1,4 @@
-"""The limit transforms: metering (fuel and timeouts) and grow guards for wasmer, and
-the report hook every limited engine uses.
+"""The limit transforms: metering (fuel and timeouts) and grow guards for wasmer.
 
 * :data:`METERING` (wasmer; capability ``metering``): a fuel counter, a mutable
   i64 global exported as :data:`FUEL_EXPORT`, charged at every function entry
@@ -22,13 +21,6 @@ the report hook every limited engine uses.
   and ``table.grow`` becomes a call to an added guard function that asks
   ``__realm_wasmer.memory_grow``/``table_grow(current, delta) -> allowed`` and
   grows, or returns -1 as a grow past the module's own maximum does.
-* :data:`LIMIT_REPORT` (every engine; ``limit_report``, which no engine has):
-  rewrites nothing. It declares the host import ``__realm_wasmer.limit_exceeded``
-  in the running module's outline (the module does not import it; linking it is
-  harmless), so that an engine stopping a guest natively (wasmtime's fuel and
-  epoch traps) reports :class:`ResourceExhausted` through that import's call
-  guard: the instance is then poisoned exactly as when a handler raises.
-
 The injected imports' handlers take the instance's
 :class:`~realm_wasmer.limits.Governor` first: the limited engine
 (:mod:`realm_wasmer.engines.limited`) binds it when it instantiates.
@@ -36,7 +28,7 @@ The injected imports' handlers take the instance's
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
 from ..host.context import HostContext
 from ..wasm import FuncType, GlobalDef, Import, ImportDef, Instruction, Module, WasmModule, decode_module, encode_module
@@ -48,13 +40,11 @@ FUEL_EXPORT = "__realm_fuel"
 OUT_OF_FUEL = "out_of_fuel"
 MEMORY_GROW = "memory_grow"
 TABLE_GROW = "table_grow"
-LIMIT_EXCEEDED = "limit_exceeded"
 #: The injected imports whose handlers take the instance's Governor first.
 GOVERNED = (OUT_OF_FUEL, MEMORY_GROW, TABLE_GROW)
 
 _REFUEL = FuncType(("i64",), ("i64",))
 _GROW_CHECK = FuncType(("i32", "i32"), ("i32",))
-_NOTHING = FuncType((), ())
 
 _LOOP, _END, _DELEGATE = 0x03, 0x0B, 0x18
 _OPENERS = frozenset({0x02, 0x03, 0x04, 0x06, 0x1F})  # block loop if try try_table
@@ -259,32 +249,4 @@ GROW_GUARD = Transform(
     apply=_grow_apply,
     outline=_grow_outline,
     host_imports=_grow_host_imports,
-)
-
-
-# --- the report hook --------------------------------------------------------------------------------------------
-
-
-def _report_outline(module: WasmModule) -> WasmModule:
-    return add_function_imports(module, [Import(TRANSFORM_NAMESPACE, LIMIT_EXCEEDED, "func", _NOTHING)])
-
-
-def _limit_exceeded(error: Optional[BaseException] = None) -> None:
-    """Called by a limited engine (never by the guest) with the error to raise through the call guard."""
-    from ..errors import ResourceExhausted
-
-    raise error if error is not None else ResourceExhausted("<unknown>", "unknown", None)
-
-
-def _report_imports(ctx: HostContext) -> dict[str, Callable[..., Any]]:
-    return {LIMIT_EXCEEDED: _limit_exceeded}
-
-
-LIMIT_REPORT = Transform(
-    name="limit_report",
-    version=1,
-    provides=frozenset({"limit_report"}),
-    apply=lambda data, outline: data,
-    outline=_report_outline,
-    host_imports=_report_imports,
 )
