@@ -251,11 +251,11 @@ class Bridge:
         if isinstance(v, str):
             return m.canonical(str(v))
         if isinstance(v, (bytes, bytearray, memoryview)):
-            return typed.new_bytes(bytes(v))
+            return typed.shared(v) or typed.new_bytes(bytes(v))
         if isinstance(v, np.ndarray):
             if v.ndim == 0:
                 return self.to_js(v.item())
-            return typed.from_numpy(v)
+            return typed.shared(v) or typed.from_numpy(v)
         if isinstance(v, JsPromise):
             return v._promise
         if isinstance(v, type) and issubclass(v, JsInstance):
