@@ -146,8 +146,7 @@ class TypedArray:
 
     def coerce(self, value: Any) -> Any:
         if self.is_big:
-            if type(value) is not m.BigInt and not isinstance(value, int):
-                raise m.throw("TypeError", f"Cannot convert {m.describe(value)} to a BigInt")
+            value = to_bigint(value)
             bits = self.size * 8
             v = int(value) & ((1 << bits) - 1)
             if self.code.format[-1] == "q" and v >= 1 << (bits - 1):
@@ -210,6 +209,24 @@ class DataView:
 def new_bytes(data: bytes | bytearray, kind: str = "Uint8Array") -> TypedArray:
     buf = ArrayBuffer(bytearray(data))
     return TypedArray(kind, buf, 0, len(buf.data) // KINDS[kind][1])
+
+
+def to_bigint(value: Any) -> int:
+    """ECMAScript ToBigInt, as a BigInt64Array/BigUint64Array store applies it: a bigint, a boolean
+    or a numeric string; a Number (even 5) is a TypeError ``Cannot convert 5 to a BigInt``."""
+    t = type(value)
+    if t is m.BigInt or t is bool:
+        return int(value)
+    if t is str:
+        try:
+            return int(value.strip(m._WS) or "0", 0)
+        except ValueError:
+            raise m.throw("SyntaxError", f"Cannot convert {value} to a BigInt") from None
+    if t in (int, float) or value is None or value is UNDEFINED:
+        raise m.throw("TypeError", f"Cannot convert {m.to_string(value)} to a BigInt")
+    if isinstance(value, JsObject):
+        return to_bigint(m.to_primitive(value, "number"))
+    raise m.throw("TypeError", f"Cannot convert {m.describe(value)} to a BigInt")
 
 
 def shared(value: Any) -> Optional[TypedArray]:
