@@ -243,7 +243,7 @@ def shared(value: Any) -> Optional[TypedArray]:
         kind = KIND_OF_DTYPE.get(dtype.newbyteorder("=") if dtype.byteorder not in "=|" else dtype)
         if kind is None:
             return None
-        view = memoryview(value.reshape(-1)).cast("B")
+        view = memoryview(value.reshape(-1)).cast("B")  # type: ignore[arg-type]
     elif isinstance(value, bytearray):
         kind, view = "Uint8Array", memoryview(value)
     elif isinstance(value, memoryview):
