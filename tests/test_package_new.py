@@ -22,14 +22,6 @@ PACKAGES = {p["id"]: p for p in package_list()}
 CASES = [(pid, c["id"]) for pid in PACKAGES for c in recorded(pid)["cases"]]
 
 
-@pytest.fixture(scope="session")
-def new_packages() -> dict[str, Path]:
-    """The pinned packages, fetched with ``npm pack`` (sha512-checked) by tests/packages/fetch.py."""
-    from .packages.fetch import fetch
-
-    return fetch()
-
-
 @pytest.fixture(scope="module")
 def comparator() -> Any:
     return check_calls()

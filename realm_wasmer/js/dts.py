@@ -490,7 +490,7 @@ def py_type(ts: str, decls: Optional[Declarations] = None, param: bool = False) 
     if ts in _SIMPLE:
         return _SIMPLE[ts]
     if ts in _TYPED:
-        return "Bytes" if param else "numpy.ndarray"
+        return "Bytes" if param else "numpy.ndarray[Any, Any]"
     if ts == "Map":
         return "JsMap"
     if ts == "Set":

@@ -36,7 +36,7 @@ import numpy
 
 from realm_wasmer.js import JsMap
 
-Bytes = Union[bytes, bytearray, memoryview, numpy.ndarray]
+Bytes = Union[bytes, bytearray, memoryview, numpy.ndarray[Any, Any]]
 
 '''
 
