@@ -123,7 +123,7 @@ async function main() {
     const spec = JSON.parse(readFileSync(join(HERE, pkg.id, "cases.json"), "utf8"));
     const cases = [];
     for (const c of spec.cases) {
-      const rec = { id: c.id, description: c.description, steps: c.steps, ...(c.result ? { result: c.result } : {}) };
+      const rec = { id: c.id, description: c.description, steps: c.steps, ...(c.result ? { result: c.result } : {}), ...(c.fresh ? { fresh: true } : {}) };
       try {
         rec.output = encode(runSteps(api, c.steps, c.result));
       } catch (e) {
