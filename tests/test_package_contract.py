@@ -359,3 +359,35 @@ def test_engines_agree_on_the_contract_entry(contract_dir: Path, pkg: Any) -> No
     other = rw.load_package(contract_dir, engine="wasmer-cranelift", imports={"hostAdd": lambda a, b: a + b})
     assert other.Formatter(True).format("select a from b") == pkg.Formatter(True).format("select a from b")
     assert other.useHost(1) == 2
+
+
+# -- sources and init -----------------------------------------------------------------------------
+
+
+def test_sources_tgz_glue_file_and_bg_wasm(new_packages: dict[str, Path]) -> None:
+    from .packages.fetch import DEFAULT_CACHE
+
+    tgz = DEFAULT_CACHE / "tarballs" / "wasm-fmt-sql_fmt-0.2.2.tgz"
+    from_tgz = rw.load_package(tgz, engine="wasmtime")
+    assert from_tgz.__realm__.entry.name == "sql_fmt_node.js"
+    glue = rw.load_package(new_packages["blake3"] / "dist/wasm/nodejs/blake3_js.js", engine="wasmtime")
+    root = CORPUS_CACHE / "pkgs" / "message_parser" / "package"
+    from_wasm = rw.load_package(root / "message_parser_wasm_bg.wasm", engine="wasmtime")
+    assert from_wasm.__realm__.entry.name == "message_parser_wasm.js"
+    assert from_tgz.format("select 1") == "select\n  1"
+    assert isinstance(glue.create_hasher(), glue.Blake3Hash)
+    assert from_wasm.punycode_encode_host("münchen.de") == "xn--mnchen-3ya.de"
+
+
+def test_a_later_explicit_init_behaves_as_the_package_js() -> None:
+    resvg = rw.load_package(CORPUS_CACHE / "pkgs" / "resvg" / "package", engine="wasmtime")
+    pending = resvg.initWasm(b"")  # async in JS: a promise that rejects
+    with pytest.raises(rw.JsError) as info:  # resvg's own wrapper refuses a second initWasm
+        pending.result()
+    assert info.value.message == "Already initialized. The `initWasm()` function can be used only once."
+    root = CORPUS_CACHE / "pkgs" / "message_parser" / "package"
+    parser = rw.load_package(root, engine="wasmtime")
+    again = parser.initSync((root / "message_parser_wasm_bg.wasm").read_bytes())  # returns the live exports
+    assert "parse_text" in again and parser.punycode_encode_host("münchen.de") == "xn--mnchen-3ya.de"
+    with pytest.raises(rw.PackageError, match="no such package"):
+        rw.load_package(root / "nope", engine="wasmtime")
