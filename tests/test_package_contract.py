@@ -391,3 +391,12 @@ def test_a_later_explicit_init_behaves_as_the_package_js() -> None:
     assert "parse_text" in again and parser.punycode_encode_host("münchen.de") == "xn--mnchen-3ya.de"
     with pytest.raises(rw.PackageError, match="no such package"):
         rw.load_package(root / "nope", engine="wasmtime")
+
+
+def test_globals_the_glue_names_but_nobody_provides_are_listed(new_packages: dict[str, Path]) -> None:
+    blake3 = rw.load_package(new_packages["blake3"], engine="wasmtime", entry="dist/wasm/nodejs/blake3_js.js")
+    assert blake3.__realm__.missing_globals == {"Buffer": "Buffer.from"}  # in its unused string helper
+    supplied = rw.load_package(
+        new_packages["blake3"], engine="wasmtime", entry="dist/wasm/nodejs/blake3_js.js", imports={"Buffer": {}}
+    )
+    assert supplied.__realm__.missing_globals == {}

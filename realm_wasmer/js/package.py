@@ -139,6 +139,8 @@ class PackageRuntime:
         self.loader = Loader(realm, root, self._instantiate_into, provided)
         self._provided = provided
         self.exports: Any = None
+        #: global names the glue's code uses that nothing provides -> the JS text (logged at load)
+        self.missing_globals: dict[str, str] = {}
         #: the package's .d.ts declarations (realm_wasmer.js.dts.Declarations), when it has one
         self.declarations: Any = None
 
@@ -237,6 +239,14 @@ class PackageRuntime:
                 "pass entry='<the glue file>' (e.g. the build for Node or the web)"
             )
         self.exports = exports
+        self.missing_globals = self._missing_globals()
+        if self.missing_globals:
+            log.info(
+                "package %s: the glue names globals the evaluator lacks, outside the imports the wasm "
+                "calls (reached only if that code runs; pass imports={name: value} to supply one): %s",
+                self.root.name,
+                "; ".join(f"{k} ({v})" for k, v in self.missing_globals.items()),
+            )
         if self.unresolved:
             log.warning(
                 "package %s: %d name(s) the glue reaches are not provided:\n  %s",
@@ -245,6 +255,19 @@ class PackageRuntime:
                 "\n  ".join(str(u) for u in self.unresolved),
             )
         return exports
+
+    def _missing_globals(self) -> dict[str, str]:
+        """Free names of the loaded modules that neither the realm nor ``imports`` provides, with
+        the JS text using each (e.g. ``Buffer`` in an old nodejs glue's unused string helper)."""
+        g = self.realm.global_object
+        out: dict[str, str] = {}
+        for rec in self.loader.records.values():
+            if rec.code is None:
+                continue
+            for name, text in rec.code.free_names.items():
+                if name not in g and name not in self._provided:
+                    out.setdefault(name, text)
+        return out
 
     def _define_provided_globals(self) -> None:
         g = self.realm.global_object
