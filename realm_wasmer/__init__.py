@@ -116,3 +116,8 @@ __all__ = [
     "load",
     "load_package",
 ]
+
+# load_package's own errors (a package that cannot be located or initialised, glue it cannot parse)
+from .errors import JsSyntaxError, PackageError  # noqa: E402
+
+__all__ += ["JsSyntaxError", "PackageError"]

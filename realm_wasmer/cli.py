@@ -7,6 +7,9 @@
     realm-wasmer demo                         construct the bundled Realm, explained
     realm-wasmer stubs MODULE [-o FILE]       .pyi stub of the typed bindings
     realm-wasmer probe MODULE --class Realm   the out-slot and object layout a constructor needs
+    realm-wasmer inspect PACKAGE              an npm wasm-bindgen package's API (load_package)
+    realm-wasmer call PACKAGE NAME ARGS_JSON  call one function of a package, print JSON
+    realm-wasmer stubs PACKAGE [-o FILE]      .pyi stubs from the package's .d.ts
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from . import engines
 from .bench import cli as bench_cli
 from .bindings import cli as bindings_cli
 from .errors import RealmWasmerError
+from .js import cli as js_cli
 from .probe import cli as probe_cli
 from .wasm import cli as wasm_cli
 
@@ -73,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench_cli.add_parser(sub)
     probe_cli.add_parser(sub)
     wasm_cli.add_parser(sub)
+    js_cli.add_parser(sub)
     return parser
 
 
@@ -173,7 +178,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         "bench": bench_cli.run,
         "probe": probe_cli.run,
         "rewrite": wasm_cli.run,
+        "call": js_cli.run_call,
     }[args.command]
+    handler = js_cli.route(args, handler)
     try:
         return handler(args)
     except RealmWasmerError as exc:

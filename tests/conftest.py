@@ -128,3 +128,11 @@ def wasm_tools() -> Path:
     if found:
         return Path(found)
     return _fetch_wasm_tools(Path(os.environ.get("REALM_WASM_TOOLS_CACHE", "/tmp/realm-wasm-tools")))
+
+
+@pytest.fixture(scope="session")
+def new_packages() -> dict[str, Path]:
+    """The npm packages of tests/packages/packages.json, fetched with ``npm pack`` (sha512-checked)."""
+    from .packages.fetch import fetch
+
+    return fetch()

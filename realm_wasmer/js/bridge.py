@@ -20,7 +20,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from ..errors import JsError, JsThrow
+from ..errors import GuestTrap, JsError, JsThrow, PoisonedInstance
 from . import model as m
 from . import typed
 from .model import JSFunction, JsObject, Prop
@@ -103,6 +103,8 @@ class Bridge:
                 raise self.py_error(
                     JsThrow(m.make_error("RangeError", "Maximum call stack size exceeded")), label
                 ) from None
+            except PoisonedInstance as exc:
+                raise _first_trap(exc) from None
             return self.to_py(result, label=label)
 
     def construct(self, cls: JSFunction, args: list[Any], label: str) -> Any:
@@ -116,6 +118,8 @@ class Bridge:
                     realm.run_jobs()
             except JsError as exc:
                 raise self.py_error(exc, label) from None
+            except PoisonedInstance as exc:
+                raise _first_trap(exc) from None
             return obj
 
     def py_error(self, exc: JsError, label: str = "") -> JsError:
@@ -251,11 +255,11 @@ class Bridge:
         if isinstance(v, str):
             return m.canonical(str(v))
         if isinstance(v, (bytes, bytearray, memoryview)):
-            return typed.new_bytes(bytes(v))
+            return typed.shared(v) or typed.new_bytes(bytes(v))
         if isinstance(v, np.ndarray):
             if v.ndim == 0:
                 return self.to_js(v.item())
-            return typed.from_numpy(v)
+            return typed.shared(v) or typed.from_numpy(v)
         if isinstance(v, JsPromise):
             return v._promise
         if isinstance(v, type) and issubclass(v, JsInstance):
@@ -447,6 +451,18 @@ class Bridge:
             made_str: type = enum.Enum(name, [(k, v) for k, v in items])  # type: ignore[assignment, misc]
             return made_str
         return None
+
+
+def _first_trap(exc: PoisonedInstance) -> BaseException:
+    """The trap behind a PoisonedInstance raised in the same JS call (the glue's ``finally``
+    calling the instance again after its export trapped, e.g. to restore the stack pointer): the
+    call raises that GuestTrap, as Node raises the RuntimeError; else the PoisonedInstance."""
+    seen: BaseException | None = exc.__context__
+    while seen is not None:
+        if isinstance(seen, GuestTrap):
+            return seen
+        seen = seen.__context__
+    return exc
 
 
 def _hashable(v: Any) -> Any:

@@ -1365,6 +1365,34 @@ class Compiler:
     def e_call_expression(self, node: Any, scope: Scope) -> Expr:
         return self._chain_top(node, self._call(node, scope))
 
+    def _tagged_template_arguments(self, node: Any, scope: Scope) -> Callable[[list[Any]], list[Any]]:
+        """A tag's arguments: the strings object (cooked strings by index, ``raw``), then the
+        substitutions, as a tagged template passes them (e.g. String.raw with the text util)."""
+        cooked: list[str] = [""]
+        raw: list[str] = [""]
+        subs: list[Expr] = []
+        for child in node.named_children:
+            if child.type == "template_substitution":
+                subs.append(self.expr(child.named_children[0], scope))
+                cooked.append("")
+                raw.append("")
+            elif child.type in ("string_fragment", "escape_sequence"):
+                text = child.text.decode("utf-8", "surrogatepass")
+                raw[-1] += text
+                cooked[-1] += unescape(text) if child.type == "escape_sequence" else text
+        raw_js = [m.canonical(r) for r in raw]
+        cooked_js = [m.canonical(c) for c in cooked]
+
+        def run(f: list[Any]) -> list[Any]:
+            strings = m.new_object()
+            for i, c in enumerate(cooked_js):
+                dict.__setitem__(strings, str(i), c)
+            dict.__setitem__(strings, "length", len(cooked_js))
+            dict.__setitem__(strings, "raw", list(raw_js))
+            return [strings, *[s(f) for s in subs]]
+
+        return run
+
     def _arguments(self, node: Any, scope: Scope) -> Callable[[list[Any]], list[Any]]:
         items: list[tuple[bool, Expr]] = []
         if node is not None:
@@ -1400,14 +1428,13 @@ class Compiler:
 
     def _call(self, node: Any, scope: Scope) -> Expr:
         callee = node.child_by_field_name("function")
-        args = self._arguments(node.child_by_field_name("arguments"), scope)
+        arg_node = node.child_by_field_name("arguments")
+        if arg_node is not None and arg_node.type == "template_string":
+            args = self._tagged_template_arguments(arg_node, scope)
+        else:
+            args = self._arguments(arg_node, scope)
         optional = node.child_by_field_name("optional_chain") is not None
         text = node_text(callee, 60)
-        if (
-            node.child_by_field_name("arguments") is not None
-            and node.child_by_field_name("arguments").type == "template_string"
-        ):
-            raise self.unsupported(node, "a tagged template")
         if callee.type == "super":
             return self._super_call(node, scope, args)
         if callee.type == "import":

@@ -162,7 +162,7 @@ def _allocate(malloc: Any, size: int, align: int) -> int:
     return m.to_uint32(ptr)
 
 
-@helper("passStringToWasm0", (3,), needs=("WASM_VECTOR_LEN",))
+@helper("passStringToWasm0", (2, 3), needs=("WASM_VECTOR_LEN",))  # 2: the nodejs Buffer variant (0.2.6x)
 def _pass_string(access: GlueAccess, frame: list[Any], fallback: JSFunction) -> JSFunction:
     ctx = ctx_getter(access, frame)
     set_len = access.setter("WASM_VECTOR_LEN")

@@ -139,6 +139,10 @@ class PackageRuntime:
         self.loader = Loader(realm, root, self._instantiate_into, provided)
         self._provided = provided
         self.exports: Any = None
+        #: global names the glue's code uses that nothing provides -> the JS text (logged at load)
+        self.missing_globals: dict[str, str] = {}
+        #: the package's .d.ts declarations (realm_wasmer.js.dts.Declarations), when it has one
+        self.declarations: Any = None
 
     # -- wasm instances ----------------------------------------------------------------------------
     def _wasm_imports(self, names: list[str]) -> Imports:
@@ -235,6 +239,14 @@ class PackageRuntime:
                 "pass entry='<the glue file>' (e.g. the build for Node or the web)"
             )
         self.exports = exports
+        self.missing_globals = self._missing_globals()
+        if self.missing_globals:
+            log.info(
+                "package %s: the glue names globals the evaluator lacks, outside the imports the wasm "
+                "calls (reached only if that code runs; pass imports={name: value} to supply one): %s",
+                self.root.name,
+                "; ".join(f"{k} ({v})" for k, v in self.missing_globals.items()),
+            )
         if self.unresolved:
             log.warning(
                 "package %s: %d name(s) the glue reaches are not provided:\n  %s",
@@ -243,6 +255,19 @@ class PackageRuntime:
                 "\n  ".join(str(u) for u in self.unresolved),
             )
         return exports
+
+    def _missing_globals(self) -> dict[str, str]:
+        """Free names of the loaded modules that neither the realm nor ``imports`` provides, with
+        the JS text using each (e.g. ``Buffer`` in an old nodejs glue's unused string helper)."""
+        g = self.realm.global_object
+        out: dict[str, str] = {}
+        for rec in self.loader.records.values():
+            if rec.code is None:
+                continue
+            for name, text in rec.code.free_names.items():
+                if name not in g and name not in self._provided:
+                    out.setdefault(name, text)
+        return out
 
     def _define_provided_globals(self) -> None:
         g = self.realm.global_object
@@ -361,6 +386,7 @@ class Package:
                 object.__setattr__(self, attr, py)
             names.append(key)
         object.__setattr__(self, "_names", names)
+        _apply_declarations(self, runtime)
 
     @staticmethod
     def _convert(bridge: Bridge, key: str, value: Any) -> Any:
@@ -383,6 +409,62 @@ class Package:
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("a package's exports are read-only")
+
+
+def _apply_declarations(pkg: Package, runtime: PackageRuntime) -> None:
+    """Typed signatures from the package's ``.d.ts`` (names and types for ``inspect.signature``),
+    and the value table's int -> BigInt rule where a parameter's declared type is ``bigint``."""
+    from . import dts
+    from .bridge import JsInstance
+    from .stubs import signature
+
+    path = dts.find(runtime.root, runtime.entry)
+    if path is None:
+        return
+    try:
+        decls = dts.read(path)
+    except (OSError, UnicodeDecodeError) as exc:
+        log.warning("package %s: cannot read %s: %s", runtime.root.name, path, exc)
+        return
+    runtime.declarations = decls
+    values = {name: getattr(pkg, name) for name in pkg._names}
+    names = {k: v for k, v in values.items() if isinstance(v, type)}
+
+    def typed(fn: Any, params: tuple[dts.Param, ...], returns: Optional[str], method: bool) -> Any:
+        big = [i + (1 if method else 0) for i, p in enumerate(params) if dts.is_bigint(p.ts)]
+        out = fn
+        if big:
+
+            def out(*args: Any) -> Any:
+                return fn(*[m.BigInt(a) if k in big and type(a) is int else a for k, a in enumerate(args)])
+
+            out.__name__ = out.__qualname__ = fn.__name__
+            out.__doc__ = fn.__doc__
+        out.__signature__ = signature(params, returns, decls, names, method)
+        return out
+
+    for name, value in values.items():
+        fn_decl = decls.function(name)
+        if fn_decl is not None and callable(value) and hasattr(value, "_js"):
+            value = typed(value, fn_decl.params, fn_decl.returns, False)
+            for attr in [name] + ([name + "_"] if keyword.iskeyword(name) else []):
+                object.__setattr__(pkg, attr, value)
+        cls_decl = decls.classes.get(name)
+        if cls_decl is None or not (isinstance(value, type) and issubclass(value, JsInstance)):
+            continue
+        if cls_decl.ctor is not None and "__init__" in vars(value):
+            init = typed(vars(value)["__init__"], cls_decl.ctor.params, None, True)
+            type.__setattr__(value, "__init__", init)
+        for member in cls_decl.members:
+            if member.params is None:
+                continue
+            for attr in [member.name] + ([member.name + "_"] if keyword.iskeyword(member.name) else []):
+                raw = vars(value).get(attr)
+                fn = raw.__func__ if isinstance(raw, staticmethod) else raw
+                if not callable(fn):
+                    continue
+                made = typed(fn, member.params, member.ts, not member.static)
+                setattr(value, attr, staticmethod(made) if isinstance(raw, staticmethod) else made)
 
 
 def load_package(

@@ -1972,6 +1972,24 @@ def _math(g: JsObject) -> None:
 def _reflect(g: JsObject) -> None:
     R = m.new_object()
     m.define(g, "Reflect", R)
+    _reflect_members(R)
+    # Reflect's functions other than apply/construct take an object first (Node: "Reflect.get
+    # called on non-object"; serde-wasm-bindgen's errors show this text)
+    for name in ("get", "set", "has", "ownKeys", "getPrototypeOf", "deleteProperty", "defineProperty"):
+        fn = m.get(R, name)
+        m.define(R, name, JSFunction(_object_first(name, fn.impl), name, fn.nparams))
+
+
+def _object_first(name: str, impl: Callable[[Any, list[Any]], Any]) -> Callable[[Any, list[Any]], Any]:
+    def run(this: Any, args: list[Any]) -> Any:
+        if not m.is_object(arg(args, 0)):
+            raise m.throw("TypeError", f"Reflect.{name} called on non-object")
+        return impl(this, args)
+
+    return run
+
+
+def _reflect_members(R: JsObject) -> None:
     m.define(
         R,
         "apply",

@@ -54,7 +54,8 @@ class ArrayBuffer:
     __slots__ = ("data", "_mv", "__weakref__")
     tracking = False
 
-    def __init__(self, data: bytearray) -> None:
+    def __init__(self, data: Any) -> None:
+        """``data``: a bytearray it owns, or a writable byte memoryview it shares (see :func:`shared`)."""
         self.data = data
         self._mv = memoryview(data)
 
@@ -145,8 +146,7 @@ class TypedArray:
 
     def coerce(self, value: Any) -> Any:
         if self.is_big:
-            if type(value) is not m.BigInt and not isinstance(value, int):
-                raise m.throw("TypeError", f"Cannot convert {m.describe(value)} to a BigInt")
+            value = to_bigint(value)
             bits = self.size * 8
             v = int(value) & ((1 << bits) - 1)
             if self.code.format[-1] == "q" and v >= 1 << (bits - 1):
@@ -209,6 +209,53 @@ class DataView:
 def new_bytes(data: bytes | bytearray, kind: str = "Uint8Array") -> TypedArray:
     buf = ArrayBuffer(bytearray(data))
     return TypedArray(kind, buf, 0, len(buf.data) // KINDS[kind][1])
+
+
+def to_bigint(value: Any) -> int:
+    """ECMAScript ToBigInt, as a BigInt64Array/BigUint64Array store applies it: a bigint, a boolean
+    or a numeric string; a Number (even 5) is a TypeError ``Cannot convert 5 to a BigInt``."""
+    t = type(value)
+    if t is m.BigInt or t is bool:
+        return int(value)
+    if t is str:
+        try:
+            return int(value.strip(m._WS) or "0", 0)
+        except ValueError:
+            raise m.throw("SyntaxError", f"Cannot convert {value} to a BigInt") from None
+    if t in (int, float) or value is None or value is UNDEFINED:
+        raise m.throw("TypeError", f"Cannot convert {m.to_string(value)} to a BigInt")
+    if isinstance(value, JsObject):
+        return to_bigint(m.to_primitive(value, "number"))
+    raise m.throw("TypeError", f"Cannot convert {m.describe(value)} to a BigInt")
+
+
+def shared(value: Any) -> Optional[TypedArray]:
+    """A typed array over the memory of a writable Python buffer (bytearray, writable
+    memoryview, writable C-contiguous numpy array of a native little-endian dtype), so what JS
+    writes into it (a Rust ``&mut [u8]`` the glue copies back) is seen in Python; None when
+    ``value`` cannot be shared (read-only, strided, another byte order): it is then copied."""
+    if isinstance(value, np.ndarray):
+        if not (value.flags.c_contiguous and value.flags.writeable) or value.ndim == 0:
+            return None
+        dtype = value.dtype
+        if dtype.byteorder == ">" or (dtype.byteorder == "=" and not _LITTLE):
+            return None
+        kind = KIND_OF_DTYPE.get(dtype.newbyteorder("=") if dtype.byteorder not in "=|" else dtype)
+        if kind is None:
+            return None
+        view = memoryview(value.reshape(-1)).cast("B")  # type: ignore[arg-type]
+    elif isinstance(value, bytearray):
+        kind, view = "Uint8Array", memoryview(value)
+    elif isinstance(value, memoryview):
+        if value.readonly or not value.c_contiguous:
+            return None
+        kind, view = "Uint8Array", value.cast("B")
+    else:
+        return None
+    return TypedArray(kind, ArrayBuffer(view), 0, len(view) // KINDS[kind][1])
+
+
+_LITTLE = bool(np.little_endian)
 
 
 def from_numpy(array: Any) -> TypedArray:
