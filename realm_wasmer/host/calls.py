@@ -137,6 +137,9 @@ class GuestCalls:
         #: What the host allocated for the guest in the current outermost call
         #: (``Limits.max_host_bytes``; the instance sets the limit before linking).
         self.budget = HostBudget()
+        #: Export name -> a wrapper of the engine's callable (e.g. the externref lowering's
+        #: conversion of values to handles by the export's original signature).
+        self.export_wrappers: dict[str, Callable[[Callable[..., Any]], Callable[..., Any]]] = {}
 
     def bind(self, engine_instance: EngineInstance) -> None:
         self._engine = engine_instance
@@ -232,6 +235,9 @@ class GuestCalls:
                 raise
             finally:
                 self._depth -= 1
+                if not self._depth and self.after_outermost:
+                    for hook in self.after_outermost:
+                        hook()
 
     def _refuse(self) -> None:
         self.check_thread()
@@ -243,7 +249,9 @@ class GuestCalls:
     def _entry(self, export: str) -> tuple[Callable[..., Any], int]:
         if export not in self._arity and self._module.export(export) is not None:
             raise ExportNotFound(f"export {export!r} is not a function")
-        entry = self._callables[export] = (self.export_function(export), self._arity[export])
+        function = self.export_function(export)
+        wrap = self.export_wrappers.get(export)
+        entry = self._callables[export] = (function if wrap is None else wrap(function), self._arity[export])
         return entry
 
     def _failed(self, export: str, exc: BaseException) -> None:
