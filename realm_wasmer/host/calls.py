@@ -167,6 +167,11 @@ class GuestCalls:
         return self._last_import
 
     @property
+    def busy(self) -> bool:
+        """True while an export call (or instantiation) is running."""
+        return self._depth > 0
+
+    @property
     def exported_functions(self) -> frozenset[str]:
         return frozenset(self._arity)
 

@@ -120,6 +120,7 @@ class HostContext:
             # lowered tables are reached on the host under their export names.
             calls.export_wrappers.update(values.wrappers(info.module))
             tables.host_tables = values.view
+            tables.handles = values
         return cls(
             info=info,
             module=runnable,

@@ -29,8 +29,9 @@ instance's :class:`~realm_wasmer.limits.HostBudget` (``Limits.max_host_bytes``).
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Iterator, Optional, Sequence
 
 import attrs
 
@@ -42,7 +43,20 @@ from .calls import GuestCalls
 
 #: The handle of null (``ref.null extern``), the value ``None``.
 NULL = 0
-_EXTERNREF = frozenset({"externref", "(ref null extern)", "(ref extern)"})
+#: The value types lowered to ``i32`` handles.
+EXTERNREF_TYPES = frozenset({"externref", "(ref null extern)", "(ref extern)"})
+_EXTERNREF = EXTERNREF_TYPES
+
+
+def lower_type(valtype: str) -> str:
+    return "i32" if valtype in EXTERNREF_TYPES else valtype
+
+
+def lower_signature(signature: FuncType) -> FuncType:
+    """``signature`` with every externref lowered to i32 (itself when it has none)."""
+    if not any(t in EXTERNREF_TYPES for t in signature.params + signature.results):
+        return signature
+    return FuncType(tuple(map(lower_type, signature.params)), tuple(map(lower_type, signature.results)))
 
 
 def import_name(operation: str, table: int, source: Optional[int] = None) -> str:
@@ -108,6 +122,8 @@ class HandleStore:
         self._refs: list[int] = [0]
         self._free: list[int] = []
         self._pinned: set[int] = set()
+        #: Pins are kept while this is nonzero (see :meth:`held`).
+        self._holds = 0
         self.tables: dict[int, HostTable] = {
             index: HostTable(index, [NULL] * table.limits.minimum, table.limits.maximum)
             for index, table in enumerate(original.tables)
@@ -168,7 +184,7 @@ class HandleStore:
     def release_pinned(self) -> None:
         """End of the outermost call: handles no table slot holds are released."""
         pinned = self._pinned
-        if not pinned:
+        if not pinned or self._holds:
             return
         refs = self._refs
         for handle in pinned:
@@ -179,6 +195,18 @@ class HandleStore:
     def handle_count(self) -> int:
         """Live handles (held by a table slot or pinned by the current call)."""
         return len(self._values) - 1 - len(self._free)
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        """Keep this call's pins past the end of the guest call inside (a host-side wrapper that
+        converts the call's handles to values afterwards, e.g. a call through a trampoline)."""
+        self._holds += 1
+        try:
+            yield
+        finally:
+            self._holds -= 1
+            if not self._holds and not self._calls.busy:
+                self.release_pinned()
 
     # -- the lowered tables (the guest's side) ------------------------------------------------------------------
     def slot(self, table: HostTable, index: int, label: str) -> int:
@@ -401,4 +429,7 @@ def lowered_signatures(original: WasmModule, runnable: WasmModule) -> dict[tuple
     }
 
 
-__all__: Sequence[str] = ["NULL", "import_name", "HandleStore", "HostTable", "HostTableView", "lowered_signatures"]
+__all__: Sequence[str] = [
+    "EXTERNREF_TYPES", "NULL", "HandleStore", "HostTable", "HostTableView", "import_name", "lower_signature",
+    "lower_type", "lowered_signatures",
+]

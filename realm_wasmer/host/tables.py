@@ -19,6 +19,7 @@ from ..engines.base import EngineInstance
 from ..errors import EmptyTableSlot, MissingRuntimeExport, UnsupportedFeature
 from ..wasm import FuncType
 from .calls import GuestCalls
+from .handles import HandleStore, lower_signature
 from .values import unwrap
 
 
@@ -53,6 +54,9 @@ class TableManager:
         #: Export name -> a host-side table with the engine-table API (externref tables the
         #: load pipeline lowered to handles: :meth:`HandleStore.view`), or None.
         self.host_tables: Callable[[str], Optional[Any]] = _no_table
+        #: The handle store, when the load pipeline lowered externref (closures taking or
+        #: returning JS values are called through the lowered trampolines).
+        self.handles: Optional[HandleStore] = None
 
     def bind(self, engine_instance: EngineInstance) -> None:
         self._engine = engine_instance
@@ -100,12 +104,19 @@ class TableManager:
                 raise EmptyTableSlot(f"funcref table {name!r} has no function at index {index}")
             result = function(store, *args)
             return tuple(result) if isinstance(result, list) else result
-        trampoline = trampoline_name(signature)
+        lowered = lower_signature(signature)
+        trampoline = trampoline_name(lowered)
+        if lowered != signature and self.handles is not None and self._calls.has(trampoline):
+            # externref lowered to handles: the trampoline takes and returns handles.
+            call = self._calls.call
+            wrapped = self.handles.wrap_export(lambda *raw: call(trampoline, index, *raw), signature)
+            with self.handles.held():  # the result's handle outlives the trampoline call
+                return wrapped(*args)
         if not self._calls.has(trampoline):
             raise UnsupportedFeature(
                 f"this engine cannot call through funcref table {name!r} from Python: the module needs the "
-                f"trampoline export {trampoline}(index, ...) {signature} (injected by a module rewriter, "
-                "not built yet); use engine='wasmtime'"
+                f"trampoline export {trampoline}(index, ...) {lowered} (injected by the funcref_trampolines "
+                "load transform, which transforms='none' turns off); use engine='wasmtime'"
             )
         return self._calls.call(trampoline, index, *args)
 

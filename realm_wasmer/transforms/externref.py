@@ -46,7 +46,7 @@ import attrs
 
 from ..errors import UnsupportedFeature
 from ..host.context import HostContext
-from ..host.handles import HandleStore, import_name
+from ..host.handles import EXTERNREF_TYPES, HandleStore, import_name, lower_signature, lower_type
 from ..wasm import (
     FuncType,
     Global,
@@ -67,8 +67,6 @@ from .edits import add_function_imports, ins
 
 #: The handle of ``ref.null extern``.
 NULL_HANDLE = 0
-#: The value types lowered to ``i32``.
-EXTERNREF_TYPES = frozenset({"externref", "(ref null extern)", "(ref extern)"})
 #: Heap types whose ``ref.null`` becomes the null handle.
 EXTERN_HEAPS = frozenset({"extern", "noextern"})
 
@@ -87,16 +85,6 @@ _SELECT_T, _REF_NULL, _REF_IS_NULL = 0x1C, 0xD0, 0xD1
 _TABLE_OPS = {0x25: "get", 0x26: "set", (0xFC, 15): "grow", (0xFC, 16): "size", (0xFC, 17): "fill"}
 _TABLE_COPY, _TABLE_INIT = (0xFC, 14), (0xFC, 12)
 _INTERESTING = frozenset({*_BLOCKS, _SELECT_T, _REF_NULL, _REF_IS_NULL, *_TABLE_OPS, _TABLE_COPY, _TABLE_INIT})
-
-
-def lower_type(valtype: str) -> str:
-    return "i32" if valtype in EXTERNREF_TYPES else valtype
-
-
-def lower_signature(signature: FuncType) -> FuncType:
-    if not any(t in EXTERNREF_TYPES for t in signature.params + signature.results):
-        return signature
-    return FuncType(tuple(map(lower_type, signature.params)), tuple(map(lower_type, signature.results)))
 
 
 def _refused(message: str, *, section: str, function_index: Optional[int] = None,
