@@ -24,13 +24,15 @@ module at all:
   :meth:`~realm_wasmer.wasm.Module.add_imports`).
 
 Only the function bodies that change are re-encoded; everything else is copied
-byte for byte. What cannot be lowered faithfully is refused with an
+byte for byte. Externref element segments hold only nulls here: each becomes an
+empty declarative segment (the host table starts null-filled; segment indices
+stay). What cannot be lowered faithfully is refused with an
 :class:`~realm_wasmer.errors.UnsupportedFeature` naming the section, function
 index and byte offset: imported externref tables and globals, mutable externref
-globals (a handle kept only there would outlive its pin), externref element
-segments, ``table.init`` into an externref table, GC types mentioning externref,
-and a ``ref.is_null`` whose operand's type cannot be told from the instruction
-before it.
+globals (a handle kept only there would outlive its pin), table64 externref
+tables, an active externref segment out of its table's bounds, ``table.init``
+into an externref table, GC types mentioning externref, and a ``ref.is_null``
+whose operand's type cannot be told from the instruction before it.
 
 Handles: ``0`` is null; other handles are minted by the host when a JS value
 crosses into the guest (an import's result, an export's argument) and live
@@ -48,6 +50,7 @@ from ..errors import UnsupportedFeature
 from ..host.context import HostContext
 from ..host.handles import EXTERNREF_TYPES, HandleStore, import_name, lower_signature, lower_type
 from ..wasm import (
+    ElementSegment,
     FuncType,
     Global,
     GlobalType,
@@ -253,6 +256,12 @@ def _lower_globals(module: Module) -> None:
 
 def _lower_tables(module: Module, first_defined: int, lowered: list[int]) -> None:
     tables = module.tables
+    minimum = {index: tables[index - first_defined].minimum for index in lowered}
+    for index in lowered:
+        if tables[index - first_defined].table64:
+            raise _refused(f"externref table {index} is a table64", section="table",
+                           offset=_item_offset(module, 4, tables[index - first_defined]))
+    _lower_segments(module, minimum)
     replaced, trailing = _kept_tables(first_defined + len(tables), lowered)
     for index in replaced:
         old = tables[index - first_defined]
@@ -261,10 +270,38 @@ def _lower_tables(module: Module, first_defined: int, lowered: list[int]) -> Non
         del tables[len(tables) - trailing :]
     gone = set(lowered)
     module.exports[:] = [e for e in module.exports if not (e.kind == "table" and e.index in gone)]
-    for segment in module.elements:
-        if segment.reftype in EXTERNREF_TYPES or (segment.mode == "active" and segment.table in gone):
-            raise _refused("an externref element segment cannot be lowered", section="element",
-                           offset=_item_offset(module, 9, segment))
+
+
+_EMPTY_SEGMENT = ElementSegment(flags=3)  # declarative, funcref, no items: keeps the segment indices
+
+
+def _lower_segments(module: Module, minimum: dict[int, int]) -> None:
+    """Externref element segments hold only nulls (the lowered globals are null): an active one
+    into a lowered table sets slots that are already null, so each becomes an empty declarative
+    segment (segment indices stay). Anything else is refused."""
+    for position, segment in enumerate(module.elements):
+        into_lowered = segment.mode == "active" and segment.table in minimum
+        if segment.reftype not in EXTERNREF_TYPES and not into_lowered:
+            continue
+        where = _item_offset(module, 9, segment)
+        if segment.functions or not all(_null_item(expr) for expr in segment.expressions):
+            raise _refused(f"externref element segment {position} holds non-null items", section="element",
+                           offset=where)
+        if into_lowered:
+            offset = segment.offset or ()
+            start = offset[0].imm[0] if len(offset) == 2 and offset[0].name == "i32.const" else None
+            count = len(segment.expressions)
+            if start is None or not 0 <= start <= start + count <= minimum[segment.table]:
+                raise _refused(f"active externref element segment {position} has no constant in-bounds offset",
+                               section="element", offset=where)
+        module.elements[position] = _EMPTY_SEGMENT
+
+
+def _null_item(expr: tuple[Instruction, ...]) -> bool:
+    """``ref.null extern`` or ``global.get`` of an externref global (all null once lowering starts)."""
+    return len(expr) == 2 and (
+        (expr[0].op == _REF_NULL and expr[0].imm[0] in EXTERN_HEAPS) or expr[0].name == "global.get"
+    )
 
 
 @attrs.define
@@ -279,6 +316,11 @@ class _Lowering:
     original_types: list[Any]
     table_elements: list[str]
     global_types: list[str]
+    #: How many function imports were injected (errors give the index the user sees: before them).
+    injected: int = 0
+
+    def original_index(self, func_index: int) -> int:
+        return func_index - self.injected
 
     def function_result(self, func_index: int) -> Optional[str]:
         type_index = self.module.function_type_index(func_index)
@@ -332,6 +374,7 @@ def _lower_body(lowering: _Lowering, func_index: int, body: Any) -> bool:
         return changed
     local_types: Optional[list[str]] = None
     calls = lowering.calls
+    user_index = lowering.original_index(func_index)
     tables = lowering.tables
     previous: Optional[Instruction] = None  # the instruction before, as it was decoded
     for position, instruction in enumerate(instructions):
@@ -359,7 +402,7 @@ def _lower_body(lowering: _Lowering, func_index: int, body: Any) -> bool:
             if operand is None:
                 raise _refused(
                     f"cannot tell the operand type of ref.is_null after {before}", section="code",
-                    function_index=func_index, offset=instruction.start if instruction.start >= 0 else None,
+                    function_index=user_index, offset=instruction.start if instruction.start >= 0 else None,
                 )
             if operand in EXTERNREF_TYPES:
                 new = ins("i32.eqz")
@@ -368,11 +411,11 @@ def _lower_body(lowering: _Lowering, func_index: int, body: Any) -> bool:
             if dst in tables or src in tables:
                 if not (dst in tables and src in tables):
                     raise _refused("table.copy between an externref and a funcref table", section="code",
-                                   function_index=func_index, offset=instruction.start)
+                                   function_index=user_index, offset=instruction.start)
                 new = ins("call", calls[("copy", dst, src)])
         elif op == _TABLE_INIT:
             if instruction.imm[1] in tables:
-                raise _refused("table.init into an externref table", section="code", function_index=func_index,
+                raise _refused("table.init into an externref table", section="code", function_index=user_index,
                                offset=instruction.start)
         else:
             table = instruction.imm[0]
@@ -404,7 +447,9 @@ def lower(module: Module) -> dict[str, Any]:
         [ImportDef(TRANSFORM_NAMESPACE, name, "func", module.add_type(sig)) for _, sig, name in wanted]
     )
     calls = {key: index for (key, _, _), index in zip(wanted, indices, strict=True)}
-    lowering = _Lowering(module, calls, frozenset(lowered_tables), original_types, table_elements, global_types)
+    lowering = _Lowering(
+        module, calls, frozenset(lowered_tables), original_types, table_elements, global_types, len(wanted)
+    )
     touched = [index for index, body in module.function_bodies() if _lower_body(lowering, index, body)]
     return {
         "externref_tables": lowered_tables,
