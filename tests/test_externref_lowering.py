@@ -414,3 +414,34 @@ def test_a_malformed_body_is_a_typed_error_naming_section_function_and_offset() 
     error = raised.value
     assert error.section == "code" and error.function_index == index  # type: ignore[attr-defined]
     assert error.offset == body.code_start  # type: ignore[attr-defined]
+
+
+def _shift_both_ways(data: bytes, delta: int) -> tuple[bytes, bytes]:
+    """The module with ``delta`` more function imports' worth of index shift: undecoded bodies
+    (shifted at the byte level) and decoded ones (shifted instruction by instruction)."""
+    fast, slow = decode_module(data), decode_module(data)
+    for _, body in slow.function_bodies():
+        _ = body.instructions
+    at = fast.imported_function_count
+    fast.shift_function_indices(delta, at)
+    slow.shift_function_indices(delta, at)
+    return encode_module(fast), encode_module(slow)
+
+
+def test_the_byte_level_shift_equals_the_decoded_one_on_the_corpus(corpus: dict) -> None:
+    for name, data in _modules(corpus).items():
+        fast, slow = _shift_both_ways(data, 6)
+        assert fast == slow, name
+
+
+@given(seed=st.binary(min_size=256, max_size=3000), delta=st.sampled_from([1, 6, 127, 20000]))
+@settings(max_examples=40, deadline=None)
+def test_the_byte_level_shift_equals_the_decoded_one(wasm_tools: Path, seed: bytes, delta: int) -> None:
+    """Shifting function indices without decoding the bodies (what every import-adding transform
+    does) gives the bytes the instruction-level shift gives, LEB widths changing included."""
+    done = subprocess.run([str(wasm_tools), "smith", *SMITH_FLAGS], input=seed, capture_output=True, timeout=60)
+    if done.returncode != 0:
+        assert done.returncode == 2, done.stderr.decode()
+        return
+    fast, slow = _shift_both_ways(done.stdout, delta)
+    assert fast == slow

@@ -360,6 +360,23 @@ def _operand_type(
     return None
 
 
+def _needs_lowering(op: Any, imm: tuple[Any, ...], tables: frozenset[int]) -> bool:
+    """Whether an instruction of :data:`_INTERESTING` has anything to lower (or to refuse)."""
+    if op in _BLOCKS:
+        return imm[0] in EXTERNREF_TYPES if isinstance(imm[0], str) else False
+    if op == _SELECT_T:
+        return any(t in EXTERNREF_TYPES for t in imm[0])
+    if op == _REF_NULL:
+        return imm[0] in EXTERN_HEAPS
+    if op == _REF_IS_NULL:
+        return True
+    if op == _TABLE_INIT:
+        return imm[1] in tables
+    if op == _TABLE_COPY:
+        return imm[0] in tables or imm[1] in tables
+    return imm[0] in tables
+
+
 def _lower_body(lowering: _Lowering, func_index: int, body: Any) -> bool:
     """Rewrite one body in place; True when it changed."""
     changed = False
@@ -369,9 +386,9 @@ def _lower_body(lowering: _Lowering, func_index: int, body: Any) -> bool:
         changed = True
     else:
         original_locals = body.locals
+    if not any(_needs_lowering(op, imm, lowering.tables) for op, imm, _, _ in body.scan(_INTERESTING)):
+        return changed  # found without decoding the body: it stays as it is
     instructions = body.instructions
-    if not any(i.op in _INTERESTING for i in instructions):
-        return changed
     local_types: Optional[list[str]] = None
     calls = lowering.calls
     user_index = lowering.original_index(func_index)
