@@ -445,3 +445,43 @@ def test_the_byte_level_shift_equals_the_decoded_one(wasm_tools: Path, seed: byt
         return
     fast, slow = _shift_both_ways(done.stdout, delta)
     assert fast == slow
+
+
+@pytest.mark.parametrize("engine", ["wasmtime", "wasmer-cranelift"])
+def test_the_function_table_reads_like_a_table_on_every_engine(engine: str) -> None:
+    """What the JS glue does with closures (``wasm.__wbindgen_export_2.get(i)(a, b, x)``): on wasmer
+    the entry's signature comes from the original module's element segment and the call goes
+    through the trampoline (JS values converted to handles and back)."""
+    instance = rw.load(fixture_bytes(), engine=engine, imports=Host().imports())
+    table = instance.tables.native("__wbindgen_export_2")
+    assert table is not None
+    store = instance.tables._store()
+    invoke, destroy = table.get(store, 0), table.get(store, 1)
+    assert tuple(invoke(store, 2, 3, "x")) == ("x", 5)
+    destroy(store, 0, 0)
+    assert instance.engine_instance.global_get("destroyed") == 1
+    assert int(table.size(store)) == 2
+    if engine != "wasmtime":
+        assert table.get(store, 5) is None  # no element segment put a function there
+        with pytest.raises(UnsupportedFeature, match="cannot be set"):
+            table.set(store, 0, None)
+
+
+def test_the_function_table_view_on_a_heap_module(engine: str) -> None:
+    """The heap-slab closure fixture (wasm-bindgen <= 0.2.101 shape): invoke and destroy shims
+    read out of the table and called, on every engine."""
+    made: dict[int, tuple[int, int]] = {}
+
+    def wrapper(caller: rw.Caller, a: int, b: int, _unused: int) -> int:
+        made[len(made)] = (a, b)
+        return len(made) - 1
+
+    imports = rw.Imports({("wbg", "__wbindgen_closure_wrapper7"): wrapper, ("wbg", "__wbg_call_js"): lambda c, f, x: 0})
+    instance = rw.load(wat("closure_table"), engine=engine, imports=imports)
+    closure = instance.call("make_accumulator", 10)
+    table = instance.tables.native("__wbindgen_export_2")
+    assert table is not None
+    store = instance.tables._store()
+    assert [table.get(store, 4)(store, *made[closure], x) for x in (1, 2)] == [11, 13]
+    table.get(store, 5)(store, *made[closure])
+    assert instance.engine_instance.global_get("live_closures") == 0

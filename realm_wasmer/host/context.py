@@ -115,6 +115,7 @@ class HostContext:
         memory = GuestMemory()
         values = make_store(info, calls, value_store)
         tables = TableManager(conventions, calls)
+        tables.module = info.module
         if isinstance(values, HandleStore):
             # Lowered externref: the boundary converts by the original signatures, and the
             # lowered tables are reached on the host under their export names.

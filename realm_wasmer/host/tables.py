@@ -17,7 +17,7 @@ from typing import Any, Callable, Optional
 from ..conventions import Conventions
 from ..engines.base import EngineInstance
 from ..errors import EmptyTableSlot, MissingRuntimeExport, UnsupportedFeature
-from ..wasm import FuncType
+from ..wasm import FuncType, WasmModule
 from .calls import GuestCalls
 from .handles import HandleStore, lower_signature
 from .values import unwrap
@@ -54,6 +54,8 @@ class TableManager:
         #: Export name -> a host-side table with the engine-table API (externref tables the
         #: load pipeline lowered to handles: :meth:`HandleStore.view`), or None.
         self.host_tables: Callable[[str], Optional[Any]] = _no_table
+        #: The original module's outline (the signatures of a function table's entries).
+        self.module: Optional[WasmModule] = None
         #: The handle store, when the load pipeline lowered externref (closures taking or
         #: returning JS values are called through the lowered trampolines).
         self.handles: Optional[HandleStore] = None
@@ -96,7 +98,7 @@ class TableManager:
         the table. Without it the call is refused, naming the export needed.
         """
         name = table or self.function_table()
-        native = self.native(name)
+        native = self._engine_table(name)
         if native is not None:
             store = self._store()
             function = unwrap(native.get(store, index))
@@ -135,10 +137,71 @@ class TableManager:
         return sizes
 
     def native(self, name: str) -> Optional[Any]:
-        """The engine's own table object where the engine has one (wasmtime), a host-side
-        table (a lowered externref table), else None."""
+        """A table object with the engine-table API (``get``/``set``/``grow``/``size``, each
+        taking a store): the engine's own where it has one (wasmtime); a host-side table (an
+        externref table lowered to handles); on wasmer, the function table the trampolines
+        call through, read-only (:class:`TrampolineTable`); else None."""
         host = self.host_tables(name)
         if host is not None:
             return host
+        table = self._engine_table(name)
+        if table is not None:
+            return table
+        return self._trampoline_table(name)
+
+    def _engine_table(self, name: str) -> Optional[Any]:
         table = getattr(self._engine, "table", None) if self._engine is not None else None
         return table(name) if table else None
+
+    def _trampoline_table(self, name: str) -> Optional["TrampolineTable"]:
+        """The function table of a module running with trampolines (the first exported funcref
+        table: the one they call through), when the original module's outline is known."""
+        if self.module is None or not self.funcref_tables or name != self.funcref_tables[0]:
+            return None
+        if not any(self._calls.has(export) for export in self._calls.exported_functions
+                   if export.startswith("__realm_call_indirect_")):
+            return None
+        export = self.module.export(name)
+        if export is None:
+            return None
+        slots: dict[int, FuncType] = {}
+        for table, offset, functions in self.module.element_segments:
+            if table == export.index:
+                for k, function in enumerate(functions):
+                    slots[offset + k] = self.module.functions[function]
+        return TrampolineTable(self, name, slots)
+
+
+class TrampolineTable:
+    """A funcref table on an engine without a table API (wasmer), read through the trampolines:
+    ``get(store, i)`` is a callable ``(store, *args)`` calling entry ``i`` with the signature of
+    the function the module's element segments put there (None for a slot they leave empty);
+    what the JS glue's ``wasm.__wbindgen_export_N.get(dtor)(a, b)`` does with closures.
+    Entries cannot be set or the table grown from the host."""
+
+    def __init__(self, manager: TableManager, name: str, slots: dict[int, FuncType]) -> None:
+        self._manager = manager
+        self._name = name
+        self._slots = slots
+
+    def size(self, _store: Any = None) -> int:
+        return self._manager.sizes().get(self._name, 0) if self._manager.exported_tables else 0
+
+    def get(self, _store: Any, index: int) -> Optional[Any]:
+        signature = self._slots.get(index & 0xFFFFFFFF)
+        if signature is None:
+            return None
+        call = self._manager.call_function
+
+        def entry(_store: Any, *args: Any) -> Any:
+            return call(index, signature, *args)
+
+        return entry
+
+    def set(self, _store: Any, index: int, value: Any) -> None:
+        raise UnsupportedFeature(f"funcref table {self._name!r} cannot be set from the host on this engine; "
+                                 "use engine='wasmtime'")
+
+    def grow(self, _store: Any, delta: int, value: Any = None) -> int:
+        raise UnsupportedFeature(f"funcref table {self._name!r} cannot be grown from the host on this engine; "
+                                 "use engine='wasmtime'")

@@ -103,6 +103,9 @@ class WasmModule:
     size: int
     #: ``(offset, length)`` of each active data segment whose offset is a constant.
     data_segments: tuple[tuple[int, int], ...] = ()
+    #: ``(table, offset, function indices)`` of each active element segment of function indices
+    #: whose offset is an ``i32.const`` (what a funcref table holds at instantiation).
+    element_segments: tuple[tuple[int, int, tuple[int, ...]], ...] = ()
 
     def export(self, name: str) -> Optional[Export]:
         for export in self.exports:
