@@ -485,3 +485,30 @@ def test_the_function_table_view_on_a_heap_module(engine: str) -> None:
     assert [table.get(store, 4)(store, *made[closure], x) for x in (1, 2)] == [11, 13]
     table.get(store, 5)(store, *made[closure])
     assert instance.engine_instance.global_get("live_closures") == 0
+
+
+EXCEPTIONS_WAT = (
+    '(module (tag $t (param i32)) (func (export "f") (result i32) (block $b (result i32)'
+    " (try_table (catch $t $b) (throw $t (i32.const 7))) (i32.const 0))))"
+)
+SHARED_WAT = (
+    '(module (memory 1 1 shared) (func (export "f") (result i32) (i32.atomic.rmw.add (i32.const 0) (i32.const 5))))'
+)
+
+
+@pytest.mark.parametrize("engine", WASMER)
+def test_what_wasmer_cannot_run_is_refused_before_compiling(engine: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_compile(*args: Any) -> Any:
+        raise AssertionError("refused before compiling")
+
+    monkeypatch.setattr(type(engines.lookup(engine)), "compile", no_compile)
+    with pytest.raises(rw.EngineRefused, match="exception handling.*1 exception tag.*engine='wasmtime'"):
+        rw.load(bytes(wasmtime.wat2wasm(EXCEPTIONS_WAT)), engine=engine, cache=ArtifactCache(None))
+    with pytest.raises(rw.EngineRefused, match="shared memor.*shared memory 0"):
+        rw.load(bytes(wasmtime.wat2wasm(SHARED_WAT)), engine=engine, cache=ArtifactCache(None))
+
+
+def test_wasmtime_runs_exceptions_and_refuses_shared_memory_with_the_reason() -> None:
+    assert rw.load(bytes(wasmtime.wat2wasm(EXCEPTIONS_WAT)), engine="wasmtime").call("f") == 7
+    with pytest.raises(rw.EngineRefused, match="without shared memory"):
+        rw.load(bytes(wasmtime.wat2wasm(SHARED_WAT)), engine="wasmtime")

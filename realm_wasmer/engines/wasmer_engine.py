@@ -135,6 +135,10 @@ _LIMITATIONS = {
     "transforms='auto' (externref lowered to i32 handles) or use engine='wasmtime'",
     "reference_types": "wasmer-python 1.1.0 cannot reach externref values or tables from Python ({detail}); "
     "load it with transforms='auto' (externref lowered to i32 handles) or use engine='wasmtime'",
+    # Met by no transform: refused before compiling.
+    "exceptions": "wasmer 1.1.0 cannot run wasm exception handling ({detail}); use engine='wasmtime'",
+    "threads": "wasmer-python 1.1.0 runs no shared memories or atomics ({detail}); no engine of realm_wasmer "
+    "runs them (wasmtime-py is configured without shared memory)",
     # Met by load transforms (never refused: module_needs does not report them).
     "table_access": "wasmer-python 1.1.0's Table has only size and type: the host cannot call a funcref table "
     "entry ({detail}) without the funcref_trampolines transform",

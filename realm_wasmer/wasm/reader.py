@@ -117,7 +117,9 @@ class Reader:
         flags = self.byte()
         minimum = self.uleb()
         maximum = self.uleb() if flags & 1 else None
-        return Limits(minimum, maximum)
+        if flags & 8:  # custom page size (log2)
+            self.uleb()
+        return Limits(minimum, maximum, shared=bool(flags & 2))
 
     def const_expr(self) -> Optional[Union[int, float]]:
         """A constant expression's value when it is one plain number constant, else None
@@ -198,6 +200,7 @@ def parse(data: bytes) -> WasmModule:
     customs: list[tuple[str, bytes]] = []
     data_segments: list[tuple[int, int]] = []
     element_segments: list[tuple[int, int, tuple[int, ...]]] = []
+    tags = 0
     start: Optional[int] = None
     imported_funcs: list[FuncType] = []
     imported_globals: list[Global] = []
@@ -246,6 +249,7 @@ def parse(data: bytes) -> WasmModule:
                     body.byte()
                     body.uleb()
                     ext = None
+                    tags += 1
                 else:
                     raise InvalidModule(f"unknown import kind {kind_code}")
                 imports.append(Import(module, name, kind, ext))
@@ -268,6 +272,8 @@ def parse(data: bytes) -> WasmModule:
                 exports_raw.append((name, EXTERNAL_KINDS.get(kind_code, f"kind{kind_code}"), body.uleb()))
         elif section_id == 8:
             start = body.uleb()
+        elif section_id == 13:
+            tags += body.uleb()
         elif section_id == 9:
             element_segments.extend(_function_segments(body))
         elif section_id == 11:
@@ -316,4 +322,5 @@ def parse(data: bytes) -> WasmModule:
         size=len(data),
         data_segments=tuple(data_segments),
         element_segments=tuple(element_segments),
+        tags=tags,
     )
