@@ -119,38 +119,42 @@ def test_without_catch_the_exception_propagates() -> None:
         instance.call("try_parse", 0, 0)
 
 
-def test_externref_exports_are_refused_on_wasmer_not_panicking() -> None:
+def test_externref_exports_run_on_wasmer_lowered_and_are_refused_without_transforms() -> None:
     import wasmtime
 
     data = bytes(wasmtime.wat2wasm('(module (func (export "id") (param externref) (result externref) local.get 0))'))
     with pytest.raises(rw.EngineRefused, match="externref.*engine='wasmtime'"):
-        rw.load(data, engine="wasmer-cranelift").call("id", None)
+        rw.load(data, engine="wasmer-cranelift", transforms="none").call("id", None)
     assert rw.load(data, engine="wasmtime").call("id", "kept") == "kept"
+    assert rw.load(data, engine="wasmer-cranelift").call("id", "kept") == "kept"  # externref lowered to handles
 
 
-def test_externref_imports_are_refused_on_wasmer_at_load() -> None:
+def test_externref_imports_run_on_wasmer_lowered_and_are_refused_without_transforms() -> None:
     import wasmtime
 
     data = bytes(wasmtime.wat2wasm('(module (import "env" "h" (func $h (param externref) (result i32)))'
                                    ' (func (export "run") (result i32) ref.null extern call $h))'))
-    handlers = rw.Imports({("env", "h"): lambda caller, value: 7})
+    seen: list[object] = []
+    handlers = rw.Imports({("env", "h"): lambda caller, value: seen.append(value) or 7})
     with pytest.raises(rw.EngineRefused, match=r"import env\.h.*engine='wasmtime'"):
-        rw.load(data, imports=handlers)
+        rw.load(data, imports=handlers, transforms="none")
     assert rw.load(data, engine="wasmtime", imports=handlers).call("run") == 7
+    assert rw.load(data, imports=handlers).call("run") == 7
+    assert seen == [None, None], "the handler sees the value (null), not a handle, on both engines"
 
 
 def test_a_wasmer_panic_is_an_engine_panic_and_poisons(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Without the load-time refusal, the same module makes wasmer panic inside the
-    call; the PanicException (a BaseException) is caught at the engine boundary."""
+    """Without the load-time refusal and the lowering, the same module makes wasmer panic inside
+    the call; the PanicException (a BaseException) is caught at the engine boundary."""
     import wasmtime
 
     from realm_wasmer.engines.wasmer_engine import WasmerEngine
 
-    monkeypatch.setattr(WasmerEngine, "check_module", lambda self, module: None)
+    monkeypatch.setattr(WasmerEngine, "check_unprovided", lambda self, needs, provided: None)
     data = bytes(wasmtime.wat2wasm('(module (import "env" "h" (func $h (param externref) (result i32)))'
                                    ' (func (export "run") (result i32) ref.null extern call $h))'))
     instance = rw.load(data, imports=rw.Imports({("env", "h"): lambda caller, value: 7}),
-                       cache=rw.ArtifactCache.disabled())
+                       cache=rw.ArtifactCache.disabled(), transforms="none")
     with pytest.raises(rw.EnginePanic, match="not implemented"):
         instance.call("run")
     assert instance.poisoned
