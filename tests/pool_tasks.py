@@ -101,3 +101,14 @@ def photon_resize_digest(instance: rw.Instance, size: int, new_size: int, filter
     )
     assert (width, height) == (new_size, new_size)
     return hashlib.sha256(bytes(out)).hexdigest()
+
+
+def photon_decoded_size(package: Any, png: bytes) -> tuple[int, int]:
+    """Width and height of a PNG decoded by photon's package API in the worker."""
+    with package.PhotonImage.new_from_byteslice(png) as image:
+        return image.get_width(), image.get_height()
+
+
+def package_globals() -> dict[str, Any]:
+    """A package's imports (JS global names): a fresh mapping per package instance."""
+    return {"hostAdd": lambda a, b: a + b}
