@@ -229,3 +229,22 @@ def test_a_package_spec_names_its_imports_by_reference() -> None:
         package_imports(spec.evolve(imports="tests.pool_tasks:WORK_WAT"))
     with pytest.raises(TypeError, match="instance of <class 'str'>|must be <class 'str'>"):
         rw.LoadSpec("pkg-dir", entry=Path("x.js"))  # type: ignore[arg-type]
+
+
+def test_the_corpus_calls_on_a_dask_local_cluster_equal_the_calls_in_process(cc: Any) -> None:
+    """The same translations through a pool whose executor is a Dask LocalCluster of processes:
+    stateless calls as Dask tasks, a session (tiktoken's encoder) as a Dask actor."""
+    import distributed
+
+    here = {pid: run_cases(rw.load_package(package_spec(pid).source, engine="wasmtime",
+                                           entry=package_spec(pid).entry), pid, cc)
+            for pid in ("message_parser", "tiktoken")}
+    options = dict(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    with distributed.LocalCluster(**options) as cluster, distributed.Client(cluster) as client:
+        executor = client.get_executor()
+        with rw.Pool(package_spec("message_parser"), workers=2, executor=executor) as pool:
+            assert run_cases(Remote(pool), "message_parser", cc) == here["message_parser"]
+        with rw.Pool(package_spec("tiktoken"), workers=2, executor=executor) as pool:
+            with pool.session("tenant") as session:
+                assert run_cases(Remote(session), "tiktoken", cc) == here["tiktoken"]
+                assert session.worker.startswith("Dask worker")
