@@ -204,6 +204,18 @@ def test_a_call_past_call_timeout_kills_its_worker(work_pool: rw.Pool) -> None:
     assert work_pool.call("work", 5) == pool_tasks.work_in_python(5)
 
 
+def test_a_call_past_its_limits_raises_resource_exhausted_and_the_instance_is_rebuilt() -> None:
+    spec = rw.LoadSpec(pool_tasks.work_module(), engine="wasmtime", limits=rw.Limits(fuel=5_000_000))
+    with rw.Pool(spec, workers=1) as pool:
+        pid = pool.call("tests.pool_tasks:pid")
+        with pytest.raises(rw.ResourceExhausted) as stopped:
+            pool.call("spin")  # stopped by the engine's fuel, in the worker; the error crosses with its fields
+        assert (stopped.value.export, stopped.value.limit, stopped.value.value) == ("spin", "fuel", 5_000_000)
+        # The stopped instance is poisoned: the worker rebuilds it; the same process serves the next calls.
+        assert list(pool.map("work", [10, 20])) == [pool_tasks.work_in_python(n) for n in (10, 20)]
+        assert pool.call("tests.pool_tasks:pid") == pid and pool.stats()["workers"][0].restarts == 0
+
+
 def test_backpressure_raises_or_blocks(work_pool: rw.Pool) -> None:
     work_pool.wait_ready(timeout=60)
     sleepers = [work_pool.submit("tests.pool_tasks:sleep_then_pid", 1.5) for _ in range(2)]
