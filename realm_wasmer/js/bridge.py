@@ -20,12 +20,23 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from ..errors import GuestTrap, JsError, JsThrow, PoisonedInstance
+from ..errors import GuestTrap, JsError, JsThrow, PoisonedInstance, ResourceExhausted
 from . import model as m
 from . import typed
 from .model import JSFunction, JsObject, Prop
 from .runtime import PromiseObject, Realm
 from .values import UNDEFINED, JsErrorValue
+
+#: Held while any package's JS runs (see :class:`Bridge`): the active realm is process-wide.
+EVAL_LOCK = threading.RLock()
+
+
+def _call(fn: Any, this: Any, args: list[Any]) -> Any:
+    return m.call(fn, this, args)
+
+
+def _construct(cls: Any, this: Any, args: list[Any]) -> Any:
+    return m.construct(cls, args)
 
 
 class JsMap(dict):  # type: ignore[type-arg]
@@ -60,11 +71,14 @@ class JsPromise:
     def result(self) -> Any:
         bridge = self._bridge
         with bridge.lock:
+            previous = m.activate(bridge.realm.intrinsics)
             try:
                 value = bridge.realm.settle(self._promise, f"the promise returned by {self.label}")
+                return bridge.to_py(value)
             except JsError as exc:
                 raise bridge.py_error(exc, self.label) from None
-            return bridge.to_py(value)
+            finally:
+                m.activate(previous)
 
     def __await__(self) -> Any:
         if False:  # pragma: no cover - makes this a generator
@@ -83,20 +97,39 @@ class Bridge:
 
     def __init__(self, realm: Realm) -> None:
         self.realm = realm
-        self.lock = threading.RLock()
+        #: One lock for every package's JS: the active realm (model.activate) is process-wide.
+        self.lock = EVAL_LOCK
+        self._depth = 0
         self._classes: dict[int, tuple[JSFunction, type]] = {}
         self._enum_cache: dict[int, tuple[Any, type]] = {}
 
     # -- calls ----------------------------------------------------------------------------------
     def invoke(self, fn: Any, this: Any, args: list[Any], label: str) -> Any:
+        return self._enter(_call, fn, this, args, label, True)
+
+    def construct(self, cls: JSFunction, args: list[Any], label: str) -> Any:
+        return self._enter(_construct, cls, None, args, label, False)
+
+    def _enter(self, run: Callable[[Any, Any, list[Any]], Any], fn: Any, this: Any, args: list[Any],
+               label: str, convert: bool) -> Any:
+        """Run JS from Python: this realm active (restored after), the evaluator's host budget
+        reset for an outermost call, jobs and cleanups run, errors translated."""
         with self.lock:
             realm = self.realm
-            if realm.cleanups:
-                realm.run_cleanups()
+            previous = m.activate(realm.intrinsics)
+            outermost = self._depth == 0
+            if outermost:
+                budget = realm.budget
+                budget.used = 0
+                budget.export = label
+            self._depth += 1
             try:
-                result = m.call(fn, this, args)
+                if realm.cleanups:
+                    realm.run_cleanups()
+                result = run(fn, this, args)
                 if realm.jobs:
                     realm.run_jobs()
+                return self.to_py(result, label=label) if convert else result
             except JsError as exc:
                 raise self.py_error(exc, label) from None
             except RecursionError:
@@ -105,22 +138,12 @@ class Bridge:
                 ) from None
             except PoisonedInstance as exc:
                 raise _first_trap(exc) from None
-            return self.to_py(result, label=label)
-
-    def construct(self, cls: JSFunction, args: list[Any], label: str) -> Any:
-        with self.lock:
-            realm = self.realm
-            if realm.cleanups:
-                realm.run_cleanups()
-            try:
-                obj = m.construct(cls, args)
-                if realm.jobs:
-                    realm.run_jobs()
-            except JsError as exc:
-                raise self.py_error(exc, label) from None
-            except PoisonedInstance as exc:
-                raise _first_trap(exc) from None
-            return obj
+            except ResourceExhausted as exc:
+                realm.poison(exc)
+                raise
+            finally:
+                self._depth -= 1
+                m.activate(previous)
 
     def py_error(self, exc: JsError, label: str = "") -> JsError:
         """The exception a caller sees for a JS throw (name/message from an Error)."""

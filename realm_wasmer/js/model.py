@@ -1184,3 +1184,54 @@ def _describe_thrown(value: Any) -> tuple[Optional[str], Optional[str], str]:
 
 
 JsThrow.describer = staticmethod(_describe_thrown)
+
+
+# ---------------------------------------------------------------------------------------- realms
+
+
+class Intrinsics:
+    """One realm's tables for values that are not JsObjects (primitives, lists, typed arrays,
+    functions): their prototypes and exotic property access, and the realm's Error classes.
+
+    A :class:`~realm_wasmer.js.runtime.Realm` owns one; the module-level names above
+    (:data:`PROTO_OF`, :data:`EXOTIC_GET`, ...) are the tables of the *active* realm, switched by
+    :func:`activate` where control enters a realm (the bridge, a wasm import, a load), the way a
+    JS engine's running execution context names its current realm. So a ``Uint8Array`` made
+    in one package is an instance of that package's ``Uint8Array`` while another package,
+    loaded later, has its own (values that are JsObjects carry their prototype themselves)."""
+
+    __slots__ = (
+        "exotic_get", "exotic_set", "proto_of", "proto_fn", "has_own", "own_keys", "fast_iter", "error_classes",
+    )
+
+    def __init__(self) -> None:
+        self.exotic_get: dict[type, Callable[[Any, Any], Any]] = {}
+        self.exotic_set: dict[type, Callable[[Any, Any, Any], None]] = {}
+        self.proto_of: dict[type, Any] = {}
+        self.proto_fn: dict[type, Callable[[Any], Any]] = {}
+        self.has_own: dict[type, Callable[[Any, Any], bool]] = {}
+        self.own_keys: dict[type, Callable[[Any], list[Any]]] = {}
+        self.fast_iter: dict[type, Callable[[Any], Iterator[Any]]] = {}
+        self.error_classes: dict[str, JSFunction] = {}
+
+
+#: The active realm's tables (None before any realm exists).
+ACTIVE: Optional[Intrinsics] = None
+
+
+def activate(tables: Optional[Intrinsics]) -> Optional[Intrinsics]:
+    """Make ``tables`` the active realm's; returns the previously active ones (to restore)."""
+    global ACTIVE, EXOTIC_GET, EXOTIC_SET, PROTO_OF, PROTO_FN, HAS_OWN, OWN_KEYS, FAST_ITER, ERROR_CLASSES
+    previous = ACTIVE
+    if tables is None or tables is previous:
+        return previous
+    ACTIVE = tables
+    EXOTIC_GET = tables.exotic_get
+    EXOTIC_SET = tables.exotic_set
+    PROTO_OF = tables.proto_of
+    PROTO_FN = tables.proto_fn
+    HAS_OWN = tables.has_own
+    OWN_KEYS = tables.own_keys
+    FAST_ITER = tables.fast_iter
+    ERROR_CLASSES = tables.error_classes
+    return previous
