@@ -25,6 +25,7 @@ from typing import Any, Callable, Iterator, Optional
 import attrs
 
 from ..errors import JsThrow
+from ..limits import HostBudget
 from .values import UNDEFINED as UNDEFINED
 from .values import JsErrorValue, js_number_string
 
@@ -310,7 +311,20 @@ def canonical(s: str) -> str:
     return from_utf16(utf16(s))
 
 
+#: Strings longer than this (code units) are charged to the active realm's host budget when built.
+BIG_STRING = 1 << 16
+
+
+def charge(size: int, what: str) -> None:
+    """Charge ``size`` bytes the evaluator is about to allocate (JS text ``what``) to the active
+    realm's host budget (``Limits.max_host_bytes``); ResourceExhausted past it."""
+    if ACTIVE is not None:
+        ACTIVE.budget.charge(size, what)
+
+
 def concat(a: str, b: str) -> str:
+    if len(a) + len(b) > BIG_STRING:
+        charge(len(a) + len(b), "string concatenation (+)")
     if a and b and "\ud800" <= a[-1] <= "\udbff" and "\udc00" <= b[0] <= "\udfff":
         return a[:-1] + from_utf16(utf16(a[-1] + b[0])) + b[1:]
     return a + b
@@ -1202,6 +1216,7 @@ class Intrinsics:
 
     __slots__ = (
         "exotic_get", "exotic_set", "proto_of", "proto_fn", "has_own", "own_keys", "fast_iter", "error_classes",
+        "budget",
     )
 
     def __init__(self) -> None:
@@ -1213,6 +1228,8 @@ class Intrinsics:
         self.own_keys: dict[type, Callable[[Any], list[Any]]] = {}
         self.fast_iter: dict[type, Callable[[Any], Iterator[Any]]] = {}
         self.error_classes: dict[str, JSFunction] = {}
+        #: What the realm's JS allocated on the package's behalf in this call (``max_host_bytes``).
+        self.budget = HostBudget()
 
 
 #: The active realm's tables (None before any realm exists).

@@ -61,7 +61,7 @@ class Realm:
         #: What the evaluator allocated on the package's behalf in the current outermost
         #: package call (``Limits.max_host_bytes``): copies out of wasm memory, new buffers,
         #: big strings and arrays. The bridge resets it on each call from Python.
-        self.budget = HostBudget()
+        self.budget: HostBudget = self.intrinsics.budget
         #: The wasm instances of this realm (poisoned when the budget runs out).
         self.instances: list[Any] = []
         m.define(self.iterator_proto, m.SYM_ITERATOR, JSFunction(lambda this, args: this, "[Symbol.iterator]"))
