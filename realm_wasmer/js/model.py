@@ -137,6 +137,7 @@ class JSFunction(JsObject):
         "kind",
         "free",
         "params",
+        "direct",
     )
 
     def __init__(
@@ -170,6 +171,9 @@ class JSFunction(JsObject):
         self.free: frozenset[str] = frozenset()
         #: Parameter names as written (for Python signatures).
         self.params: tuple[str, ...] = ()
+        #: ``direct(*args)``: the function called with ``this`` undefined, arguments positional
+        #: (a translated body, js/direct.py, or a helper's Python implementation); None: use impl.
+        self.direct: Optional[Callable[..., Any]] = None
 
     def __call__(self, *args: Any) -> Any:
         return self.impl(UNDEFINED, list(args))

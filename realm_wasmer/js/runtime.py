@@ -110,6 +110,7 @@ class Realm:
         source = tpl.source
         free = tpl.free
         params = tpl.params
+        direct_factory = tpl.direct
         realm = self
 
         def make(env: list[Any]) -> JSFunction:
@@ -146,6 +147,9 @@ class Realm:
                         return realm.promise_rejected(caught(exc))
 
             fn.impl = impl
+            if direct_factory is not None:
+                direct = fn.direct = direct_factory(env, fn)
+                fn.impl = lambda this, args: direct(*args)
             if kind == "function" and not tpl.is_async:
 
                 def construct(args: list[Any], new_target: Any) -> Any:

@@ -1,0 +1,501 @@
+"""Simple JS functions compiled once into Python source: the lean path of every wasm import.
+
+wasm-bindgen's import functions are short and straight-line::
+
+    imports.wbg.__wbg_set_bd72c078edfa51ad = function(arg0, arg1, arg2) {
+        getObject(arg0)[takeObject(arg1)] = takeObject(arg2);
+    };
+
+The closure compiler runs such a body as a tree of closures (a Python call per node, a list
+per argument list, the helper found through the frame chain and dispatched through its
+``impl(this, args)``). Here a function whose body is simple (expression statements,
+``const``/``let``/``var`` of plain names, ``return``, ``if``/``else`` without declarations; no
+``this``, ``super``, ``arguments`` rewrites, ``try``, loops or nested declarations) is
+translated, once at load, into one Python function taking its arguments positionally::
+
+    def direct(*args):
+        if len(args) != 3: return slow(UNDEFINED, list(args))
+        a0, a1, a2 = args
+        f = [env, UNDEFINED, args, fn, UNDEFINED, a0, a1, a2]
+        _put(_call1(f[0][7], f[5], 'getObject'), _call1(f[0][8], f[6], 'takeObject'), ...)
+        return UNDEFINED
+
+Locals stay in the same frame layout the closures use, so any sub-expression outside the
+subset (a nested function, a template string, an optional chain...) runs as its ordinary
+compiled closure on that frame. Calls go through a function's :attr:`~model.JSFunction.direct`
+(its positional Python entry: these translations, and wasm-bindgen's recognised helpers,
+whose ``direct`` is the library's Python implementation, see ``helpers.py``), else its
+``impl``. The import handler (``webassembly.import_handler``) calls ``direct`` with the raw
+wasm arguments. Semantics are the closures' (same operators from :mod:`.model`), with JS's
+evaluation order for member assignment (object, key, then value).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Optional
+
+from ..errors import JsThrow
+from . import model as m
+from .model import JSFunction, JsObject, Prop
+from .parser import node_text
+from .values import UNDEFINED
+
+#: Binary operators with a direct Python rendering (the same functions the closures use).
+_OPS: dict[str, str] = {
+    "+": "_add", "-": "_sub", "*": "_mul", "/": "_div", "%": "_mod", "&": "_band", "|": "_bor",
+    "^": "_bxor", "<<": "_shl", ">>": "_sar", ">>>": "_shr", "===": "_seq", "!==": "_sne",
+    "==": "_leq", "!=": "_lne", "<": "_lt", ">": "_gt", "<=": "_le", ">=": "_ge",
+}
+_FORBIDDEN_WORDS = (b"this", b"super", b"arguments", b"yield", b"await", b"eval", b"new.target")
+_MAX_SOURCE = 4000
+
+
+class Unsupported(Exception):
+    """The function is outside the subset: it keeps its closures."""
+
+
+# ---------------------------------------------------------------------------------------- runtime
+
+
+def _not_function(text: str) -> JsThrow:
+    return m.throw("TypeError", f"{text} is not a function")
+
+
+def _call0(fn: Any, text: str) -> Any:
+    if type(fn) is JSFunction:
+        d = fn.direct
+        return d() if d is not None else fn.impl(UNDEFINED, [])
+    if isinstance(fn, JSFunction):
+        return fn.impl(UNDEFINED, [])
+    raise _not_function(text)
+
+
+def _call1(fn: Any, a: Any, text: str) -> Any:
+    if type(fn) is JSFunction:
+        d = fn.direct
+        return d(a) if d is not None else fn.impl(UNDEFINED, [a])
+    if isinstance(fn, JSFunction):
+        return fn.impl(UNDEFINED, [a])
+    raise _not_function(text)
+
+
+def _call2(fn: Any, a: Any, b: Any, text: str) -> Any:
+    if type(fn) is JSFunction:
+        d = fn.direct
+        return d(a, b) if d is not None else fn.impl(UNDEFINED, [a, b])
+    if isinstance(fn, JSFunction):
+        return fn.impl(UNDEFINED, [a, b])
+    raise _not_function(text)
+
+
+def _calln(fn: Any, args: list[Any], text: str) -> Any:
+    if type(fn) is JSFunction:
+        d = fn.direct
+        return d(*args) if d is not None else fn.impl(UNDEFINED, args)
+    if isinstance(fn, JSFunction):
+        return fn.impl(UNDEFINED, args)
+    raise _not_function(text)
+
+
+def _annotate(exc: JsThrow, text: str) -> None:
+    if exc.message and "(reading" in exc.message and "in `" not in exc.message:
+        exc.message = f"{exc.message} in `{text}`"
+
+
+def _get(o: Any, key: Any, text: str) -> Any:
+    if type(o) is JsObject and type(key) is str:
+        v = dict.get(o, key, m._MISSING)
+        if v is not m._MISSING and type(v) is not Prop:
+            return v
+    elif type(o) is list and type(key) is int and 0 <= key < len(o):
+        return o[key]
+    try:
+        return m.get(o, key)
+    except JsThrow as exc:
+        _annotate(exc, text)
+        raise
+
+
+def _mcall(o: Any, key: Any, args: list[Any], text: str) -> Any:
+    try:
+        fn = m.get(o, key)
+    except JsThrow as exc:
+        _annotate(exc, text)
+        raise
+    if isinstance(fn, JSFunction):
+        return fn.impl(o, args)
+    raise _not_function(text)
+
+
+def _new(ctor: Any, args: list[Any], text: str) -> Any:
+    if not isinstance(ctor, JSFunction) or ctor.make is None:
+        raise m.throw("TypeError", f"{text} is not a constructor")
+    return ctor.make(args, ctor)
+
+
+def _put(o: Any, key: Any, value: Any) -> None:
+    m.put(o, key, value)
+
+
+def _sne(a: Any, b: Any) -> bool:
+    return not m.strict_equals(a, b)
+
+
+def _lne(a: Any, b: Any) -> bool:
+    return not m.loose_equals(a, b)
+
+
+def _void(_: Any) -> Any:
+    return UNDEFINED
+
+
+_RUNTIME: dict[str, Any] = {
+    "U": UNDEFINED, "JsThrow": JsThrow, "_call0": _call0, "_call1": _call1, "_call2": _call2, "_calln": _calln,
+    "_get": _get, "_mcall": _mcall, "_new": _new, "_put": _put, "_tb": m.to_boolean, "_typeof": m.typeof,
+    "_neg": m.negate, "_num": m.to_number, "_bnot": m.bit_not, "_void": _void,
+    "_add": m.add, "_sub": m.sub, "_mul": m.mul, "_div": m.div, "_mod": m.mod, "_band": m.bit_and,
+    "_bor": m.bit_or, "_bxor": m.bit_xor, "_shl": m.shl, "_sar": m.sar, "_shr": m.shr, "_seq": m.strict_equals,
+    "_sne": _sne, "_leq": m.loose_equals, "_lne": _lne, "_lt": m.lt, "_gt": m.gt, "_le": m.le, "_ge": m.ge,
+}
+
+
+# ---------------------------------------------------------------------------------------- translation
+
+
+class Translator:
+    """Translates one function (``node``, compiled in scope ``scope`` by ``compiler``)."""
+
+    def __init__(self, compiler: Any, scope: Any) -> None:
+        self.compiler = compiler
+        self.scope = scope
+        self.consts: dict[str, Any] = {}
+        self.temps = 0
+
+    # -- helpers -------------------------------------------------------------------------------
+    def const(self, value: Any) -> str:
+        if value is UNDEFINED:
+            return "U"
+        if value is None or value is True or value is False:
+            return repr(value)
+        if type(value) is int and abs(value) < 2**53:
+            return repr(value)
+        name = f"_k{len(self.consts)}"
+        self.consts[name] = value
+        return name
+
+    def fallback(self, node: Any) -> str:
+        """``node`` as its ordinary compiled closure, run on the frame."""
+        closure = self.compiler.expr(node, self.scope)
+        return f"{self.const(closure)}(f)"
+
+    def temp(self) -> str:
+        self.temps += 1
+        return f"_t{self.temps}"
+
+    def text(self, node: Any) -> str:
+        return self.const(node_text(node, 60))
+
+    # -- identifiers ---------------------------------------------------------------------------
+    def slot(self, name: str) -> Optional[str]:
+        where = self.compiler.resolve(name, self.scope)
+        if where[0] != "slot":
+            return None
+        return "f" + "[0]" * int(where[1]) + f"[{where[2]}]"
+
+    # -- expressions ---------------------------------------------------------------------------
+    def expr(self, node: Any) -> str:
+        t = node.type
+        if t == "parenthesized_expression":
+            inner = [c for c in node.named_children if c.type != "comment"]
+            if len(inner) != 1:
+                return self.fallback(node)
+            return self.expr(inner[0])
+        if t == "identifier":
+            name = node.text.decode()
+            ref = self.slot(name)
+            if ref is not None:
+                return ref
+            if name == "undefined":
+                return "U"
+            return self.fallback(node)
+        if t in ("number", "string", "true", "false", "null"):
+            return self.fallback_const(node)
+        if t in ("member_expression", "subscript_expression"):
+            if node.child_by_field_name("optional_chain") is not None or self._optional_inside(node):
+                return self.fallback(node)
+            obj_node = node.child_by_field_name("object")
+            if obj_node.type == "super":
+                raise Unsupported("super")
+            obj = self.expr(obj_node)
+            return f"_get({obj}, {self.key(node)}, {self.text(node)})"
+        if t == "call_expression":
+            return self.call(node)
+        if t == "new_expression":
+            args = self.arguments(node.child_by_field_name("arguments"))
+            if args is None:
+                return self.fallback(node)
+            ctor = self.expr(node.child_by_field_name("constructor"))
+            return f"_new({ctor}, [{', '.join(args)}], {self.text(node.child_by_field_name('constructor'))})"
+        if t == "binary_expression":
+            return self.binary(node)
+        if t == "unary_expression":
+            return self.unary(node)
+        if t == "ternary_expression":
+            test = self.test(node.child_by_field_name("condition"))
+            yes = self.expr(node.child_by_field_name("consequence"))
+            no = self.expr(node.child_by_field_name("alternative"))
+            return f"({yes} if {test} else {no})"
+        return self.fallback(node)
+
+    def fallback_const(self, node: Any) -> str:
+        closure = self.compiler.expr(node, self.scope)
+        return self.const(closure([]))
+
+    def _optional_inside(self, node: Any) -> bool:
+        """Part of an optional chain (``a?.b.c``): the closures' short-circuit handles it."""
+        n = node
+        while n is not None and n.type in ("member_expression", "subscript_expression", "call_expression"):
+            if n.child_by_field_name("optional_chain") is not None:
+                return True
+            n = n.child_by_field_name("object") or n.child_by_field_name("function")
+        return False
+
+    def key(self, node: Any) -> str:
+        if node.type == "member_expression":
+            prop = node.child_by_field_name("property")
+            if prop.type != "property_identifier":
+                raise Unsupported(prop.type)
+            return repr(prop.text.decode())
+        return self.expr(node.child_by_field_name("index"))
+
+    def arguments(self, node: Any) -> Optional[list[str]]:
+        if node is None:
+            return []
+        if node.type != "arguments":
+            return None
+        out = []
+        for child in node.named_children:
+            if child.type == "comment":
+                continue
+            if child.type == "spread_element":
+                return None
+            out.append(self.expr(child))
+        return out
+
+    def call(self, node: Any) -> str:
+        callee = node.child_by_field_name("function")
+        if node.child_by_field_name("optional_chain") is not None or self._optional_inside(callee):
+            return self.fallback(node)
+        if callee.type in ("super", "import"):
+            return self.fallback(node)
+        args = self.arguments(node.child_by_field_name("arguments"))
+        if args is None:
+            return self.fallback(node)
+        text = self.text(callee)
+        if callee.type in ("member_expression", "subscript_expression"):
+            obj_node = callee.child_by_field_name("object")
+            if obj_node.type == "super":
+                raise Unsupported("super")
+            return f"_mcall({self.expr(obj_node)}, {self.key(callee)}, [{', '.join(args)}], {text})"
+        fn = self.expr(callee)
+        if len(args) == 0:
+            return f"_call0({fn}, {text})"
+        if len(args) == 1:
+            return f"_call1({fn}, {args[0]}, {text})"
+        if len(args) == 2:
+            return f"_call2({fn}, {args[0]}, {args[1]}, {text})"
+        return f"_calln({fn}, [{', '.join(args)}], {text})"
+
+    def binary(self, node: Any) -> str:
+        op = node.child_by_field_name("operator").type
+        left_node = node.child_by_field_name("left")
+        if left_node.type == "private_property_identifier":
+            raise Unsupported("#x in obj")
+        fn = _OPS.get(op)
+        if fn is not None:
+            return f"{fn}({self.expr(left_node)}, {self.expr(node.child_by_field_name('right'))})"
+        if op in ("&&", "||", "??"):
+            left = self.expr(left_node)
+            right = self.expr(node.child_by_field_name("right"))
+            t = self.temp()
+            if op == "&&":
+                return f"({right} if _tb({t} := {left}) else {t})"
+            if op == "||":
+                return f"({t} if _tb({t} := {left}) else {right})"
+            return f"({right} if ({t} := {left}) is None or {t} is U else {t})"
+        return self.fallback(node)
+
+    def unary(self, node: Any) -> str:
+        op = node.child_by_field_name("operator").type
+        arg_node = node.child_by_field_name("argument")
+        if op == "typeof":
+            if arg_node.type == "identifier" and self.slot(arg_node.text.decode()) is None:
+                return self.fallback(node)  # typeof of an undeclared global is "undefined", no throw
+            return f"_typeof({self.expr(arg_node)})"
+        if op == "!":
+            return f"(not {self.test(arg_node)})"
+        if op == "-":
+            return f"_neg({self.expr(arg_node)})"
+        if op == "+":
+            return f"_num({self.expr(arg_node)})"
+        if op == "~":
+            return f"_bnot({self.expr(arg_node)})"
+        if op == "void":
+            return f"_void({self.expr(arg_node)})"
+        return self.fallback(node)
+
+    def test(self, node: Any) -> str:
+        """A condition as a Python bool."""
+        while node.type == "parenthesized_expression" and len(node.named_children) == 1:
+            node = node.named_children[0]
+        if node.type == "binary_expression":
+            op = node.child_by_field_name("operator").type
+            if op in ("===", "!==", "==", "!=", "<", ">", "<=", ">="):
+                return self.binary(node)
+        if node.type == "unary_expression" and node.child_by_field_name("operator").type == "!":
+            return f"(not {self.test(node.child_by_field_name('argument'))})"
+        return f"_tb({self.expr(node)})"
+
+    # -- statements ----------------------------------------------------------------------------
+    def statements(self, nodes: list[Any], indent: str, top: bool) -> list[str]:
+        lines: list[str] = []
+        for node in nodes:
+            lines.extend(self.statement(node, indent, top))
+        return lines
+
+    def statement(self, node: Any, indent: str, top: bool) -> list[str]:
+        t = node.type
+        if t in ("comment", "empty_statement"):
+            return []
+        if t == "expression_statement":
+            inner = node.named_children[0]
+            if inner.type == "assignment_expression":
+                return [indent + self.assignment(inner)]
+            return [indent + self.expr(inner)]
+        if t == "return_statement":
+            kids = [c for c in node.named_children if c.type != "comment"]
+            return [indent + ("return U" if not kids else f"return {self.expr(kids[0])}")]
+        if t in ("lexical_declaration", "variable_declaration"):
+            if not top:
+                raise Unsupported("a declaration inside a block")
+            lines = []
+            for decl in node.named_children:
+                if decl.type != "variable_declarator":
+                    continue
+                target = decl.child_by_field_name("name")
+                value = decl.child_by_field_name("value")
+                if target.type != "identifier":
+                    raise Unsupported(target.type)
+                where = self.compiler.resolve(target.text.decode(), self.scope)
+                if where[0] != "slot" or where[1] != 0:
+                    raise Unsupported("not a local")
+                ref = f"f[{where[2]}]"
+                if value is None:
+                    if t == "variable_declaration":
+                        continue
+                    lines.append(f"{indent}{ref} = U")
+                elif value.type in ("function_expression", "arrow_function", "class", "function"):
+                    raise Unsupported("a named function value")  # keeps the name inference
+                else:
+                    lines.append(f"{indent}{ref} = {self.expr(value)}")
+            return lines
+        if t == "if_statement":
+            test = self.test(node.child_by_field_name("condition"))
+            then = self.branch(node.child_by_field_name("consequence"), indent + "    ")
+            lines = [f"{indent}if {test}:", *then]
+            alt = node.child_by_field_name("alternative")
+            if alt is not None:
+                alt_kids = [alt]
+                if alt.type == "else_clause":
+                    alt_kids = [c for c in alt.named_children if c.type != "comment"]
+                lines.append(f"{indent}else:")
+                body: list[str] = []
+                for kid in alt_kids:
+                    body.extend(self.branch(kid, indent + "    "))
+                lines.extend(body or [indent + "    pass"])
+            return lines
+        if t == "statement_block":
+            return self.branch(node, indent)
+        raise Unsupported(t)
+
+    def branch(self, node: Any, indent: str) -> list[str]:
+        if node.type == "statement_block":
+            kids = [c for c in node.named_children if c.type != "comment"]
+            lines = self.statements(kids, indent, top=False)
+        else:
+            lines = self.statement(node, indent, top=False)
+        return lines or [indent + "pass"]
+
+    def assignment(self, node: Any) -> str:
+        left = node.child_by_field_name("left")
+        right = node.child_by_field_name("right")
+        if right.type in ("function_expression", "arrow_function", "class", "function"):
+            raise Unsupported("a named function value")
+        if left.type == "identifier":
+            ref = self.slot(left.text.decode())
+            if ref is None:
+                return self.fallback(node)  # a global: the closure's semantics (strict mode)
+            return f"{ref} = {self.expr(right)}"
+        if left.type in ("member_expression", "subscript_expression"):
+            if left.child_by_field_name("optional_chain") is not None:
+                raise Unsupported("optional chain assignment")
+            obj_node = left.child_by_field_name("object")
+            if obj_node.type == "super":
+                raise Unsupported("super")
+            return f"_put({self.expr(obj_node)}, {self.key(left)}, {self.expr(right)})"
+        return self.fallback(node)
+
+
+def translate(compiler: Any, node: Any, scope: Any, param_slots: Optional[list[int]],
+              self_slot: Optional[int], expression_body: bool) -> Optional[Callable[[list[Any], JSFunction], Any]]:
+    """``factory(env, fn) -> direct`` for a function in the subset (see the module docstring),
+    else None. ``param_slots``: the frame slot of each parameter (None: patterns, defaults,
+    rest: not translated)."""
+    if param_slots is None or len(node.text) > _MAX_SOURCE:
+        return None
+    body_node = node.child_by_field_name("body")
+    text = body_node.text
+    if any(word in text for word in _FORBIDDEN_WORDS):
+        return None
+    tr = Translator(compiler, scope)
+    try:
+        if expression_body:
+            lines = [f"        return {tr.expr(body_node)}"]
+        else:
+            stmts = [c for c in body_node.named_children if c.type != "comment"]
+            if any(s.type in ("function_declaration", "class_declaration") for s in stmts):
+                return None
+            lines = tr.statements(stmts, "        ", top=True)
+            if not lines or not lines[-1].lstrip().startswith("return "):
+                lines.append("        return U")
+    except Unsupported:
+        return None
+    from .compiler import FIRST_SLOT
+
+    n = len(param_slots)
+    size = scope.fn.size  # after the translation (a fallback may have declared slots)
+    frame = ["env", "U", "args", "fn", "U"] + ["U"] * (size - FIRST_SLOT)
+    for i, s in enumerate(param_slots):
+        frame[s] = f"a{i}"
+    if self_slot is not None:
+        frame[self_slot] = "fn"
+    params = ", ".join(f"a{i}" for i in range(n))
+    unpack = f"        {params}, = args\n" if n else ""
+    source = (
+        "def factory(env, fn):\n"
+        "    slow = fn.impl\n"
+        "    def direct(*args):\n"
+        f"        if len(args) != {n}:\n"
+        "            return slow(U, list(args))\n"
+        f"{unpack}"
+        f"        f = [{', '.join(frame)}]\n" + "\n".join(lines) + "\n    return direct\n"
+    )
+    namespace = dict(_RUNTIME)
+    namespace.update(tr.consts)
+    try:
+        code = compile(source, f"<direct {compiler.origin}:{node.start_point[0] + 1}>", "exec")
+    except SyntaxError:  # pragma: no cover - a translation bug: keep the closures
+        return None
+    exec(code, namespace)  # noqa: S102 - source generated above from the parse tree, no user text
+    factory: Callable[[list[Any], JSFunction], Any] = namespace["factory"]
+    return factory
