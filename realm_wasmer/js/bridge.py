@@ -191,8 +191,15 @@ class Bridge:
         if t is list:
             out: list[Any] = []
             memo[key] = out
-            out.extend(self.to_py(x, label, memo) for x in v)
+            to_py = self.to_py
+            for x in v:
+                tx = type(x)
+                out.append(x if tx is str or tx is int or tx is bool else to_py(x, label, memo))
             return out
+        if t is JsObject and v.proto is m.OBJECT_PROTO:
+            plain = self._plain_object(v, label, memo)
+            if plain is not None:
+                return plain
         if isinstance(v, PromiseObject):
             return JsPromise(self, v, label or "a JS call")
         if isinstance(v, JSFunction):
@@ -227,6 +234,22 @@ class Bridge:
                 dict.__setitem__(obj, k, self.to_py(x, label, memo))
             return obj
         return v
+
+    def _plain_object(self, v: JsObject, label: str, memo: dict[int, Any]) -> Optional[JsObject]:
+        """A plain object whose own properties are all plain data under non-index string keys
+        (wasm-bindgen's serde output): converted in insertion order, the order JS gives them.
+        None when the general path is needed (accessors, symbols, integer-like keys)."""
+        items = dict.items(v)
+        for k, x in items:
+            if type(k) is not str or type(x) is Prop or (k and k[0] in "0123456789"):
+                return None
+        obj = JsObject()
+        memo[id(v)] = obj
+        to_py = self.to_py
+        for k, x in items:
+            tx = type(x)
+            dict.__setitem__(obj, k, x if tx is str or tx is int or tx is bool else to_py(x, label, memo))
+        return obj
 
     def class_of(self, obj: JsObject) -> Optional[JSFunction]:
         """The JS class whose instance ``obj`` is (None for a plain object)."""

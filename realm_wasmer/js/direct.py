@@ -54,6 +54,10 @@ class Unsupported(Exception):
     """The function is outside the subset: it keeps its closures."""
 
 
+class NeedsFrame(Exception):
+    """A sub-expression runs as a closure: translate again with the locals in a frame."""
+
+
 # ---------------------------------------------------------------------------------------- runtime
 
 
@@ -134,6 +138,18 @@ def _new(ctor: Any, args: list[Any], text: str) -> Any:
 
 
 def _put(o: Any, key: Any, value: Any) -> None:
+    t = type(o)
+    if t is JsObject and type(key) is str:
+        current = dict.get(o, key, m._MISSING)
+        if current is not m._MISSING and type(current) is not Prop:
+            dict.__setitem__(o, key, value)
+            return
+    elif t is list and type(key) is int and 0 <= key <= len(o):
+        if key < len(o):
+            o[key] = value
+        else:
+            o.append(value)
+        return
     m.put(o, key, value)
 
 
@@ -165,9 +181,13 @@ _RUNTIME: dict[str, Any] = {
 class Translator:
     """Translates one function (``node``, compiled in scope ``scope`` by ``compiler``)."""
 
-    def __init__(self, compiler: Any, scope: Any) -> None:
+    def __init__(self, compiler: Any, scope: Any, frame: bool) -> None:
         self.compiler = compiler
         self.scope = scope
+        #: True: locals live in the closures' frame ``f``; False: in Python locals (no fallback).
+        self.frame = frame
+        #: Frame slots of this function read or written (Python-locals mode).
+        self.locals: set[int] = set()
         self.consts: dict[str, Any] = {}
         self.temps = 0
 
@@ -185,6 +205,8 @@ class Translator:
 
     def fallback(self, node: Any) -> str:
         """``node`` as its ordinary compiled closure, run on the frame."""
+        if not self.frame:
+            raise NeedsFrame()
         closure = self.compiler.expr(node, self.scope)
         return f"{self.const(closure)}(f)"
 
@@ -200,7 +222,15 @@ class Translator:
         where = self.compiler.resolve(name, self.scope)
         if where[0] != "slot":
             return None
-        return "f" + "[0]" * int(where[1]) + f"[{where[2]}]"
+        return self.ref(int(where[1]), int(where[2]))
+
+    def ref(self, hops: int, idx: int) -> str:
+        if self.frame:
+            return "f" + "[0]" * hops + f"[{idx}]"
+        if hops == 0:
+            self.locals.add(idx)
+            return f"v{idx}"
+        return "env" + "[0]" * (hops - 1) + f"[{idx}]"
 
     # -- expressions ---------------------------------------------------------------------------
     def expr(self, node: Any) -> str:
@@ -217,7 +247,8 @@ class Translator:
                 return ref
             if name == "undefined":
                 return "U"
-            return self.fallback(node)
+            # a global or an imported binding: the closure reads it without the frame
+            return f"{self.const(self.compiler.expr(node, self.scope))}(None)"
         if t in ("number", "string", "true", "false", "null"):
             return self.fallback_const(node)
         if t in ("member_expression", "subscript_expression"):
@@ -389,7 +420,7 @@ class Translator:
                 where = self.compiler.resolve(target.text.decode(), self.scope)
                 if where[0] != "slot" or where[1] != 0:
                     raise Unsupported("not a local")
-                ref = f"f[{where[2]}]"
+                ref = self.ref(0, int(where[2]))
                 if value is None:
                     if t == "variable_declaration":
                         continue
@@ -457,38 +488,55 @@ def translate(compiler: Any, node: Any, scope: Any, param_slots: Optional[list[i
     text = body_node.text
     if any(word in text for word in _FORBIDDEN_WORDS):
         return None
-    tr = Translator(compiler, scope)
-    try:
-        if expression_body:
-            lines = [f"        return {tr.expr(body_node)}"]
-        else:
-            stmts = [c for c in body_node.named_children if c.type != "comment"]
-            if any(s.type in ("function_declaration", "class_declaration") for s in stmts):
-                return None
-            lines = tr.statements(stmts, "        ", top=True)
-            if not lines or not lines[-1].lstrip().startswith("return "):
-                lines.append("        return U")
-    except Unsupported:
-        return None
+    for frame in (False, True):
+        try:
+            return _generate(compiler, node, scope, param_slots, self_slot, expression_body, frame)
+        except NeedsFrame:
+            continue
+        except Unsupported:
+            return None
+    return None
+
+
+def _generate(compiler: Any, node: Any, scope: Any, param_slots: list[int], self_slot: Optional[int],
+              expression_body: bool, frame_mode: bool) -> Optional[Callable[[list[Any], JSFunction], Any]]:
+    body_node = node.child_by_field_name("body")
+    tr = Translator(compiler, scope, frame_mode)
+    if expression_body:
+        lines = [f"        return {tr.expr(body_node)}"]
+    else:
+        stmts = [c for c in body_node.named_children if c.type != "comment"]
+        if any(s.type in ("function_declaration", "class_declaration") for s in stmts):
+            return None
+        lines = tr.statements(stmts, "        ", top=True)
+        if not lines or not lines[-1].lstrip().startswith("return "):
+            lines.append("        return U")
     from .compiler import FIRST_SLOT
 
-    n = len(param_slots)
-    size = scope.fn.size  # after the translation (a fallback may have declared slots)
-    frame = ["env", "U", "args", "fn", "U"] + ["U"] * (size - FIRST_SLOT)
-    for i, s in enumerate(param_slots):
-        frame[s] = f"a{i}"
-    if self_slot is not None:
-        frame[self_slot] = "fn"
-    params = ", ".join(f"a{i}" for i in range(n))
-    unpack = f"        {params}, = args\n" if n else ""
+    # JS's rules for simple parameters: a missing argument is undefined, extra ones are ignored
+    # (`arguments` is not used: see _FORBIDDEN_WORDS)
+    names = [f"a{i}" for i in range(len(param_slots))] if frame_mode else [f"v{s}" for s in param_slots]
+    signature = ", ".join([f"{p}=U" for p in names] + ["*_rest"])
+    if frame_mode:
+        size = scope.fn.size  # after the translation (a fallback may have declared slots)
+        frame = ["env", "U", "U", "fn", "U"] + ["U"] * (size - FIRST_SLOT)
+        for i, s in enumerate(param_slots):
+            frame[s] = f"a{i}"
+        if self_slot is not None:
+            frame[self_slot] = "fn"
+        setup = f"        f = [{', '.join(frame)}]\n"
+    else:
+        inits = []
+        if self_slot is not None and self_slot in tr.locals:
+            inits.append(f"        v{self_slot} = fn\n")
+        rest = sorted(tr.locals - set(param_slots) - ({self_slot} if self_slot is not None else set()))
+        if rest:
+            inits.append("        " + " = ".join(f"v{s}" for s in rest) + " = U\n")
+        setup = "".join(inits)
     source = (
         "def factory(env, fn):\n"
-        "    slow = fn.impl\n"
-        "    def direct(*args):\n"
-        f"        if len(args) != {n}:\n"
-        "            return slow(U, list(args))\n"
-        f"{unpack}"
-        f"        f = [{', '.join(frame)}]\n" + "\n".join(lines) + "\n    return direct\n"
+        f"    def direct({signature}):\n"
+        f"{setup}" + "\n".join(lines) + "\n    return direct\n"
     )
     namespace = dict(_RUNTIME)
     namespace.update(tr.consts)

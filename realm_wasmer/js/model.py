@@ -86,7 +86,8 @@ class JsObject(dict):  # type: ignore[type-arg]
     __slots__ = ("proto", "extensible", "cls", "wrapper", "__weakref__")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+        if args or kwargs:
+            dict.__init__(self, *args, **kwargs)
         self.proto: Any = OBJECT_PROTO
         self.extensible = True
         #: The built-in class tag (``Object.prototype.toString`` says ``[object <cls>]``).
