@@ -239,14 +239,14 @@ class Bridge:
         """A plain object whose own properties are all plain data under non-index string keys
         (wasm-bindgen's serde output): converted in insertion order, the order JS gives them.
         None when the general path is needed (accessors, symbols, integer-like keys)."""
-        items = dict.items(v)
-        for k, x in items:
-            if type(k) is not str or type(x) is Prop or (k and k[0] in "0123456789"):
-                return None
         obj = JsObject()
         memo[id(v)] = obj
         to_py = self.to_py
-        for k, x in items:
+        digits = "0123456789"
+        for k, x in dict.items(v):
+            if type(k) is not str or type(x) is Prop or (k and k[0] in digits):
+                del memo[id(v)]
+                return None
             tx = type(x)
             dict.__setitem__(obj, k, x if tx is str or tx is int or tx is bool else to_py(x, label, memo))
         return obj

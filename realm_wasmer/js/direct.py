@@ -101,6 +101,27 @@ def _calln(fn: Any, args: list[Any], text: str) -> Any:
     raise _not_function(text)
 
 
+def _entry(cell: list[Any], fn: Any, text: str) -> Callable[..., Any]:
+    """The positional entry of ``fn`` for a call site whose callee is a variable, remembered in
+    ``cell`` (``[fn, entry]``) until the variable holds another value."""
+    if isinstance(fn, JSFunction):
+        entry = fn.direct
+        if entry is None or type(fn) is not JSFunction:
+            impl = fn.impl
+
+            def entry(*args: Any) -> Any:
+                return impl(UNDEFINED, list(args))
+
+    else:
+
+        def entry(*args: Any) -> Any:
+            raise _not_function(text)
+
+    cell[0] = fn
+    cell[1] = entry
+    return entry
+
+
 def _annotate(exc: JsThrow, text: str) -> None:
     if exc.message and "(reading" in exc.message and "in `" not in exc.message:
         exc.message = f"{exc.message} in `{text}`"
@@ -141,7 +162,11 @@ def _put(o: Any, key: Any, value: Any) -> None:
     t = type(o)
     if t is JsObject and type(key) is str:
         current = dict.get(o, key, m._MISSING)
-        if current is not m._MISSING and type(current) is not Prop:
+        if current is m._MISSING:
+            if o.proto is m.OBJECT_PROTO and key not in m.OBJECT_PROTO and o.extensible:
+                dict.__setitem__(o, key, value)  # a new data property: nothing to inherit
+                return
+        elif type(current) is not Prop:
             dict.__setitem__(o, key, value)
             return
     elif t is list and type(key) is int and 0 <= key <= len(o):
@@ -165,9 +190,17 @@ def _void(_: Any) -> Any:
     return UNDEFINED
 
 
+def _webassembly_to_i32(v: Any) -> int:
+    from .webassembly import to_i32
+
+    return to_i32(v)
+
+
 _RUNTIME: dict[str, Any] = {
-    "U": UNDEFINED, "JsThrow": JsThrow, "_call0": _call0, "_call1": _call1, "_call2": _call2, "_calln": _calln,
-    "_get": _get, "_mcall": _mcall, "_new": _new, "_put": _put, "_tb": m.to_boolean, "_typeof": m.typeof,
+    "U": UNDEFINED, "JsThrow": JsThrow, "_entry": _entry,
+    "_call0": _call0, "_call1": _call1, "_call2": _call2, "_calln": _calln,
+    "_to_i32": _webassembly_to_i32, "_get": _get, "_mcall": _mcall, "_new": _new, "_put": _put,
+    "_tb": m.to_boolean, "_typeof": m.typeof,
     "_neg": m.negate, "_num": m.to_number, "_bnot": m.bit_not, "_void": _void,
     "_add": m.add, "_sub": m.sub, "_mul": m.mul, "_div": m.div, "_mod": m.mod, "_band": m.bit_and,
     "_bor": m.bit_or, "_bxor": m.bit_xor, "_shl": m.shl, "_sar": m.sar, "_shr": m.shr, "_seq": m.strict_equals,
@@ -328,6 +361,11 @@ class Translator:
             if obj_node.type == "super":
                 raise Unsupported("super")
             return f"_mcall({self.expr(obj_node)}, {self.key(callee)}, [{', '.join(args)}], {text})"
+        if callee.type == "identifier" and self.slot(callee.text.decode()) is not None:
+            # a variable callee (getObject, takeObject...): its entry cached at the call site
+            ref = self.slot(callee.text.decode())
+            cell = self.const([None, None])
+            return f"({cell}[1] if {ref} is {cell}[0] else _entry({cell}, {ref}, {text}))({', '.join(args)})"
         fn = self.expr(callee)
         if len(args) == 0:
             return f"_call0({fn}, {text})"
@@ -477,6 +515,26 @@ class Translator:
         return self.fallback(node)
 
 
+def _returning(lines: list[str], void: Optional[str]) -> list[str]:
+    """``lines`` with each ``return X`` made a void return (``void`` given) or an i32 return."""
+    out = []
+    for line in lines:
+        body = line.lstrip()
+        if not body.startswith("return "):
+            out.append(line)
+            continue
+        indent = line[: len(line) - len(body)]
+        value = body[len("return "):]
+        if void is not None:
+            if value != "U":
+                out.append(indent + value)
+            out.append(indent + "return None")
+        else:
+            out.append(f"{indent}_r = {value}")
+            out.append(f"{indent}return _r if type(_r) is int and -2147483648 <= _r <= 4294967295 else _to_i32(_r)")
+    return out
+
+
 def translate(compiler: Any, node: Any, scope: Any, param_slots: Optional[list[int]],
               self_slot: Optional[int], expression_body: bool) -> Optional[Callable[[list[Any], JSFunction], Any]]:
     """``factory(env, fn) -> direct`` for a function in the subset (see the module docstring),
@@ -536,7 +594,16 @@ def _generate(compiler: Any, node: Any, scope: Any, param_slots: list[int], self
     source = (
         "def factory(env, fn):\n"
         f"    def direct({signature}):\n"
-        f"{setup}" + "\n".join(lines) + "\n    return direct\n"
+        f"{setup}" + "\n".join(lines) + "\n"
+        # twins for wasm imports: ``void`` returns None (a void import), ``i32`` an i32 (as
+        # webassembly.to_i32 converts), so the engine calls the translation with no wrapper
+        f"    def void({signature}):\n"
+        f"{setup}" + "\n".join(_returning(lines, "{}")) + "\n"
+        f"    def i32({signature}):\n"
+        f"{setup}" + "\n".join(_returning(lines, None)) + "\n"
+        "    direct.void = void\n"
+        "    direct.i32 = i32\n"
+        "    return direct\n"
     )
     namespace = dict(_RUNTIME)
     namespace.update(tr.consts)

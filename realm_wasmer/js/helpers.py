@@ -79,6 +79,10 @@ def ctx_getter(access: GlueAccess, frame: list[Any]) -> Callable[[], Any]:
     return ctx
 
 
+#: Never a HostContext: an empty cache entry.
+_NOTHING: Any = object()
+
+
 def arg(args: list[Any], i: int) -> Any:
     return args[i] if i < len(args) else UNDEFINED
 
@@ -90,16 +94,24 @@ def _value_helper(name: str, op: str) -> None:
     @helper(name, (1,))
     def make(access: GlueAccess, frame: list[Any], fallback: JSFunction) -> JSFunction:
         ctx = ctx_getter(access, frame)
+        method = {"get": "lift", "take": "take", "drop": "take", "add": "add"}[op]
+        # the value store's bound method, for the instance ``wasm`` currently refers to
+        cache: list[Any] = [_NOTHING, None]
+        slot = access.names.get("wasm")
 
-        if op == "get":
+        def bound() -> Any:
+            c = ctx()
+            cache[0] = c
+            cache[1] = getattr(c.values, method)
+            return cache[1]
+
+        if isinstance(slot, int) and op != "drop":
 
             def direct(x: Any = UNDEFINED, *rest: Any) -> Any:
-                return ctx().values.lift(x)
-
-        elif op == "take":
-
-            def direct(x: Any = UNDEFINED, *rest: Any) -> Any:
-                return ctx().values.take(x)
+                w = frame[slot]
+                if type(w) is WasmExports and w.ctx is cache[0]:
+                    return cache[1](x)
+                return bound()(x)
 
         elif op == "drop":
 
@@ -110,7 +122,7 @@ def _value_helper(name: str, op: str) -> None:
         else:
 
             def direct(x: Any = UNDEFINED, *rest: Any) -> Any:
-                return ctx().values.add(x)
+                return getattr(ctx().values, method)(x)
 
         fn = JSFunction(lambda this, args: direct(*args), name, 1)
         fn.direct = direct

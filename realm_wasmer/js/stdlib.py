@@ -163,7 +163,10 @@ def _object(realm: Realm, g: JsObject) -> None:
         v = arg(args, 0)
         return m.new_object() if v is None or v is UNDEFINED else v
 
-    obj = realm.native_class("Object", P, lambda args, nt: call_object(UNDEFINED, args), g, call_object)
+    new_object = m.new_object
+    obj = realm.native_class(
+        "Object", P, lambda args, nt: call_object(UNDEFINED, args) if args else new_object(), g, call_object
+    )
 
     @_fn(obj, "create", 2)
     def _create(this: Any, args: list[Any]) -> Any:

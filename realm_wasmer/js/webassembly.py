@@ -275,6 +275,9 @@ def import_handler(fn: JSFunction, sig: FuncType, ctx: Any) -> Callable[..., Any
     direct = fn.direct
     if direct is not None and all(c is None for c in conv_in):
         # the lean path: the function's positional entry (js/direct.py) takes the raw i32s as they come
+        twin = getattr(direct, "void" if not results else "i32", None) if results in ((), ("i32",)) else None
+        if twin is not None:
+            return twin  # type: ignore[no-any-return]
         if not results:
 
             def void_direct(*args: Any) -> None:
