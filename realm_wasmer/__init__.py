@@ -121,3 +121,8 @@ __all__ = [
 from .errors import JsSyntaxError, PackageError  # noqa: E402
 
 __all__ += ["JsSyntaxError", "PackageError"]
+
+# a package's JS reaching outside its root (require/import confinement)
+from .errors import PackageEscape  # noqa: E402
+
+__all__ += ["PackageEscape"]

@@ -128,6 +128,7 @@ SAMPLES: dict[str, list[Args]] = {
         (("tenant-1", "worker-1 (pid 4242)", "its worker died (killed by SIGKILL)"), {}),
         ((("tenant", 7), "worker-0", "it was idle for more than 300 s"), {}),
     ],
+    "PackageEscape": [(("require('../../etc/passwd') in /pkg/index.js", "/etc/passwd", "/pkg"), {})],
 }
 
 
