@@ -70,6 +70,7 @@ class Object:
         ptr: int,
         constructor: Constructor,
         registry: "Optional[weakref.WeakSet[Object]]" = None,
+        free: Optional[tuple[str, int]] = None,
     ) -> None:
         self._calls = calls
         self.class_info = info
@@ -77,9 +78,12 @@ class Object:
         self._ptr = ptr
         self.closed = False
         self.explain: list[ExplainStep] = []
-        free_export, arity = free_export_of(info, constructor, calls.has)
+        # ``free``: free_export_of(info, constructor, ...) computed once by a prebuilt constructor.
+        free_export, arity = free if free is not None else free_export_of(info, constructor, calls.has)
         self._free_export = free_export
         self._free_arity = arity
+        #: The free export's bound caller (made once per instance and export, by GuestCalls).
+        self._free_call = calls.caller(free_export) if free is not None else None
         if registry is not None:
             registry.add(self)
 
@@ -114,7 +118,10 @@ class Object:
         if self._calls.poisoned_by is not None:
             return
         args = (self._ptr, 0) if self._free_arity == 2 else (self._ptr,)
-        self._calls.call(self._free_export, *args)
+        if self._free_call is not None:
+            self._free_call(*args)
+        else:
+            self._calls.call(self._free_export, *args)
 
     def __del__(self) -> None:
         # The glue's FinalizationRegistry: a dropped handle frees its object, with

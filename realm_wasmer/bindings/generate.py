@@ -97,7 +97,6 @@ def compile_member(
             body.append(indent + "try:")
             closers.append([indent + "finally:", *(indent + "    " + c for c in lowered.cleanup)])
             indent += "    "
-    call = g.add(ctx.instance.call, "call")
     raw_list = ", ".join(raws)
     export = member.export
     if member.kind == "constructor":
@@ -106,12 +105,15 @@ def compile_member(
         layout = d.abi_layout(member.ret)
         if layout.aggregate and layout.leaves:
             body.append(indent + f"return {g.add(retcall(ctx, export, member.ret, qualname), 'ret')}({raw_list})")
-        elif not layout.leaves:
-            body.append(indent + f"{call}({export!r}{', ' if raws else ''}{raw_list})")
-            body.append(indent + "return None")
         else:
-            body.append(indent + f"r = {call}({export!r}{', ' if raws else ''}{raw_list})")
-            body.append(indent + f"return {direct_expr(member.ret, 'r', ctx, g, qualname)}")
+            # The export's bound caller (GuestCalls.caller): the arity is right by construction.
+            guest = g.add(ctx.instance.context.calls.caller(export), "guest")
+            if not layout.leaves:
+                body.append(indent + f"{guest}({raw_list})")
+                body.append(indent + "return None")
+            else:
+                body.append(indent + f"r = {guest}({raw_list})")
+                body.append(indent + f"return {direct_expr(member.ret, 'r', ctx, g, qualname)}")
     for closer in reversed(closers):
         body.extend(closer)
     lines.extend(body)
