@@ -107,7 +107,10 @@ class Abi:
         """Read an owned String result and free it (``free(ptr, len, 1)``), as the glue does."""
         ptr &= 0xFFFFFFFF
         try:
-            return self._memory.string(ptr, length, trusted=True)  # after the call that returned it
+            try:  # the view of the call that returned it; the checked decoder for its error
+                return str(self._memory.trusted(ptr, length)[ptr : ptr + length], "utf-8")
+            except UnicodeDecodeError:
+                return self._memory.string(ptr, length)
         finally:
             if length:
                 self.free(ptr, length, 1)
