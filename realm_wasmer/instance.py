@@ -14,7 +14,6 @@ components inside it (memory, JS values, ABI, tables, calls) never hold the inst
 from __future__ import annotations
 
 import struct
-import weakref
 from typing import Any, Callable, Optional, Union
 
 import attrs
@@ -31,7 +30,7 @@ from .host.linker import link
 from .host.resolver import Imports, MissingPolicy, Resolver
 from .inspection import ClassInfo, Constructor, ModuleInfo
 from .js.values import js_error
-from .objects import ExplainStep, Object, free_export_of
+from .objects import ExplainStep, LiveObjects, Object, free_export_of
 from .pipeline import Prepared, TransformResolver, prepare
 from .references import resolve_imports
 from .spec import ImportsLike, LoadSpec, Source
@@ -137,7 +136,7 @@ class Instance(ContextParts):
         self.engine_name = compiled.engine_name
         self.user_imports = imports if imports is not None else Imports()
         self.policy = MissingPolicy(on_missing)
-        self._objects: "weakref.WeakSet[Object]" = weakref.WeakSet()
+        self._objects = LiveObjects()
         # Handlers are made before the engine instance exists; the context is bound to it right after.
         prepared = compiled.prepared
         self.context = ctx = HostContext.create(self.info, prepared.runnable, prepared.value_store)
@@ -416,7 +415,7 @@ class Instance(ContextParts):
             heap_live=heap.live_count() if heap is not None else 0,
             heap_peak=heap.peak if heap is not None else 0,
             borrowed=heap.borrowed_depth if heap is not None else 0,
-            objects_live=sum(1 for o in self._objects if not o.closed),
+            objects_live=self._objects.count,
             externref_live=externref_live,
             tables=ctx.tables.sizes(),
             memory_bytes=ctx.memory.size,
