@@ -171,8 +171,9 @@ def _node_package(ctx: Context, package: str) -> dict[str, Any]:
     if not settings.node_harness.is_file():
         raise Skip(f"Node harness missing at {settings.node_harness}")
     _require_fetched(ctx, package)
-    wanted = [cid for pkg, cid, *_ in CALLS if pkg == package and (not settings.only or
-                                                                  f"corpus.{pkg}.{cid}" in settings.only)]  # fmt: skip
+    only = settings.only
+    wanted = [cid for pkg, cid, *_ in CALLS  # every case of the package when the group is selected
+              if pkg == package and (not only or "corpus" in only or f"corpus.{pkg}.{cid}" in only)]  # fmt: skip
     budget_ms = max(1.0, settings.call_budget * 1000 / 2)
     command = [node, "--no-warnings", "--no-liftoff", str(settings.node_harness), "--corpus", str(settings.corpus_dir),
                "--cache", str(settings.corpus_cache), "--package", package, "--cases", ",".join(wanted),
