@@ -156,13 +156,19 @@ class Engine(abc.ABC):
 
     def check_module(self, module: WasmModule) -> None:
         """Raise :class:`~realm_wasmer.errors.EngineRefused` for a module this
-        engine is known not to handle, before trying to compile it (the load
-        pipeline calls this once, on the module as transformed)."""
+        engine is known not to handle, before trying to compile it."""
+        self.check_unprovided(module_needs(module), frozenset())
+
+    def check_unprovided(self, needs: Mapping[str, str], provided: frozenset[str]) -> None:
+        """The one place a module is refused for what it needs: raise
+        :class:`~realm_wasmer.errors.EngineRefused` for the first capability (in
+        :data:`CAPABILITIES` order) in ``needs`` that this engine lacks and no
+        planned load transform ``provided``; the message is the engine's reason
+        (which names the engines that can run the module)."""
         from ..errors import EngineRefused
 
-        needs = module_needs(module)
         for capability in CAPABILITIES:
-            if capability in needs and capability in self.limitations:
+            if capability in needs and capability in self.limitations and capability not in provided:
                 raise EngineRefused(self.name, self.limitations[capability].format(detail=needs[capability]))
 
     @abc.abstractmethod

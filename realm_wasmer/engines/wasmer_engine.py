@@ -143,8 +143,12 @@ class WasmerInstance(CachedFunctions):
 
 
 _LIMITATIONS = {
+    # Met by the externref_lowering transform (refused only with transforms='none').
     "externref_crossing": "the module passes externref across the host boundary ({detail}), which wasmer-python "
-    "1.1.0 cannot do (it panics: 'not implemented') and its tables cannot be set from Python; use engine='wasmtime'",
+    "1.1.0 cannot do (it panics: 'not implemented') and its tables cannot be set from Python; load it with "
+    "transforms='auto' (externref lowered to i32 handles) or use engine='wasmtime'",
+    "reference_types": "wasmer-python 1.1.0 cannot reach externref values or tables from Python ({detail}); "
+    "load it with transforms='auto' (externref lowered to i32 handles) or use engine='wasmtime'",
     # Met by load transforms (never refused: module_needs does not report them).
     "table_access": "wasmer-python 1.1.0's Table has only size and type: the host cannot call a funcref table "
     "entry ({detail}) without the funcref_trampolines transform",
@@ -158,7 +162,7 @@ _SINGLEPASS_LIMITATIONS = {
     "multi_value": "wasmer 1.1.0's singlepass compiler cannot load multi-value modules, and this module has "
     "functions returning several values: {detail}; use wasmer-cranelift or wasmtime",
     "reference_types": "wasmer 1.1.0's singlepass compiler panics on externref-typed functions ({detail}); "
-    "use wasmer-cranelift or wasmtime",
+    "load it with transforms='auto' (externref lowered to i32 handles) or use wasmer-cranelift or wasmtime",
 }
 
 

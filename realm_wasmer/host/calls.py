@@ -139,6 +139,9 @@ class GuestCalls:
         #: What the host allocated for the guest in the current outermost call
         #: (``Limits.max_host_bytes``; the instance sets the limit before linking).
         self.budget = HostBudget()
+        #: Export name -> a wrapper of the engine's callable (e.g. the externref lowering's
+        #: conversion of values to handles by the export's original signature).
+        self.export_wrappers: dict[str, Callable[[Callable[..., Any]], Callable[..., Any]]] = {}
 
     def bind(self, engine_instance: EngineInstance) -> None:
         self._engine = engine_instance
@@ -164,6 +167,11 @@ class GuestCalls:
     def last_import(self) -> Optional[str]:
         """The last import the guest called during the current (or last) export call."""
         return self._last_import
+
+    @property
+    def busy(self) -> bool:
+        """True while an export call (or instantiation) is running."""
+        return self._depth > 0
 
     @property
     def exported_functions(self) -> frozenset[str]:
@@ -288,6 +296,9 @@ class GuestCalls:
                 raise
             finally:
                 self._depth -= 1
+                if not self._depth and self.after_outermost:
+                    for hook in self.after_outermost:
+                        hook()
 
     def _refuse(self) -> None:
         self.check_thread()
@@ -299,7 +310,9 @@ class GuestCalls:
     def _entry(self, export: str) -> tuple[Callable[..., Any], int]:
         if export not in self._arity and self._module.export(export) is not None:
             raise ExportNotFound(f"export {export!r} is not a function")
-        entry = self._callables[export] = (self.export_function(export), self._arity[export])
+        function = self.export_function(export)
+        wrap = self.export_wrappers.get(export)
+        entry = self._callables[export] = (function if wrap is None else wrap(function), self._arity[export])
         return entry
 
     def _failed(self, export: str, exc: BaseException) -> None:

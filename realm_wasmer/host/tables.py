@@ -12,14 +12,20 @@ size, so calls through a funcref table on wasmer go through trampoline exports
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from ..conventions import Conventions
 from ..engines.base import EngineInstance
 from ..errors import EmptyTableSlot, MissingRuntimeExport, UnsupportedFeature
 from ..wasm import FuncType
 from .calls import GuestCalls
+from .handles import HandleStore, lower_signature
 from .values import unwrap
+
+
+def _no_table(name: str) -> None:
+    return None
+
 
 _LETTERS = {"i32": "i", "i64": "I", "f32": "f", "f64": "F", "externref": "x", "funcref": "r"}
 
@@ -45,6 +51,12 @@ class TableManager:
         self.funcref_tables = list(conventions.funcref_tables)
         #: The host-side externref table of a raw module.
         self.externrefs: list[Any] = []
+        #: Export name -> a host-side table with the engine-table API (externref tables the
+        #: load pipeline lowered to handles: :meth:`HandleStore.view`), or None.
+        self.host_tables: Callable[[str], Optional[Any]] = _no_table
+        #: The handle store, when the load pipeline lowered externref (closures taking or
+        #: returning JS values are called through the lowered trampolines).
+        self.handles: Optional[HandleStore] = None
 
     def bind(self, engine_instance: EngineInstance) -> None:
         self._engine = engine_instance
@@ -64,10 +76,8 @@ class TableManager:
         return sum(1 for value in self.externrefs if value is not None)
 
     def _store(self) -> Any:
-        store = getattr(self._engine, "store", None)
-        if store is None:
-            raise UnsupportedFeature("this engine has no store for native table access; use engine='wasmtime'")
-        return store
+        """The engine's store for its table API (None for host-side tables, which need none)."""
+        return getattr(self._engine, "store", None)
 
     # -- funcref tables: closures (invoke / destroy) ----------------------------
     def function_table(self) -> str:
@@ -94,12 +104,19 @@ class TableManager:
                 raise EmptyTableSlot(f"funcref table {name!r} has no function at index {index}")
             result = function(store, *args)
             return tuple(result) if isinstance(result, list) else result
-        trampoline = trampoline_name(signature)
+        lowered = lower_signature(signature)
+        trampoline = trampoline_name(lowered)
+        if lowered != signature and self.handles is not None and self._calls.has(trampoline):
+            # externref lowered to handles: the trampoline takes and returns handles.
+            call = self._calls.call
+            wrapped = self.handles.wrap_export(lambda *raw: call(trampoline, index, *raw), signature)
+            with self.handles.held():  # the result's handle outlives the trampoline call
+                return wrapped(*args)
         if not self._calls.has(trampoline):
             raise UnsupportedFeature(
                 f"this engine cannot call through funcref table {name!r} from Python: the module needs the "
-                f"trampoline export {trampoline}(index, ...) {signature} (injected by a module rewriter, "
-                "not built yet); use engine='wasmtime'"
+                f"trampoline export {trampoline}(index, ...) {lowered} (injected by the funcref_trampolines "
+                "load transform, which transforms='none' turns off); use engine='wasmtime'"
             )
         return self._calls.call(trampoline, index, *args)
 
@@ -111,9 +128,17 @@ class TableManager:
     def sizes(self) -> dict[str, int]:
         if self._engine is None:
             return {}
-        return {name: self._engine.table_size(name) for name in self.exported_tables}
+        sizes = {}
+        for name in self.exported_tables:
+            host = self.host_tables(name)
+            sizes[name] = host.size() if host is not None else self._engine.table_size(name)
+        return sizes
 
     def native(self, name: str) -> Optional[Any]:
-        """The engine's own table object where the engine has one (wasmtime), else None."""
+        """The engine's own table object where the engine has one (wasmtime), a host-side
+        table (a lowered externref table), else None."""
+        host = self.host_tables(name)
+        if host is not None:
+            return host
         table = getattr(self._engine, "table", None) if self._engine is not None else None
         return table(name) if table else None
