@@ -352,14 +352,13 @@ class JsThrow(JsError):
         self.message = message
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild_throw, (self.value, self.message, self.name, self.args))
-
-
-def _rebuild_throw(value: Any, message: Optional[str], name: Optional[str], args: tuple[Any, ...]) -> JsThrow:
-    exc = JsThrow.__new__(JsThrow)
-    Exception.__init__(exc, *args)
-    exc.value, exc.js_value, exc.message, exc.name, exc.guest_thrown = value, value, message, name, False
-    return exc
+        # The JS value itself belongs to one evaluator and does not travel: the copy's
+        # ``js_value`` is the Python ``value``. The fields go as state (after the new object
+        # is memoized), so a value that refers back to the exception pickles: a thrown JS
+        # ``Error``'s ``value`` is the exception itself (see ``Bridge.py_error``).
+        state = dict(self.__dict__)
+        state["js_value"] = self.value
+        return (_NEWOBJ, (type(self), *self.args), state)
 
 
 class JsSyntaxError(RealmWasmerError):
@@ -513,3 +512,16 @@ class SessionLost(PoolError):
         self.key = key
         self.worker = worker
         self.cause = cause
+
+
+class PackageEscape(PackageError):
+    """A package's JS asked for a file outside the package (``require("../../etc/passwd")``, an
+    absolute path, a symlink pointing out, ``fs.readFileSync`` of one): refused before anything
+    is read. ``js_text`` is the JS asking, ``path`` where it resolved to, ``root`` the package
+    root. Not catchable by the package's own ``try``/``catch``."""
+
+    def __init__(self, js_text: str, path: str, root: str) -> None:
+        super().__init__(f"{js_text} reaches {path}, outside the package root {root}; nothing was read")
+        self.js_text = js_text
+        self.path = path
+        self.root = root

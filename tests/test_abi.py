@@ -119,37 +119,41 @@ def test_without_catch_the_exception_propagates() -> None:
         instance.call("try_parse", 0, 0)
 
 
-def test_externref_exports_run_on_wasmer_lowered_and_are_refused_without_transforms() -> None:
+def test_externref_exports_cross_wasmer_lowered_and_are_refused_without_the_transform() -> None:
     import wasmtime
 
     data = bytes(wasmtime.wat2wasm('(module (func (export "id") (param externref) (result externref) local.get 0))'))
+    for engine in ("wasmer-cranelift", "wasmtime"):
+        instance = rw.load(data, engine=engine)
+        assert instance.call("id", "kept") == "kept"
+        assert instance.call("id", None) is None
     with pytest.raises(rw.EngineRefused, match="externref.*engine='wasmtime'"):
-        rw.load(data, engine="wasmer-cranelift", transforms="none").call("id", None)
-    assert rw.load(data, engine="wasmtime").call("id", "kept") == "kept"
-    assert rw.load(data, engine="wasmer-cranelift").call("id", "kept") == "kept"  # externref lowered to handles
+        rw.load(data, engine="wasmer-cranelift", transforms="none")
 
 
-def test_externref_imports_run_on_wasmer_lowered_and_are_refused_without_transforms() -> None:
+def test_externref_import_handlers_see_values_on_wasmer() -> None:
     import wasmtime
 
     data = bytes(wasmtime.wat2wasm('(module (import "env" "h" (func $h (param externref) (result i32)))'
                                    ' (func (export "run") (result i32) ref.null extern call $h))'))
     seen: list[object] = []
     handlers = rw.Imports({("env", "h"): lambda caller, value: seen.append(value) or 7})
+    for engine in ("wasmer-cranelift", "wasmtime"):
+        assert rw.load(data, engine=engine, imports=handlers).call("run") == 7
+    assert seen == [None, None]
     with pytest.raises(rw.EngineRefused, match=r"import env\.h.*engine='wasmtime'"):
         rw.load(data, imports=handlers, transforms="none")
-    assert rw.load(data, engine="wasmtime", imports=handlers).call("run") == 7
-    assert rw.load(data, imports=handlers).call("run") == 7
-    assert seen == [None, None], "the handler sees the value (null), not a handle, on both engines"
 
 
 def test_a_wasmer_panic_is_an_engine_panic_and_poisons(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Without the load-time refusal and the lowering, the same module makes wasmer panic inside
-    the call; the PanicException (a BaseException) is caught at the engine boundary."""
+    """Without the load-time lowering and refusal, an externref crossing makes wasmer
+    panic inside the call; the PanicException (a BaseException) is caught at the engine
+    boundary."""
     import wasmtime
 
     from realm_wasmer.engines.wasmer_engine import WasmerEngine
 
+    monkeypatch.setattr(WasmerEngine, "check_module", lambda self, module: None)
     monkeypatch.setattr(WasmerEngine, "check_unprovided", lambda self, needs, provided: None)
     data = bytes(wasmtime.wat2wasm('(module (import "env" "h" (func $h (param externref) (result i32)))'
                                    ' (func (export "run") (result i32) ref.null extern call $h))'))

@@ -23,7 +23,7 @@ from realm_wasmer.demo import tiny_gguf
 from realm_wasmer.references import import_reference, is_reference, resolve_imports
 
 from . import pool_tasks
-from .conftest import REALM_WASM
+from .conftest import REALM_WASM, ROOT
 
 VOCAB = ["<unk>", "hello", "world", "realm", "!"]
 REALM_SPEC = rw.LoadSpec(REALM_WASM, imports="tests.pool_tasks:realm_imports")
@@ -204,6 +204,18 @@ def test_a_call_past_call_timeout_kills_its_worker(work_pool: rw.Pool) -> None:
     assert work_pool.call("work", 5) == pool_tasks.work_in_python(5)
 
 
+def test_a_call_past_its_limits_raises_resource_exhausted_and_the_instance_is_rebuilt() -> None:
+    spec = rw.LoadSpec(pool_tasks.work_module(), engine="wasmtime", limits=rw.Limits(fuel=5_000_000))
+    with rw.Pool(spec, workers=1) as pool:
+        pid = pool.call("tests.pool_tasks:pid")
+        with pytest.raises(rw.ResourceExhausted) as stopped:
+            pool.call("spin")  # stopped by the engine's fuel, in the worker; the error crosses with its fields
+        assert (stopped.value.export, stopped.value.limit, stopped.value.value) == ("spin", "fuel", 5_000_000)
+        # The stopped instance is poisoned: the worker rebuilds it; the same process serves the next calls.
+        assert list(pool.map("work", [10, 20])) == [pool_tasks.work_in_python(n) for n in (10, 20)]
+        assert pool.call("tests.pool_tasks:pid") == pid and pool.stats()["workers"][0].restarts == 0
+
+
 def test_backpressure_raises_or_blocks(work_pool: rw.Pool) -> None:
     work_pool.wait_ready(timeout=60)
     sleepers = [work_pool.submit("tests.pool_tasks:sleep_then_pid", 1.5) for _ in range(2)]
@@ -352,3 +364,23 @@ def test_the_same_pool_on_a_dask_local_cluster(local: rw.BoundModule) -> None:
                 realm = tenant.call("Realm")
                 realm.loadModel(tiny_gguf(VOCAB))
                 assert realm.isLoaded() is True and "Dask worker" in tenant.worker
+
+
+# -- the README ---------------------------------------------------------------------
+
+
+def test_the_readme_pool_example_runs_as_written() -> None:
+    """The README's pool example (a ``py`` block, so test_readme does not run it), with the
+    reference to the user's imports module pointed at the tests' one, prints what it says."""
+    import re
+    import subprocess
+    import sys
+
+    section = (ROOT / "README.md").read_text().split("## Serving many calls: `rw.Pool`", 1)[1]
+    block = re.search(r"```py\n(.*?)```", section, re.S)
+    assert block is not None
+    code = block.group(1).replace("myapp.hosts:realm_imports", "tests.pool_tasks:realm_imports")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    expected = [line.split("# ")[1].strip() for line in code.splitlines() if "print(" in line]
+    assert done.stdout.splitlines() == expected

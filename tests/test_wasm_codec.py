@@ -651,3 +651,14 @@ def test_opcode_names_are_unique_and_cover_the_families() -> None:
     assert [OPCODES[(0xFC, i)].name for i in range(8, 18)] == [
         "memory.init", "data.drop", "memory.copy", "memory.fill", "table.init", "elem.drop", "table.copy",
         "table.grow", "table.size", "table.fill"]
+
+
+def test_a_body_size_cut_by_the_end_of_the_file_is_a_located_error() -> None:
+    """Found by the fuzz campaign (a byte flip of a corpus module): a LEB128 whose
+    continuation bit runs past the end of the file raised a bare IndexError."""
+    types = b"\x01\x04\x01\x60\x00\x00"          # one type () -> ()
+    functions = b"\x03\x02\x01\x00"              # one function of type 0
+    code = b"\x0a\x02\x01\x80"                   # one body whose size LEB never ends
+    with pytest.raises(InvalidModule, match=r"code section, byte offset 0x") as caught:
+        decode_module(b"\0asm\x01\0\0\0" + types + functions + code)
+    assert "end of the file" in str(caught.value)

@@ -8,7 +8,7 @@ guest memory), a scalar result through the expression :func:`direct_expr`.
 from __future__ import annotations
 
 import struct
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
@@ -143,19 +143,23 @@ def retcall(ctx: Context, export: str, ty: d.Type, where: str) -> Callable[..., 
     for at, leaf in layout.leaves:
         fmt += "x" * (at - offset) + _LEAF_FORMAT[leaf]
         offset = at + struct.calcsize("<" + _LEAF_FORMAT[leaf])
-    unpack = struct.Struct(fmt + "x" * (layout.size - offset)).unpack
+    packed = struct.Struct(fmt + "x" * (layout.size - offset))
+    unpack, unpack_from = packed.unpack, packed.unpack_from
     size = layout.size
     _, read = reader(ty, ctx, where)
     instance, abi = ctx.instance, ctx.abi
     call, memory_read, out_slot = instance.call, instance.memory.read, abi.out_slot
     if size <= 16 and instance.info.roles.get("malloc"):
-        acquire, release = abi.acquire_slot, abi.release_slot
+        # The hot path: the reusable out-slot, the export's bound caller, the fields
+        # read straight from the memoryview the call has just been checked against.
+        acquire, release, trusted = abi.acquire_slot, abi.release_slot, instance.memory.trusted
+        guest = instance.context.calls.caller(export)
 
         def retcall(*raws: Any) -> Any:
             slot = acquire()
             try:
-                call(export, slot, *raws)
-                fields = unpack(memory_read(slot, size))
+                guest(slot, *raws)
+                fields = unpack_from(trusted(slot, size), slot)
             finally:
                 release()
             return read(fields, 0)
@@ -182,6 +186,39 @@ def retcall(ctx: Context, export: str, ty: d.Type, where: str) -> Callable[..., 
         return read(fields, 0)
 
     return retcall_large
+
+
+def inline_retcall(ctx: Context, export: str, ty: d.Type, where: str, g: Namespace, raws: str) -> Optional[list[str]]:
+    """:func:`retcall`'s hot path as lines of the generated function (no frame of its
+    own): the reusable out-slot, the export's bound caller, the fields unpacked from the
+    view the call was checked against, then the reader (a String taken directly).
+    None where that path does not apply (no malloc, or a result over 16 bytes)."""
+    layout = d.abi_layout(ty)
+    instance, abi = ctx.instance, ctx.abi
+    if layout.size > 16 or not instance.info.roles.get("malloc"):
+        return None
+    fmt, offset = "<", 0
+    for at, leaf in layout.leaves:
+        fmt += "x" * (at - offset) + _LEAF_FORMAT[leaf]
+        offset = at + struct.calcsize("<" + _LEAF_FORMAT[leaf])
+    unpack_from = struct.Struct(fmt + "x" * (layout.size - offset)).unpack_from
+    plain = unclamp(ty)
+    if isinstance(plain, d.Str):
+        result = f"{g.add(abi.take_string, 'take')}(f[0], f[1])"
+    else:
+        result = f"{g.add(reader(ty, ctx, where)[1], 'read')}(f, 0)"
+    acquire, release = g.add(abi.acquire_slot, "acquire"), g.add(abi.release_slot, "release")
+    guest = g.add(instance.context.calls.caller(export), "guest")
+    view = f"{g.add(instance.memory.trusted, 'mem')}(slot, {layout.size})"
+    return [
+        f"slot = {acquire}()",
+        "try:",
+        f"    {guest}(slot{', ' if raws else ''}{raws})",
+        f"    f = {g.add(unpack_from, 'unpack')}({view}, slot)",
+        "finally:",
+        f"    {release}()",
+        f"return {result}",
+    ]
 
 
 def direct_expr(ty: d.Type, r: str, ctx: Context, g: Namespace, where: str) -> str:

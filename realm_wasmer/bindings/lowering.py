@@ -134,10 +134,29 @@ class _StrArg(Arg):
         self.is_optional = optional
 
     def check(self, v: str, where: str, g: Namespace) -> list[str]:
-        return _convert(v, where, g, as_utf8, "utf8")
+        # A plain str is encoded inline; anything else (and a lone surrogate) goes
+        # through as_utf8 for its error.
+        utf8 = g.add(as_utf8, "utf8")
+        return [
+            "try:",
+            f"    {v} = {v}.encode() if type({v}) is str else {utf8}({v}, {where})",
+            "except UnicodeEncodeError:",
+            f"    {utf8}({v}, {where})",
+        ]
 
     def lower(self, v: str, g: Namespace) -> Lowered:
-        return self._pass_pair(v, self.ctx.abi.pass_bytes, g)
+        if self.is_optional:
+            return self._pass_pair(v, self.ctx.abi.pass_bytes, g)
+        # pass_bytes inline: one malloc crossing, the copy on the view that call checked.
+        malloc, trusted = g.add(self.ctx.abi.malloc, "malloc"), g.add(self.ctx.instance.memory.trusted, "mem")
+        return Lowered(
+            pre=[
+                f"{v}n = len({v})",
+                f"{v}p = {malloc}({v}n, 1)",
+                f"if {v}n: {trusted}({v}p, {v}n)[{v}p : {v}p + {v}n] = {v}",
+            ],
+            raws=[f"{v}p", f"{v}n"],
+        )
 
 
 class _SliceArg(Arg):

@@ -7,7 +7,6 @@ these engines a crossing, not the copy, is the cost.
 
 from __future__ import annotations
 
-import functools
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Optional
 
@@ -38,33 +37,42 @@ class Abi:
         #: Reusable out-slots, one per call depth (allocated on first use).
         self._slots: list[int] = []
         self._slot_depth = 0
-        #: Runtime exports bound to Instance.call, made once (malloc/free are hot).
+        #: Runtime exports as bound callers, made once (malloc/free are hot), and
+        #: malloc(size, align) / free(ptr, size, align) at the module's arities.
         self._bound: dict[str, Callable[..., Any]] = {}
+        self._malloc: Optional[Callable[[int, int], Any]] = None
+        self._free: Optional[Callable[[int, int, int], Any]] = None
 
     def _export(self, role: str) -> Callable[..., Any]:
+        """The runtime export playing ``role``, as a bound caller (``GuestCalls.caller``), made once."""
         name = self.roles.get(role)
         if not name:
             raise MissingRuntimeExport(f"the module exports no {role} function (roles found: {self.roles})")
         function = self._bound.get(name)
         if function is None:
-            function = self._bound[name] = functools.partial(self._calls.call, name)
+            function = self._bound[name] = self._calls.caller(name)
         return function
 
     # -- allocator ----------------------------------------------------------
     def malloc(self, size: int, align: int = 1) -> int:
         """Allocate in the guest with the module's malloc arity (1 before 0.2.87, 2 after)."""
-        malloc = self._export("malloc")
+        malloc = self._malloc
+        if malloc is None:
+            malloc = self._malloc = self._sized(self._export("malloc"), self.malloc_arity == 1)
         self.crossings += 1
-        ptr = malloc(size) if self.malloc_arity == 1 else malloc(size, align)
-        return int(ptr) & 0xFFFFFFFF
+        return int(malloc(size, align)) & 0xFFFFFFFF
 
     def free(self, ptr: int, size: int, align: int = 1) -> None:
-        free = self._export("free")
+        free = self._free
+        if free is None:
+            export = self._export("free")
+            free = self._free = (lambda p, n, a: export(p, n)) if self.free_arity == 2 else export
         self.crossings += 1
-        if self.free_arity == 2:
-            free(ptr, size)
-        else:
-            free(ptr, size, align)
+        free(ptr, size, align)
+
+    @staticmethod
+    def _sized(malloc: Callable[..., Any], size_only: bool) -> Callable[[int, int], Any]:
+        return (lambda n, a: malloc(n)) if size_only else malloc
 
     # -- strings and bytes --------------------------------------------------
     def pass_bytes(self, data: bytes | bytearray | memoryview, align: int = 1) -> tuple[int, int]:
@@ -72,7 +80,10 @@ class Abi:
         length = len(data)
         ptr = self.malloc(length, align)
         if length:
-            self._memory.write(ptr, data)
+            if isinstance(data, (bytes, bytearray)):
+                self._memory.trusted(ptr, length)[ptr : ptr + length] = data  # malloc made the thread check
+            else:
+                self._memory.write(ptr, data)
         return ptr, length
 
     def pass_string(self, text: str) -> tuple[int, int]:
@@ -96,7 +107,10 @@ class Abi:
         """Read an owned String result and free it (``free(ptr, len, 1)``), as the glue does."""
         ptr &= 0xFFFFFFFF
         try:
-            return self._memory.string(ptr, length)
+            try:  # the view of the call that returned it; the checked decoder for its error
+                return str(self._memory.trusted(ptr, length)[ptr : ptr + length], "utf-8")
+            except UnicodeDecodeError:
+                return self._memory.string(ptr, length)
         finally:
             if length:
                 self.free(ptr, length, 1)

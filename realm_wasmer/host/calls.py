@@ -116,6 +116,8 @@ class GuestCalls:
         self._arity = {name: len(sig.params) for name, sig in module.function_exports()}
         #: export name -> (engine callable, parameter count), filled on first call.
         self._callables: dict[str, tuple[Callable[..., Any], int]] = {}
+        #: export name -> its bound caller (:meth:`caller`), made once.
+        self._callers: dict[str, Callable[..., Any]] = {}
         self._depth = 0
         self._last_import: Optional[str] = None
         self._host_exception: Optional[tuple[str, BaseException]] = None
@@ -223,6 +225,60 @@ class GuestCalls:
                 if not self._depth and self.after_outermost:
                     for hook in self.after_outermost:
                         hook()
+
+    def caller(self, export: str) -> Callable[..., Any]:
+        """A callable for ``export`` with everything :meth:`call` does but the arity
+        check, bound once: for code generated against the export's signature (the
+        bindings, the allocator). Where the engine hands out its raw callable
+        (wasmer, single-result exports) that is called directly and its errors are
+        translated only when raised; on thread-affine engines the owner check stands
+        in for the lock (no other thread can get past it)."""
+        cached = self._callers.get(export)
+        if cached is None:
+            cached = self._callers[export] = self._caller(export)
+        return cached
+
+    def _caller(self, export: str) -> Callable[..., Any]:
+        self.check_thread()  # wasmer's objects panic when touched from another thread
+        function, _ = self._callables.get(export) or self._entry(export)
+        engine = self._engine
+        signature = self._module.export_signature(export)
+        raw_export = getattr(engine, "raw_export", None)
+        translate: Optional[Callable[[BaseException], Optional[BaseException]]] = None
+        if raw_export is not None and signature is not None and len(signature.results) <= 1:
+            function, translate = raw_export(export), engine.translate_error
+        if not engine.thread_affine:
+            locked = self.call
+            return lambda *args: locked(export, *args)
+        owner, get_ident, failed = self._owner, threading.get_ident, self._failed
+        budget, hooks = self.budget, self.after_outermost
+
+        def call(*args: Any) -> Any:
+            if self.poisoned_by is not None or get_ident() != owner:
+                self._refuse()
+            depth = self._depth
+            if not depth:
+                self._last_import = None
+                self._host_exception = None
+                budget.used = 0
+                budget.export = export
+            self._depth = depth + 1
+            self.calls += 1
+            try:
+                return function(*args)
+            except BaseException as exc:
+                translated = translate(exc) if translate is not None else None
+                if translated is not None:
+                    failed(export, translated)  # raises its GuestTrap/EnginePanic
+                failed(export, exc)
+                raise
+            finally:
+                self._depth = depth
+                if not depth and hooks:
+                    for hook in hooks:
+                        hook()
+
+        return call
 
     def invoke(self, label: str, function: Callable[..., Any], *args: Any) -> Any:
         """Run ``function`` (e.g. the engine's instantiation, whose start function and

@@ -671,7 +671,13 @@ class _Slot:
         with self.cond:
             self.state, self.process, self.conn, self.info = "starting", process, parent, None
             self.exited = False
-        process.start()
+        try:
+            process.start()
+        except Exception as exc:  # e.g. spawn refused: a script without the ``if __name__ == "__main__"`` guard
+            child.close()
+            parent.close()
+            self.backend.broken(WorkerDied(self.label, f"the worker process could not be started: {exc}"))
+            return "stop"
         child.close()
         self.pid = process.pid
         deadline = time.monotonic() + self.backend.pool.start_timeout

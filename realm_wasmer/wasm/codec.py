@@ -438,6 +438,9 @@ def _decode_section(data: bytes, pos: int, module: Module) -> tuple[Section, int
         _decode_payload(section, cur, module)
     except Malformed as exc:
         raise codec_error(exc.message, section=_label(section), offset=exc.pos) from None
+    except IndexError:
+        raise codec_error("unexpected end of the file inside the section", section=_label(section),
+                          offset=len(data)) from None
     except InvalidModule as exc:
         if getattr(exc, "section", None) is not None:
             raise
