@@ -512,3 +512,21 @@ def test_wasmtime_runs_exceptions_and_refuses_shared_memory_with_the_reason() ->
     assert rw.load(bytes(wasmtime.wat2wasm(EXCEPTIONS_WAT)), engine="wasmtime").call("f") == 7
     with pytest.raises(rw.EngineRefused, match="without shared memory"):
         rw.load(bytes(wasmtime.wat2wasm(SHARED_WAT)), engine="wasmtime")
+
+
+def test_the_host_view_of_the_lowered_table_leaves_no_handle_behind() -> None:
+    instance = rw.load(fixture_bytes(), engine="wasmer-cranelift", imports=Host().imports())
+    store = instance.values
+    assert isinstance(store, HandleStore)
+    view = instance.tables.native("__wbindgen_externrefs")
+    assert view is not None
+    baseline = store.handle_count()
+    assert view.grow(None, 2, "filled") == 4 and view.size() == 6
+    assert store.handle_count() == baseline + 1 and view.get(None, 5) == "filled"
+    view.set(None, 4, None)
+    view.set(None, 5, None)
+    assert store.handle_count() == baseline
+    assert view.grow(None, 2**32 - 1, "too many") == -1
+    assert store.handle_count() == baseline, "a refused grow keeps no handle"
+    view.set(None, 0, "x")
+    assert instance.call("get", 0) == "x" and store.handle_count() == baseline + 1

@@ -97,7 +97,9 @@ class HostTableView:
         self._store.put(self._table, index, self._store.mint(value, pinned=False), "Table.set")
 
     def grow(self, _store: Any, delta: int, value: Any = None) -> int:
-        return self._store.grow(self._table, self._store.mint(value, pinned=False), delta, "Table.grow")
+        store = self._store
+        with store.held():  # a grow refused (-1, or over budget) leaves no handle behind
+            return store.grow(self._table, store.mint(value), delta, "Table.grow")
 
 
 class HandleStore:
