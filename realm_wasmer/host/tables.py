@@ -7,7 +7,10 @@ them with a host-side table (a Python list) with ``table.grow`` semantics: grow
 returns the *old* size. On wasmtime the native tables of a CLI module are
 reachable through :meth:`native`; wasmer-python 1.1.0 exposes only a table's
 size, so calls through a funcref table on wasmer go through trampoline exports
-(see :func:`trampoline_name`) that a module rewriter injects (not built yet).
+(see :func:`trampoline_name`) that the ``funcref_trampolines`` load transform
+injects, and :meth:`native` gives a read-only :class:`TrampolineTable` there; an
+externref table lowered to handles is a host-side table of the
+:class:`~realm_wasmer.host.handles.HandleStore`.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ _LETTERS = {"i32": "i", "i64": "I", "f32": "f", "f64": "F", "externref": "x", "f
 
 def trampoline_name(signature: FuncType) -> str:
     """``__realm_call_indirect_ii_i`` for ``(i32, i32) -> (i32)``: the export a
-    module rewriter injects to call a table entry of that type from wasmer."""
+    ``funcref_trampolines`` load transform injects to call a table entry of that type from wasmer."""
     params = "".join(_LETTERS[t] for t in signature.params) or "v"
     results = "".join(_LETTERS[t] for t in signature.results) or "v"
     return f"__realm_call_indirect_{params}_{results}"
@@ -94,8 +97,9 @@ class TableManager:
         On wasmtime the entry is read with the native table API. wasmer-python
         1.1.0 cannot read tables, so there the call goes through a trampoline
         export ``trampoline_name(signature)`` taking ``(index, *args)`` and doing
-        ``call_indirect``: a module rewriter injects one per signature used by
-        the table. Without it the call is refused, naming the export needed.
+        ``call_indirect``: the ``funcref_trampolines`` load transform injects one per
+        numeric signature of the module (externref lowered to i32: the arguments and
+        results are converted by the handle store). Without it the call is refused, naming the export needed.
         """
         name = table or self.function_table()
         native = self._engine_table(name)
