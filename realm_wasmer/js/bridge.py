@@ -165,10 +165,26 @@ class Bridge:
     # -- JS -> Python -------------------------------------------------------------------------------
     def to_py(self, v: Any, label: str = "", _memo: Optional[dict[int, Any]] = None) -> Any:
         t = type(v)
-        if t is str or t is bool or v is None or v is UNDEFINED:
+        if t is str or t is bool or t is int or v is None or v is UNDEFINED:
             return v
-        if t is int:
-            return v
+        if t is list or t is JsObject:  # the common containers first (serde output)
+            memo = _memo if _memo is not None else {}
+            found = memo.get(id(v))
+            if found is not None:
+                return found
+            if t is list:
+                out: list[Any] = []
+                memo[id(v)] = out
+                to_py = self.to_py
+                for x in v:
+                    tx = type(x)
+                    out.append(x if tx is str or tx is int or tx is bool else to_py(x, label, memo))
+                return out
+            if v.proto is m.OBJECT_PROTO:
+                plain = self._plain_object(v, label, memo)
+                if plain is not None:
+                    return plain
+            _memo = memo
         if t is float:
             if v.is_integer() and abs(v) <= m.MAX_SAFE and not (v == 0 and math.copysign(1.0, v) < 0):
                 return int(v)
@@ -188,18 +204,6 @@ class Bridge:
         key = id(v)
         if key in memo:
             return memo[key]
-        if t is list:
-            out: list[Any] = []
-            memo[key] = out
-            to_py = self.to_py
-            for x in v:
-                tx = type(x)
-                out.append(x if tx is str or tx is int or tx is bool else to_py(x, label, memo))
-            return out
-        if t is JsObject and v.proto is m.OBJECT_PROTO:
-            plain = self._plain_object(v, label, memo)
-            if plain is not None:
-                return plain
         if isinstance(v, PromiseObject):
             return JsPromise(self, v, label or "a JS call")
         if isinstance(v, JSFunction):
@@ -248,7 +252,7 @@ class Bridge:
                 del memo[id(v)]
                 return None
             tx = type(x)
-            dict.__setitem__(obj, k, x if tx is str or tx is int or tx is bool else to_py(x, label, memo))
+            obj[k] = x if tx is str or tx is int or tx is bool else to_py(x, label, memo)
         return obj
 
     def class_of(self, obj: JsObject) -> Optional[JSFunction]:

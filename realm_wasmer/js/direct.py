@@ -129,7 +129,7 @@ def _annotate(exc: JsThrow, text: str) -> None:
 
 def _get(o: Any, key: Any, text: str) -> Any:
     if type(o) is JsObject and type(key) is str:
-        v = dict.get(o, key, m._MISSING)
+        v = o.get(key, m._MISSING)
         if v is not m._MISSING and type(v) is not Prop:
             return v
     elif type(o) is list and type(key) is int and 0 <= key < len(o):
@@ -161,13 +161,13 @@ def _new(ctor: Any, args: list[Any], text: str) -> Any:
 def _put(o: Any, key: Any, value: Any) -> None:
     t = type(o)
     if t is JsObject and type(key) is str:
-        current = dict.get(o, key, m._MISSING)
+        current = o.get(key, m._MISSING)
         if current is m._MISSING:
             if o.proto is m.OBJECT_PROTO and key not in m.OBJECT_PROTO and o.extensible:
-                dict.__setitem__(o, key, value)  # a new data property: nothing to inherit
+                o[key] = value  # a new data property: nothing to inherit (JsObject keeps dict's store)
                 return
         elif type(current) is not Prop:
-            dict.__setitem__(o, key, value)
+            o[key] = value
             return
     elif t is list and type(key) is int and 0 <= key <= len(o):
         if key < len(o):
