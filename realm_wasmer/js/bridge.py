@@ -173,12 +173,13 @@ class Bridge:
             if found is not None:
                 return found
             if t is list:
-                out: list[Any] = []
+                out = list(v)  # copied in C; the items that are not final values converted in place
                 memo[id(v)] = out
                 to_py = self.to_py
-                for x in v:
+                for i, x in enumerate(out):
                     tx = type(x)
-                    out.append(x if tx is str or tx is int or tx is bool else to_py(x, label, memo))
+                    if not (tx is str or tx is int or tx is bool):
+                        out[i] = to_py(x, label, memo)
                 return out
             if v.proto is m.OBJECT_PROTO:
                 plain = self._plain_object(v, label, memo)
@@ -243,16 +244,19 @@ class Bridge:
         """A plain object whose own properties are all plain data under non-index string keys
         (wasm-bindgen's serde output): converted in insertion order, the order JS gives them.
         None when the general path is needed (accessors, symbols, integer-like keys)."""
-        obj = JsObject()
+        obj = JsObject(v)  # copied in C; the values that are not final converted in place
         memo[id(v)] = obj
         to_py = self.to_py
         digits = "0123456789"
         for k, x in dict.items(v):
-            if type(k) is not str or type(x) is Prop or (k and k[0] in digits):
+            tx = type(x)
+            if tx is str or tx is int or tx is bool:
+                if type(k) is str and not (k and k[0] in digits):
+                    continue
+            if type(k) is not str or tx is Prop or (k and k[0] in digits):
                 del memo[id(v)]
                 return None
-            tx = type(x)
-            obj[k] = x if tx is str or tx is int or tx is bool else to_py(x, label, memo)
+            obj[k] = to_py(x, label, memo)
         return obj
 
     def class_of(self, obj: JsObject) -> Optional[JSFunction]:
