@@ -84,8 +84,8 @@ def _node(cache: Path, package: str, cases: list[str], rounds: int) -> dict[str,
     except (IndexError, json.JSONDecodeError):
         print(f"node harness failed: {(out.stderr or out.stdout)[-300:]}")
         return {}
-    cases: dict[str, Any] = data.get("cases", {})
-    return cases
+    timed: dict[str, Any] = data.get("cases", {})
+    return timed
 
 
 def _time(fn: Callable[[], Any], target_s: float = 0.05) -> float:
