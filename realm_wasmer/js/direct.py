@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Optional
 
-from ..errors import JsThrow
+from ..errors import JsNeedsFrame, JsNotTranslated, JsThrow
 from . import model as m
 from .model import JSFunction, JsObject, Prop
 from .parser import node_text
@@ -52,12 +52,10 @@ _FORBIDDEN_WORDS = (b"this", b"super", b"arguments", b"yield", b"await", b"eval"
 _MAX_SOURCE = 4000
 
 
-class Unsupported(Exception):
-    """The function is outside the subset: it keeps its closures."""
-
-
-class NeedsFrame(Exception):
-    """A sub-expression runs as a closure: translate again with the locals in a frame."""
+#: The function is outside the subset: it keeps its closures.
+Unsupported = JsNotTranslated
+#: A sub-expression runs as a closure: translate again with the locals in a frame.
+NeedsFrame = JsNeedsFrame
 
 
 # ---------------------------------------------------------------------------------------- runtime
