@@ -60,6 +60,21 @@ FUNCTIONS = {
     "global read": "function (a, b) { return [typeof Math.max, globalThis === globalThis]; }",
     "undeclared global": "function (a, b) { return undeclaredThing; }",
     "arrow expression body": "(a, b) => a * b",
+    "block scopes": "function (a, b) { const x = 1; { const x = a; b = x; } if (a) { let y = b; return [x, y]; }"
+    " return x; }",
+    "throw": "function (a, b) { if (a) throw new RangeError('r' + a); return b; }",
+    "try finally": "function (a, b) { const log = []; try { log.push(1); return a.x; }"
+    " finally { log.push(2); b = log; } }",
+    "try catch": "function (a, b) { try { return a.x.y; } catch (e) { return [e.name, b]; } }",
+    "catch without binding": "function (a, b) { try { null.x; } catch { return 'caught'; } return 'no'; }",
+    "return in finally wins": "function (a, b) { try { throw a; } finally { return 'finally'; } }",
+    "method with this": "function (a, b) { const o = { k: a, m(x) { this.k = x; return [this.k, typeof this]; } };"
+    " return o.m(b).concat([o.k]); }",
+    "class method, getter, setter": "function (a, b) { class C { constructor() { this.n = 0; } inc(x) { this.n++;"
+    " return this.n + x; } get v() { return this.n; } set v(x) { this.n = x; } } const c = new C(); c.v = 5;"
+    " return [c.inc(1), c.v]; }",
+    "arrow this is the enclosing one": "function (a, b) { const o = { m() { return (() => this === o)(); } };"
+    " return o.m(); }",
     "named function expression": "function self(a, b) { return typeof self; }",
 }
 
@@ -124,7 +139,7 @@ def _ops() -> st.SearchStrategy[str]:
         return st.one_of(
             st.tuples(inner, st.sampled_from(binary), inner).map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
             st.tuples(st.sampled_from(["!", "-", "+", "~", "typeof ", "void "]), inner).map(
-                lambda t: f"({t[0]}{t[1]})"
+                lambda t: f"({t[0]} {t[1]})"
             ),
             st.tuples(inner, inner, inner).map(lambda t: f"({t[0]} ? {t[1]} : {t[2]})"),
         )

@@ -1834,7 +1834,7 @@ class Compiler:
             free=frozenset(fn_scope.free),
             params=tuple(_param_name(p) for p in params),
         )
-        if not is_async and kind in ("function", "arrow"):
+        if not is_async and kind in ("function", "arrow", "method", "getter", "setter"):
             from .direct import translate
 
             param_slots = (

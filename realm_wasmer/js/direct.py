@@ -48,7 +48,7 @@ _OPS: dict[str, str] = {
 }
 #: Translate at all (tests compare both paths; the closures are the reference semantics).
 ENABLED = True
-_FORBIDDEN_WORDS = (b"this", b"super", b"arguments", b"yield", b"await", b"eval", b"new.target")
+_FORBIDDEN_WORDS = (b"super", b"arguments", b"yield", b"await", b"eval", b"new.target")
 _MAX_SOURCE = 4000
 
 
@@ -221,6 +221,8 @@ class Translator:
         self.frame = frame
         #: Frame slots of this function read or written (Python-locals mode).
         self.locals: set[int] = set()
+        #: The body reads ``this`` (the translation then takes it as its first parameter).
+        self.uses_this = False
         self.consts: dict[str, Any] = {}
         self.temps = 0
 
@@ -284,6 +286,11 @@ class Translator:
             return f"{self.const(self.compiler.expr(node, self.scope))}(None)"
         if t in ("number", "string", "true", "false", "null"):
             return self.fallback_const(node)
+        if t == "this":
+            if self.scope.fn.arrow:
+                return self.fallback(node)  # the enclosing function's `this`, through the frames
+            self.uses_this = True
+            return "f[1]" if self.frame else "_this"
         if t in ("member_expression", "subscript_expression"):
             if node.child_by_field_name("optional_chain") is not None or self._optional_inside(node):
                 return self.fallback(node)
@@ -432,10 +439,31 @@ class Translator:
             lines.extend(self.statement(node, indent, top))
         return lines
 
+    def block(self, node: Any, indent: str) -> list[str]:
+        """A ``{ ... }`` block: its let/const/class names in a scope of their own, as the
+        closures' ``scoped_block`` declares them (new frame slots of the same function)."""
+        from .compiler import Scope
+
+        kids = [c for c in node.named_children if c.type != "comment"]
+        if any(k.type in ("function_declaration", "class_declaration") for k in kids):
+            raise Unsupported("a declaration that needs instantiating")
+        outer = self.scope
+        self.scope = Scope(outer.fn, outer)
+        try:
+            self.compiler.declare_block(kids, self.scope)
+            lines = self.statements(kids, indent, top=False)
+        finally:
+            self.scope = outer
+        return lines or [indent + "pass"]
+
     def statement(self, node: Any, indent: str, top: bool) -> list[str]:
         t = node.type
         if t in ("comment", "empty_statement"):
             return []
+        if t == "throw_statement":
+            return [f"{indent}raise JsThrow({self.expr(node.named_children[0])})"]
+        if t == "try_statement":
+            return self.try_(node, indent)
         if t == "expression_statement":
             inner = node.named_children[0]
             if inner.type == "assignment_expression":
@@ -445,8 +473,6 @@ class Translator:
             kids = [c for c in node.named_children if c.type != "comment"]
             return [indent + ("return U" if not kids else f"return {self.expr(kids[0])}")]
         if t in ("lexical_declaration", "variable_declaration"):
-            if not top:
-                raise Unsupported("a declaration inside a block")
             lines = []
             for decl in node.named_children:
                 if decl.type != "variable_declarator":
@@ -484,16 +510,43 @@ class Translator:
                 lines.extend(body or [indent + "    pass"])
             return lines
         if t == "statement_block":
-            return self.branch(node, indent)
+            return self.block(node, indent)
         raise Unsupported(t)
 
     def branch(self, node: Any, indent: str) -> list[str]:
         if node.type == "statement_block":
-            kids = [c for c in node.named_children if c.type != "comment"]
-            lines = self.statements(kids, indent, top=False)
-        else:
-            lines = self.statement(node, indent, top=False)
-        return lines or [indent + "pass"]
+            return self.block(node, indent)
+        return self.statement(node, indent, top=False) or [indent + "pass"]
+
+    def try_(self, node: Any, indent: str) -> list[str]:
+        """``try``/``catch``/``finally`` as Python's: a catch takes what the closures' catch
+        takes (``realm.catchable``), its parameter the thrown JS value; a ``return`` in
+        ``finally`` overrides, as in JS."""
+        from .compiler import Scope
+
+        inner = indent + "    "
+        lines = [f"{indent}try:", *self.block(node.child_by_field_name("body"), inner)]
+        handler = node.child_by_field_name("handler")
+        if handler is not None:
+            param = handler.child_by_field_name("parameter")
+            name = self.temp()
+            lines.append(f"{indent}except _CATCHABLE as {name}:")
+            outer = self.scope
+            self.scope = Scope(outer.fn, outer)
+            try:
+                if param is not None:
+                    if param.type != "identifier":
+                        raise Unsupported("a destructuring catch parameter")
+                    self.scope.declare(param.text.decode())
+                    lines.append(f"{inner}{self.slot(param.text.decode())} = _caught({name})")
+                lines.extend(self.block(handler.child_by_field_name("body"), inner))
+            finally:
+                self.scope = outer
+        finalizer = node.child_by_field_name("finalizer")
+        if finalizer is not None:
+            lines.append(f"{indent}finally:")
+            lines.extend(self.block(finalizer.named_children[-1], inner))
+        return lines
 
     def assignment(self, node: Any) -> str:
         left = node.child_by_field_name("left")
@@ -560,6 +613,9 @@ def _generate(compiler: Any, node: Any, scope: Any, param_slots: list[int], self
               expression_body: bool, frame_mode: bool) -> Optional[Callable[[list[Any], JSFunction], Any]]:
     body_node = node.child_by_field_name("body")
     tr = Translator(compiler, scope, frame_mode)
+    # `this` anywhere in a non-arrow function's body (also inside a sub-expression that runs as
+    # a closure and reads the frame's this slot): the translation takes `this`
+    tr.uses_this = not scope.fn.arrow and b"this" in body_node.text
     if expression_body:
         lines = [f"        return {tr.expr(body_node)}"]
     else:
@@ -574,10 +630,10 @@ def _generate(compiler: Any, node: Any, scope: Any, param_slots: list[int], self
     # JS's rules for simple parameters: a missing argument is undefined, extra ones are ignored
     # (`arguments` is not used: see _FORBIDDEN_WORDS)
     names = [f"a{i}" for i in range(len(param_slots))] if frame_mode else [f"v{s}" for s in param_slots]
-    signature = ", ".join([f"{p}=U" for p in names] + ["*_rest"])
+    signature = ", ".join(["_this"] * tr.uses_this + [f"{p}=U" for p in names] + ["*_rest"])
     if frame_mode:
         size = scope.fn.size  # after the translation (a fallback may have declared slots)
-        frame = ["env", "U", "U", "fn", "U"] + ["U"] * (size - FIRST_SLOT)
+        frame = ["env", "_this" if tr.uses_this else "U", "U", "fn", "U"] + ["U"] * (size - FIRST_SLOT)
         for i, s in enumerate(param_slots):
             frame[s] = f"a{i}"
         if self_slot is not None:
@@ -591,7 +647,16 @@ def _generate(compiler: Any, node: Any, scope: Any, param_slots: list[int], self
         if rest:
             inits.append("        " + " = ".join(f"v{s}" for s in rest) + " = U\n")
         setup = "".join(inits)
-    source = (
+    if tr.uses_this:  # called as fn.impl(this, args): no positional entry, no import twins
+        source = (
+            "def factory(env, fn):\n"
+            f"    def method({signature}):\n"
+            f"{setup}" + "\n".join(lines) + "\n"
+            "    method.uses_this = True\n"
+            "    return method\n"
+        )
+    else:
+        source = (
         "def factory(env, fn):\n"
         f"    def direct({signature}):\n"
         f"{setup}" + "\n".join(lines) + "\n"
@@ -604,8 +669,12 @@ def _generate(compiler: Any, node: Any, scope: Any, param_slots: list[int], self
         "    direct.void = void\n"
         "    direct.i32 = i32\n"
         "    return direct\n"
-    )
+        )
+    from .compiler import caught_value
+
     namespace = dict(_RUNTIME)
+    namespace["_CATCHABLE"] = compiler.realm.catchable
+    namespace["_caught"] = caught_value
     namespace.update(tr.consts)
     try:
         code = compile(source, f"<direct {compiler.origin}:{node.start_point[0] + 1}>", "exec")
