@@ -9,24 +9,25 @@ wasm-bindgen's import functions are short and straight-line::
 The closure compiler runs such a body as a tree of closures (a Python call per node, a list
 per argument list, the helper found through the frame chain and dispatched through its
 ``impl(this, args)``). Here a function whose body is simple (expression statements,
-``const``/``let``/``var`` of plain names, ``return``, ``if``/``else`` without declarations; no
-``this``, ``super``, ``arguments`` rewrites, ``try``, loops or nested declarations) is
-translated, once at load, into one Python function taking its arguments positionally::
+declarations of plain names, ``return``, ``if``/``else``, blocks, ``throw``,
+``try``/``catch``/``finally``; no loops, ``switch``, labels, nested function or class
+declarations, ``super``, ``arguments``) is translated, once at load, into one Python
+function taking its arguments positionally (``this`` first, for a function whose body
+reads it)::
 
-    def direct(*args):
-        if len(args) != 3: return slow(UNDEFINED, list(args))
-        a0, a1, a2 = args
-        f = [env, UNDEFINED, args, fn, UNDEFINED, a0, a1, a2]
-        _put(_call1(f[0][7], f[5], 'getObject'), _call1(f[0][8], f[6], 'takeObject'), ...)
-        return UNDEFINED
+    def direct(v5=U, v6=U, v7=U, *_rest):
+        _put(getObject(v5), takeObject(v6), takeObject(v7))   # each call through a cached entry
+        return U
 
-Locals stay in the same frame layout the closures use, so any sub-expression outside the
-subset (a nested function, a template string, an optional chain...) runs as its ordinary
-compiled closure on that frame. Calls go through a function's :attr:`~model.JSFunction.direct`
-(its positional Python entry: these translations, and wasm-bindgen's recognised helpers,
-whose ``direct`` is the library's Python implementation, see ``helpers.py``), else its
-``impl``. The import handler (``webassembly.import_handler``) calls ``direct`` with the raw
-wasm arguments. Semantics are the closures' (same operators from :mod:`.model`), with JS's
+Parameters and locals are Python variables; when a sub-expression is outside the subset (a
+nested function, a template string, an optional chain, ``x++``...) it runs as its ordinary
+compiled closure, and the locals then live in the closures' frame layout (``f[5]``...) so the
+closure sees them. Calls through a variable (``getObject(...)``) cache the callee's positional
+entry at the call site: a function's :attr:`~model.JSFunction.direct` (these translations, and
+wasm-bindgen's recognised helpers, whose ``direct`` is the library's Python implementation, see
+``helpers.py``), else its ``impl``. For a wasm import the engine calls the translation's
+``void``/``i32`` twin with the raw wasm arguments (``webassembly.import_handler``). Semantics
+are the closures' (the same operators from :mod:`.model`, tested against them), with JS's
 evaluation order for member assignment (object, key, then value).
 """
 
@@ -657,18 +658,18 @@ def _generate(compiler: Any, node: Any, scope: Any, param_slots: list[int], self
         )
     else:
         source = (
-        "def factory(env, fn):\n"
-        f"    def direct({signature}):\n"
-        f"{setup}" + "\n".join(lines) + "\n"
-        # twins for wasm imports: ``void`` returns None (a void import), ``i32`` an i32 (as
-        # webassembly.to_i32 converts), so the engine calls the translation with no wrapper
-        f"    def void({signature}):\n"
-        f"{setup}" + "\n".join(_returning(lines, "{}")) + "\n"
-        f"    def i32({signature}):\n"
-        f"{setup}" + "\n".join(_returning(lines, None)) + "\n"
-        "    direct.void = void\n"
-        "    direct.i32 = i32\n"
-        "    return direct\n"
+            "def factory(env, fn):\n"
+            f"    def direct({signature}):\n"
+            f"{setup}" + "\n".join(lines) + "\n"
+            # twins for wasm imports: ``void`` returns None (a void import), ``i32`` an i32 (as
+            # webassembly.to_i32 converts), so the engine calls the translation with no wrapper
+            f"    def void({signature}):\n"
+            f"{setup}" + "\n".join(_returning(lines, "{}")) + "\n"
+            f"    def i32({signature}):\n"
+            f"{setup}" + "\n".join(_returning(lines, None)) + "\n"
+            "    direct.void = void\n"
+            "    direct.i32 = i32\n"
+            "    return direct\n"
         )
     from .compiler import caught_value
 
