@@ -221,6 +221,10 @@ class ModuleCode:
 class Compiler:
     """Compiles one module's tree into closures (see the module docstring)."""
 
+    #: For js/direct.py (which must not import this module): the frame layout and the catch value.
+    first_slot = FIRST_SLOT
+    caught_value = staticmethod(lambda exc: caught_value(exc))
+
     def __init__(self, realm: Any, origin: str, text: str) -> None:
         self.realm = realm
         self.origin = origin

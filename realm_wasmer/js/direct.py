@@ -191,16 +191,15 @@ def _void(_: Any) -> Any:
     return UNDEFINED
 
 
-def _webassembly_to_i32(v: Any) -> int:
-    from .webassembly import to_i32
-
-    return to_i32(v)
+def _to_i32(v: Any) -> int:
+    """An import's i32 result that is not already one: ECMAScript ToInt32 (as webassembly.to_i32)."""
+    return m.to_int32(v)
 
 
 _RUNTIME: dict[str, Any] = {
     "U": UNDEFINED, "JsThrow": JsThrow, "_entry": _entry,
     "_call0": _call0, "_call1": _call1, "_call2": _call2, "_calln": _calln,
-    "_to_i32": _webassembly_to_i32, "_get": _get, "_mcall": _mcall, "_new": _new, "_put": _put,
+    "_to_i32": _to_i32, "_get": _get, "_mcall": _mcall, "_new": _new, "_put": _put,
     "_tb": m.to_boolean, "_typeof": m.typeof,
     "_neg": m.negate, "_num": m.to_number, "_bnot": m.bit_not, "_void": _void,
     "_add": m.add, "_sub": m.sub, "_mul": m.mul, "_div": m.div, "_mod": m.mod, "_band": m.bit_and,
@@ -443,13 +442,11 @@ class Translator:
     def block(self, node: Any, indent: str) -> list[str]:
         """A ``{ ... }`` block: its let/const/class names in a scope of their own, as the
         closures' ``scoped_block`` declares them (new frame slots of the same function)."""
-        from .compiler import Scope
-
         kids = [c for c in node.named_children if c.type != "comment"]
         if any(k.type in ("function_declaration", "class_declaration") for k in kids):
             raise Unsupported("a declaration that needs instantiating")
         outer = self.scope
-        self.scope = Scope(outer.fn, outer)
+        self.scope = type(outer)(outer.fn, outer)  # the compiler's Scope
         try:
             self.compiler.declare_block(kids, self.scope)
             lines = self.statements(kids, indent, top=False)
@@ -523,8 +520,6 @@ class Translator:
         """``try``/``catch``/``finally`` as Python's: a catch takes what the closures' catch
         takes (``realm.catchable``), its parameter the thrown JS value; a ``return`` in
         ``finally`` overrides, as in JS."""
-        from .compiler import Scope
-
         inner = indent + "    "
         lines = [f"{indent}try:", *self.block(node.child_by_field_name("body"), inner)]
         handler = node.child_by_field_name("handler")
@@ -533,7 +528,7 @@ class Translator:
             name = self.temp()
             lines.append(f"{indent}except _CATCHABLE as {name}:")
             outer = self.scope
-            self.scope = Scope(outer.fn, outer)
+            self.scope = type(outer)(outer.fn, outer)
             try:
                 if param is not None:
                     if param.type != "identifier":
@@ -626,15 +621,13 @@ def _generate(compiler: Any, node: Any, scope: Any, param_slots: list[int], self
         lines = tr.statements(stmts, "        ", top=True)
         if not lines or not lines[-1].lstrip().startswith("return "):
             lines.append("        return U")
-    from .compiler import FIRST_SLOT
-
     # JS's rules for simple parameters: a missing argument is undefined, extra ones are ignored
     # (`arguments` is not used: see _FORBIDDEN_WORDS)
     names = [f"a{i}" for i in range(len(param_slots))] if frame_mode else [f"v{s}" for s in param_slots]
     signature = ", ".join(["_this"] * tr.uses_this + [f"{p}=U" for p in names] + ["*_rest"])
     if frame_mode:
         size = scope.fn.size  # after the translation (a fallback may have declared slots)
-        frame = ["env", "_this" if tr.uses_this else "U", "U", "fn", "U"] + ["U"] * (size - FIRST_SLOT)
+        frame = ["env", "_this" if tr.uses_this else "U", "U", "fn", "U"] + ["U"] * (size - compiler.first_slot)
         for i, s in enumerate(param_slots):
             frame[s] = f"a{i}"
         if self_slot is not None:
@@ -671,11 +664,9 @@ def _generate(compiler: Any, node: Any, scope: Any, param_slots: list[int], self
             "    direct.i32 = i32\n"
             "    return direct\n"
         )
-    from .compiler import caught_value
-
     namespace = dict(_RUNTIME)
     namespace["_CATCHABLE"] = compiler.realm.catchable
-    namespace["_caught"] = caught_value
+    namespace["_caught"] = compiler.caught_value
     namespace.update(tr.consts)
     try:
         code = compile(source, f"<direct {compiler.origin}:{node.start_point[0] + 1}>", "exec")
