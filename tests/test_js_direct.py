@@ -56,6 +56,8 @@ FUNCTIONS = {
     "not a function": "function (a, b) { return a(b); }",
     "method of undefined": "function (a, b) { return a.foo(b); }",
     "read of undefined": "function (a, b) { return b.x.y; }",
+    "read of undefined in a long expression": "function (a, b) { return [a, b].concat([b]).map((x) => x)"
+    ".filter((x) => x !== 12345678).length.toString().something.deeper.still; }",
     "new of a non-constructor": "function (a, b) { return new a(); }",
     "global read": "function (a, b) { return [typeof Math.max, globalThis === globalThis]; }",
     "undeclared global": "function (a, b) { return undeclaredThing; }",

@@ -298,7 +298,7 @@ class Translator:
             if obj_node.type == "super":
                 raise Unsupported("super")
             obj = self.expr(obj_node)
-            return f"_get({obj}, {self.key(node)}, {self.text(node)})"
+            return f"_get({obj}, {self.key(node)}, {self.const(node_text(node))})"  # the closures' text
         if t == "call_expression":
             return self.call(node)
         if t == "new_expression":
