@@ -186,7 +186,8 @@ class GuestCalls:
     def call(self, export: str, *args: Any) -> Any:
         """Call an export with raw wasm values; traps become :class:`GuestTrap`.
 
-        The hot path of every crossing: one Python frame above the engine's."""
+        On a thread-affine engine (wasmer) the export's bound :meth:`caller` makes the
+        call once the arity is checked; elsewhere the call runs under the lock."""
         if self.poisoned_by is not None or (self._owner is not None and threading.get_ident() != self._owner):
             self._refuse()
         entry = self._callables.get(export)
@@ -198,6 +199,12 @@ class GuestCalls:
                 f"export {export!r} takes {arity} wasm arguments "
                 f"{self._module.export_signature(export)}, got {len(args)}"
             )
+        if self._owner is not None:
+            caller = self._callers.get(export)
+            return (caller or self.caller(export))(*args)
+        return self._call_locked(export, function, args)
+
+    def _call_locked(self, export: str, function: Callable[..., Any], args: tuple[Any, ...]) -> Any:
         with self.lock:
             if self._depth == 0:
                 self._last_import = None
@@ -240,8 +247,8 @@ class GuestCalls:
         if raw_export is not None and signature is not None and len(signature.results) <= 1:
             function, translate = raw_export(export), engine.translate_error
         if not engine.thread_affine:
-            locked = self.call
-            return lambda *args: locked(export, *args)
+            checked = self.call  # its checks, then the call under the lock
+            return lambda *args: checked(export, *args)
         owner, get_ident, failed = self._owner, threading.get_ident, self._failed
         budget, hooks = self.budget, self.after_outermost
 
