@@ -134,3 +134,50 @@ def test_console_messages_are_bounded_by_count() -> None:
     assert len(log) == CONSOLE_LIMIT
     assert len(log.since(start)) == CONSOLE_LIMIT  # the oldest are counted, not kept
     assert log[-1] == log.since(log.total - 1)[0]
+
+
+class _GlueHeap:
+    """The glue's slab, transcribed: ``heap``, ``heap_next``, a free slot holding the next free index."""
+
+    def __init__(self, offset: int) -> None:
+        self.heap: list[Any] = [None] * (offset + 4)
+        self.heap_next = len(self.heap)
+        self.reserved = offset + 4
+
+    def add(self, value: Any) -> int:
+        if self.heap_next == len(self.heap):
+            self.heap.append(len(self.heap) + 1)
+        index = self.heap_next
+        self.heap_next = self.heap[index]
+        self.heap[index] = ("value", value)
+        return index
+
+    def drop(self, index: int) -> None:
+        if index < self.reserved:
+            return
+        self.heap[index] = self.heap_next
+        self.heap_next = index
+
+
+@given(ops=st.lists(st.tuples(st.booleans(), st.integers(0, 40)), max_size=200))
+def test_heap_slab_hands_out_the_glues_indices(ops: list[tuple[bool, int]]) -> None:
+    """The slab's free stack reuses indices in the order of the glue's threaded free
+    list (the last dropped first), and holds exactly the live values."""
+    heap, glue, live = rw.JsHeap(offset=32), _GlueHeap(32), {}  # type: ignore[var-annotated]
+    for is_add, pick in ops:
+        if is_add or not live:
+            value = object()
+            index = heap.add(value)
+            assert index == glue.add(value)
+            live[index] = value
+        else:
+            index = sorted(live)[pick % len(live)]
+            assert heap.take(index) is live.pop(index)
+            glue.drop(index)
+            with pytest.raises(rw.errors.HeapError):
+                heap.get(index)
+    assert heap.live_count() == len(live) and all(heap.get(i) is v for i, v in live.items())
+    saved = heap.snapshot()
+    extra = heap.add("x")
+    heap.restore(saved)
+    assert heap.add("x") == extra and heap.live_count() == len(live) + 1
