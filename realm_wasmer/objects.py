@@ -73,6 +73,10 @@ class Object:
     the handle is dropped first. Use after close raises :class:`UseAfterFree`;
     a second ``close()`` does nothing, so a double free cannot happen."""
 
+    # Slots: a handle is made per guest object on the hot path (no per-handle dict).
+    __slots__ = ("_calls", "class_info", "constructor", "_ptr", "explain", "_free_export", "_free_arity",
+                 "_free_call", "_registry", "closed", "__weakref__")  # fmt: skip
+
     def __init__(
         self,
         calls: GuestCalls,
