@@ -204,12 +204,16 @@ def inline_retcall(ctx: Context, export: str, ty: d.Type, where: str, g: Namespa
     unpack_from = struct.Struct(fmt + "x" * (layout.size - offset)).unpack_from
     acquire, release = g.add(abi.acquire_slot, "acquire"), g.add(abi.release_slot, "release")
     guest = g.add(instance.context.calls.caller(export), "guest")
-    mem = g.add(instance.memory.trusted, "mem")
+    # Ranges are checked against the memory's last view (GuestMemory.trusted_view) inline;
+    # GuestMemory.trusted refreshes it when one lies past its end.
+    mem, memory = g.add(instance.memory.trusted, "trusted"), g.add(instance.memory, "memory")
+    size = layout.size
     lines = [
         f"slot = {acquire}()",
         "try:",
         f"    {guest}(slot{', ' if raws else ''}{raws})",
-        f"    f = {g.add(unpack_from, 'unpack')}({mem}(slot, {layout.size}), slot)",
+        f"    v = {memory}.trusted_view",
+        f"    f = {g.add(unpack_from, 'unpack')}(v if slot + {size} <= len(v) else {mem}(slot, {size}), slot)",
         "finally:",
         f"    {release}()",
     ]
@@ -221,7 +225,7 @@ def inline_retcall(ctx: Context, export: str, ty: d.Type, where: str, g: Namespa
         "rp, rn = f",
         "try:",
         "    try:",
-        f"        return str({mem}(rp, rn)[rp : rp + rn], 'utf-8')",
+        f"        return str((v if rp + rn <= len(v) else {mem}(rp, rn))[rp : rp + rn], 'utf-8')",
         "    except UnicodeDecodeError:",
         f"        return {g.add(instance.memory.string, 'string')}(rp, rn)",
         "finally:",

@@ -149,13 +149,16 @@ class _StrArg(Arg):
         if self.is_optional or not abi.roles.get("malloc"):
             return self._pass_pair(v, abi.pass_bytes, g)
         # pass_bytes inline: one malloc crossing (counted), the copy on the view that call checked.
-        malloc, trusted = g.add(abi.malloc_caller(), "malloc"), g.add(self.ctx.instance.memory.trusted, "mem")
+        memory = self.ctx.instance.memory
+        malloc, trusted, mem = g.add(abi.malloc_caller(), "malloc"), g.add(memory.trusted, "trusted"), g.add(memory)
         return Lowered(
             pre=[
                 f"{v}n = len({v})",
                 f"{g.add(abi, 'abi')}.crossings += 1",
                 f"{v}p = {malloc}({v}n, 1) & 0xFFFFFFFF",
-                f"if {v}n: {trusted}({v}p, {v}n)[{v}p : {v}p + {v}n] = {v}",
+                f"v = {mem}.trusted_view",
+                f"if {v}p + {v}n > len(v): v = {trusted}({v}p, {v}n)",
+                f"v[{v}p : {v}p + {v}n] = {v}",
             ],
             raws=[f"{v}p", f"{v}n"],
         )
