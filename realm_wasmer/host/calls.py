@@ -14,8 +14,6 @@ built first and linked at instantiation) and bound to it right after.
 from __future__ import annotations
 
 import difflib
-import functools
-import linecache
 import threading
 from typing import Any, Callable, Optional
 
@@ -99,51 +97,6 @@ def result_checker(signature: FuncType, label: str) -> Callable[[Any], Any]:
         return tuple(value)
 
     return multi
-
-
-#: The body of a bound caller (``GuestCalls.caller``), made per arity so the wasm values
-#: are passed as named parameters (no argument tuple packed and unpacked per crossing).
-_CALLER_TEMPLATE = """
-def make(self, export, function, translate, owner, get_ident, failed, budget, hooks):
-    def call({params}):
-        if self.poisoned_by is not None or get_ident() != owner:
-            self._refuse()
-        depth = self._depth
-        if not depth:
-            self._last_import = None
-            self._host_exception = None
-            budget.used = 0
-            budget.export = export
-        self._depth = depth + 1
-        self.calls += 1
-        try:
-            return function({params})
-        except BaseException as exc:
-            translated = translate(exc) if translate is not None else None
-            if translated is not None:
-                failed(export, translated)  # raises its GuestTrap/EnginePanic
-            failed(export, exc)
-            raise
-        finally:
-            self._depth = depth
-            if not depth and hooks:
-                for hook in hooks:
-                    hook()
-    return call
-"""
-
-
-@functools.cache
-def _caller_factory(arity: Optional[int]) -> Callable[..., Callable[..., Any]]:
-    """``make(...)`` building a caller of ``arity`` wasm parameters (None: any number)."""
-    params = "*args" if arity is None else ", ".join(f"a{i}" for i in range(arity))
-    source = _CALLER_TEMPLATE.replace("{params}", params)
-    filename = f"<realm_wasmer caller/{arity}>"
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    namespace: dict[str, Any] = {}
-    exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - a fixed template, parameter names only
-    make: Callable[..., Callable[..., Any]] = namespace["make"]
-    return make
 
 
 class _Unbound:
@@ -296,10 +249,35 @@ class GuestCalls:
         if not engine.thread_affine:
             checked = self.call  # its checks, then the call under the lock
             return lambda *args: checked(export, *args)
-        arity = len(signature.params) if signature is not None else None
-        make = _caller_factory(arity)
-        return make(self, export, function, translate, self._owner, threading.get_ident, self._failed,
-                    self.budget, self.after_outermost)  # fmt: skip
+        owner, get_ident, failed = self._owner, threading.get_ident, self._failed
+        budget, hooks = self.budget, self.after_outermost
+
+        def call(*args: Any) -> Any:
+            if self.poisoned_by is not None or get_ident() != owner:
+                self._refuse()
+            depth = self._depth
+            if not depth:
+                self._last_import = None
+                self._host_exception = None
+                budget.used = 0
+                budget.export = export
+            self._depth = depth + 1
+            self.calls += 1
+            try:
+                return function(*args)
+            except BaseException as exc:
+                translated = translate(exc) if translate is not None else None
+                if translated is not None:
+                    failed(export, translated)  # raises its GuestTrap/EnginePanic
+                failed(export, exc)
+                raise
+            finally:
+                self._depth = depth
+                if not depth and hooks:
+                    for hook in hooks:
+                        hook()
+
+        return call
 
     def invoke(self, label: str, function: Callable[..., Any], *args: Any) -> Any:
         """Run ``function`` (e.g. the engine's instantiation, whose start function and
