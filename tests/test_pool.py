@@ -364,6 +364,21 @@ def test_the_same_pool_on_a_dask_local_cluster(local: rw.BoundModule) -> None:
                 realm = tenant.call("Realm")
                 realm.loadModel(tiny_gguf(VOCAB))
                 assert realm.isLoaded() is True and "Dask worker" in tenant.worker
+            # The worker holding a session's actor dies: the call raises WorkerDied naming it, the
+            # session's objects are lost with a clear error, stateless calls go on, the key starts anew.
+            doomed = pool.session("doomed")
+            held = doomed.call("Realm")
+            assert held.isLoaded() is False
+            address = doomed.worker.split("Dask worker ", 1)[1]
+            os.kill(client.run(os.getpid)[address], signal.SIGKILL)
+            with pytest.raises(rw.WorkerDied) as died:
+                held.isLoaded()
+            assert died.value.worker == f"Dask worker {address}" and died.value.call == "isLoaded"
+            with pytest.raises(rw.SessionLost, match="its worker died") as lost:
+                held.isLoaded()
+            assert lost.value.key == "doomed" and lost.value.worker == f"Dask worker {address}"
+            assert pool.call("rt_string", "abc") == "cba"
+            assert pool.session("doomed").call("Realm").isLoaded() is False
 
 
 # -- the README ---------------------------------------------------------------------
