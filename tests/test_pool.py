@@ -399,3 +399,34 @@ def test_the_readme_pool_example_runs_as_written() -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     expected = [line.split("# ")[1].strip() for line in code.splitlines() if "print(" in line]
     assert done.stdout.splitlines() == expected
+
+
+def test_a_script_without_the_main_guard_is_served_not_hung(tmp_path: Any) -> None:
+    """Spawned workers import the main script again (as ``__mp_main__``): without
+    ``if __name__ == "__main__"`` each worker runs the script's pool too, whose own worker
+    multiprocessing refuses to start. That nested pool must fail at once with WorkerDied (it
+    used to kill its feeding thread, so its call waited for start_timeout and the worker never
+    came up): the worker then goes on to serve, and the script's own call gets its result."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "import sys\n"
+        f"sys.path.insert(0, {str(ROOT)!r})\n"
+        "import realm_wasmer as rw\n"
+        "from tests import pool_tasks\n"
+        "pool = rw.Pool(pool_tasks.work_module(), workers=1)\n"
+        "try:\n"
+        "    print(__name__, 'result', pool.call('work', 3), flush=True)\n"
+        "except rw.WorkerDied as exc:\n"
+        "    print(__name__, 'WorkerDied:', exc.cause.splitlines()[0], flush=True)\n"
+        "pool.close()\n"
+    )
+    done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = sorted(done.stdout.splitlines())
+    assert lines == [
+        "__main__ result " + str(pool_tasks.work_in_python(3)),
+        "__mp_main__ WorkerDied: the worker process could not be started: ",
+    ], done.stderr[-3000:]
