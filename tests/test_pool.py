@@ -344,6 +344,24 @@ def test_corpus_calls_through_the_pool_equal_in_process_calls(
         assert pool.stats()["workers"][0].info.cache == "hit"
 
 
+# -- executors ----------------------------------------------------------------------
+
+
+def test_a_process_pool_executor_runs_stateless_calls(local: rw.BoundModule) -> None:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as executor:
+        with rw.Pool(REALM_SPEC, workers=2, executor=executor) as pool:
+            words = ["a", "héllo", "", "xyz"] * 2
+            assert list(pool.map("rt_string", words)) == [local.rt_string(w) for w in words]
+            with pytest.raises(rw.JsResultError) as error:
+                pool.call("rt_result", -3)
+            assert error.value.value == pytest.raises(rw.JsResultError, local.rt_result, -3).value.value
+            with pytest.raises(rw.PoolError, match="sessions need workers that keep state"):
+                pool.session("tenant")
+
+
 # -- Dask ---------------------------------------------------------------------------
 
 
