@@ -252,7 +252,8 @@ class GuestCalls:
         signature = self._module.export_signature(export)
         raw_export = getattr(engine, "raw_export", None)
         translate: Optional[Callable[[BaseException], Optional[BaseException]]] = None
-        if raw_export is not None and signature is not None and len(signature.results) <= 1:
+        if (raw_export is not None and signature is not None and len(signature.results) <= 1
+                and export not in self.export_wrappers):  # a wrapper (externref lowering) stays in the path
             function, translate = raw_export(export), engine.translate_error
         if not engine.thread_affine:
             checked = self.call  # its checks, then the call under the lock
