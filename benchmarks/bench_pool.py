@@ -5,9 +5,11 @@
 
 Reports, for 1..N workers (N defaults to the CPU count):
 
-* calls/s on compute-bound calls: a photon corpus call (``resize`` of a 512x512 image,
-  through the hand-written glue of tests/test_corpus_calls.py, as a task function) and
-  ``work(n)`` of a plain WAT module (a loop of about 40 ms);
+* calls/s on compute-bound calls: tiktoken's ``encode_ordinary`` of a long text (the npm
+  package served by ``load_package`` in each worker, ``LoadSpec(..., entry=...)``; the
+  encoder is made once per worker by a task function), a photon corpus call (``resize`` of
+  a 512x512 image, through the hand-written glue of tests/test_corpus_calls.py, as a task
+  function) and ``work(n)`` of a plain WAT module (a loop of about 40 ms);
 * calls/s on the Realm fixture (``rt_string``: a small call, so the pipe round trip
   dominates; with ``chunksize`` 1 and 64), next to the same call in this process;
 * the compute-bound calls through a Dask ``LocalCluster`` of processes;
@@ -58,6 +60,28 @@ def photon_spec() -> Optional[rw.LoadSpec]:
     if not wasm.is_file():
         return None
     return rw.LoadSpec(wasm, glue=glue.read_text())
+
+
+def tiktoken_spec() -> Optional[rw.LoadSpec]:
+    """tiktoken's lite build from the fetched public corpus (an npm package: load_package in the workers)."""
+    root = CORPUS_CACHE / "pkgs" / "tiktoken" / "package"
+    if not (root / "lite" / "tiktoken.cjs").is_file():
+        return None
+    return rw.LoadSpec(root, entry="lite/tiktoken.cjs")
+
+
+def tiktoken_text() -> str:
+    """The corpus's long tiktoken input (case encode_long_ordinary)."""
+    cases = json.loads((PACKAGES.parent / "cases" / "tiktoken.json").read_text())["cases"]
+    return str(next(c for c in cases if c["id"] == "encode_long_ordinary")["inputs"]["text"])
+
+
+def uptime() -> str:
+    """The load averages (the machine is shared: say how busy it was)."""
+    try:
+        return Path("/proc/loadavg").read_text().strip()
+    except OSError:
+        return "unknown"
 
 
 def calls_per_second(pool: rw.Pool, name: str, args: tuple[Any, ...], seconds: float, chunksize: int = 1) -> float:
@@ -140,6 +164,7 @@ def cold_start(workers: int, repeats: int) -> dict[str, Any]:
     print(f"\npool start, realm.wasm fixture on {REALM_SPEC.engine}, {workers} workers (best / median of {repeats}):")
     result: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="rw-bench-warm-") as warm:
+        start_times(REALM_SPEC, 1, warm)  # fills the warm cache (not measured)
         for state in ("cold", "warm"):
             firsts, alls = [], []
             for _ in range(repeats):
@@ -177,13 +202,22 @@ def main() -> int:
     options = parser.parse_args()
     counts = list(range(1, options.max_workers + 1))
     seconds, rounds = options.seconds, options.rounds
-    report: dict[str, Any] = {"cpus": os.cpu_count(), "workers": counts, "throughput": [], "dask": []}
+    report: dict[str, Any] = {"cpus": os.cpu_count(), "workers": counts, "throughput": [], "dask": [],
+                              "loadavg_before": uptime()}
+    print(f"load average before: {report['loadavg_before']}", flush=True)
     # Compile everything once here: the workers then load from the artifact cache.
     os.environ.setdefault("REALM_WASMER_CACHE", tempfile.mkdtemp(prefix="rw-bench-cache-"))
     work = rw.LoadSpec(pool_tasks.work_module())
     n = work_n()
     photon = photon_spec()
+    tiktoken = tiktoken_spec()
     workloads: list[tuple[str, rw.LoadSpec, str, tuple[Any, ...], int]] = []
+    if tiktoken is not None:
+        rw.load_package(tiktoken.source, engine=tiktoken.engine, entry=tiktoken.entry)  # compiles into the cache
+        workloads.append(("tiktoken encode 156 KB text (package, compute)", tiktoken,
+                          "tests.pool_tasks:tiktoken_encode_count", (tiktoken_text(), 1000), 1))
+    else:
+        print("(tiktoken is not fetched: run ../shared/corpus/fetch.sh, or the tests' corpus fixture)")
     if photon is not None:
         rw.compile(photon)
         workloads.append(("photon resize 512->256 (task, compute)", photon, "tests.pool_tasks:photon_resize_digest",
@@ -206,18 +240,20 @@ def main() -> int:
     if not options.no_dask:
         import distributed
 
+        logging.getLogger("distributed").setLevel(logging.ERROR)  # the scheduler runs here: its INFO lines are noise
+
         print(f"\nDask LocalCluster (processes, 1 thread each), calls/s for {counts} workers:")
         clusters: list[Any] = []
 
         def on_dask(workers: int, spec: rw.LoadSpec) -> rw.Pool:
             cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                               dashboard_address=None, silence_logs=logging.ERROR)
+                                               dashboard_address=":0", silence_logs=logging.ERROR)
             client = distributed.Client(cluster)
             clusters.append((client, cluster))
             return rw.Pool(spec, workers=workers, executor=client.get_executor())
 
         try:
-            for label, spec, name, args, chunk in workloads[:2]:
+            for label, spec, name, args, chunk in workloads[:-2]:  # the compute-bound ones
                 row = throughput(f"dask: {label}", lambda w, s=spec: on_dask(w, s), counts, name, args, seconds,
                                  rounds, chunk)
                 report["dask"].append(row)
@@ -227,6 +263,8 @@ def main() -> int:
                 cluster.close()
 
     report["start"] = cold_start(options.max_workers, options.start_repeats)
+    report["loadavg_after"] = uptime()
+    print(f"\nload average after: {report['loadavg_after']}", flush=True)
     if options.json:
         options.json.write_text(json.dumps(report, indent=1, default=str))
     return 0

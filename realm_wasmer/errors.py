@@ -352,14 +352,13 @@ class JsThrow(JsError):
         self.message = message
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild_throw, (self.value, self.message, self.name, self.args))
-
-
-def _rebuild_throw(value: Any, message: Optional[str], name: Optional[str], args: tuple[Any, ...]) -> JsThrow:
-    exc = JsThrow.__new__(JsThrow)
-    Exception.__init__(exc, *args)
-    exc.value, exc.js_value, exc.message, exc.name, exc.guest_thrown = value, value, message, name, False
-    return exc
+        # The JS value itself belongs to one evaluator and does not travel: the copy's
+        # ``js_value`` is the Python ``value``. The fields go as state (after the new object
+        # is memoized), so a value that refers back to the exception pickles: a thrown JS
+        # ``Error``'s ``value`` is the exception itself (see ``Bridge.py_error``).
+        state = dict(self.__dict__)
+        state["js_value"] = self.value
+        return (_NEWOBJ, (type(self), *self.args), state)
 
 
 class JsSyntaxError(RealmWasmerError):

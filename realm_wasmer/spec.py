@@ -3,6 +3,7 @@
 >>> spec = LoadSpec("wasm/realm.wasm", engine="wasmtime", on_missing="error")
 >>> instance = realm_wasmer.load(spec)
 >>> bound = realm_wasmer.bind(spec.evolve(engine="wasmer-cranelift"))
+>>> package = LoadSpec("node_modules/tiktoken", entry="lite/tiktoken.cjs")   # for a Pool
 
 Every entry point also accepts a plain source with these fields as keywords
 (``load("x.wasm", engine="wasmtime")``); they build the same record.
@@ -78,6 +79,13 @@ class LoadSpec:
     #: What each call may use (:class:`~realm_wasmer.limits.Limits`); None: unlimited.
     limits: Optional[Limits] = attrs.field(
         default=None, validator=attrs.validators.optional(attrs.validators.instance_of(Limits))
+    )
+    #: For an npm package source (a directory, ``.tgz`` or glue file): the build to load, a path
+    #: inside the package (``load_package``'s ``entry=``); None: the entry Node would resolve.
+    #: A spec with an entry always names a package. Its ``imports`` then name JS globals and
+    #: wasm imports (``load_package``'s mapping), given as a reference ``"package.module:attr"``.
+    entry: Optional[str] = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.instance_of(str))
     )
 
     @on_missing.validator

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -74,10 +76,7 @@ def realm_bytes() -> bytes:
 def corpus() -> dict[str, dict]:
     """The six public corpus packages, fetched (and sha-checked) by ../shared/corpus/fetch.sh."""
     assert (CORPUS / "fetch.sh").is_file(), f"the shared corpus is missing at {CORPUS}"
-    done = subprocess.run(
-        ["bash", str(CORPUS / "fetch.sh"), str(CORPUS_CACHE)], capture_output=True, text=True, timeout=600
-    )
-    assert done.returncode == 0, f"fetch.sh failed:\n{done.stdout}\n{done.stderr}"
+    _fetch_corpus_once()
     packages = json.loads((CORPUS / "packages.json").read_text())["packages"]
     result = {}
     for package in packages:
@@ -90,6 +89,44 @@ def corpus() -> dict[str, dict]:
             "cases": json.loads((CORPUS / "cases" / f"{package['id']}.json").read_text()),
         }
     return result
+
+
+def _corpus_verified(packages: list[dict]) -> bool:
+    """fetch.sh completed for this packages.json (the stamp this fixture writes after it), and every
+    package's wasm is unpacked in the cache with its recorded sha256."""
+    stamp = CORPUS_CACHE / ".fetched"
+    if not stamp.is_file() or stamp.read_text() != _corpus_list_digest():
+        return False
+    for package in packages:
+        wasm = CORPUS_CACHE / "pkgs" / package["id"] / package["wasm_path"]
+        if not wasm.is_file() or hashlib.sha256(wasm.read_bytes()).hexdigest() != package["wasm"]["sha256"]:
+            return False
+    return True
+
+
+def _fetch_corpus_once() -> None:
+    """Run fetch.sh unless the cache already holds the verified corpus, one process at a time.
+
+    fetch.sh deletes and unpacks each package again: run by several processes at once
+    (xdist workers, pool workers importing the tests) it pulled files away from under a
+    test that was reading them. An exclusive lock on CACHE/.fetch.lock serialises the
+    check and the fetch; a process that finds the corpus verified leaves it alone."""
+    packages = json.loads((CORPUS / "packages.json").read_text())["packages"]
+    CORPUS_CACHE.mkdir(parents=True, exist_ok=True)
+    with open(CORPUS_CACHE / ".fetch.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if _corpus_verified(packages):
+            return
+        done = subprocess.run(
+            ["bash", str(CORPUS / "fetch.sh"), str(CORPUS_CACHE)], capture_output=True, text=True, timeout=600
+        )
+        assert done.returncode == 0, f"fetch.sh failed:\n{done.stdout}\n{done.stderr}"
+        (CORPUS_CACHE / ".fetched").write_text(_corpus_list_digest())
+        assert _corpus_verified(packages), f"fetch.sh succeeded but the corpus in {CORPUS_CACHE} does not verify"
+
+
+def _corpus_list_digest() -> str:
+    return hashlib.sha256((CORPUS / "packages.json").read_bytes()).hexdigest()
 
 
 def realm_imports() -> tuple[rw.Imports, dict[int, bytes]]:
@@ -133,6 +170,9 @@ def wasm_tools() -> Path:
 @pytest.fixture(scope="session")
 def new_packages() -> dict[str, Path]:
     """The npm packages of tests/packages/packages.json, fetched with ``npm pack`` (sha512-checked)."""
-    from .packages.fetch import fetch
+    from .packages.fetch import DEFAULT_CACHE, fetch
 
-    return fetch()
+    DEFAULT_CACHE.mkdir(parents=True, exist_ok=True)
+    with open(DEFAULT_CACHE / ".fetch.lock", "w") as lock:  # one process unpacks at a time (see the corpus)
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return fetch()

@@ -101,3 +101,33 @@ def photon_resize_digest(instance: rw.Instance, size: int, new_size: int, filter
     )
     assert (width, height) == (new_size, new_size)
     return hashlib.sha256(bytes(out)).hexdigest()
+
+
+def photon_decoded_size(package: Any, png: bytes) -> tuple[int, int]:
+    """Width and height of a PNG decoded by photon's package API in the worker."""
+    with package.PhotonImage.new_from_byteslice(png) as image:
+        return image.get_width(), image.get_height()
+
+
+def package_globals() -> dict[str, Any]:
+    """A package's imports (JS global names): a fresh mapping per package instance."""
+    return {"hostAdd": lambda a, b: a + b}
+
+
+_ENCODERS: dict[int, Any] = {}
+
+
+def tiktoken_encode_count(package: Any, text: str, repeat: int = 1) -> int:
+    """Tokens of ``text * repeat`` (cl100k_base) by tiktoken's lite package API in the worker; the encoder
+    is made once per loaded package (its ranks are read from the package's encoders/ JSON)."""
+    encoder = _ENCODERS.get(id(package))
+    if encoder is None:
+        import json
+        from pathlib import Path
+
+        root = Path(package.__realm__.root)
+        ranks = json.loads((root / "encoders" / "cl100k_base.json").read_text())
+        encoder = package.Tiktoken(ranks["bpe_ranks"], ranks["special_tokens"], ranks["pat_str"])
+        _ENCODERS.clear()  # one package per worker: a rebuilt package replaces the old one
+        _ENCODERS[id(package)] = encoder
+    return len(encoder.encode_ordinary(text * repeat))

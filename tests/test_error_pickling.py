@@ -269,3 +269,29 @@ def test_unknown_engine_is_specific_and_round_trips() -> None:
         engines.lookup("v8")
     assert isinstance(info.value, rw.RealmWasmerError)
     assert_round_trips(info.value)
+
+
+def test_a_js_error_thrown_by_a_package_pickles_though_its_value_is_itself(corpus: dict[str, Any]) -> None:
+    """A thrown JS ``Error`` reaches Python as a JsThrow whose ``value`` is the exception itself
+    (``Bridge.py_error``); pickling it (e.g. across a pool's processes) must not recurse."""
+    meta = corpus["resvg"]["meta"]
+    root = corpus["resvg"]["glue"].parents[len(Path(meta["glue"]).parts) - 2]
+    entry = str(Path(meta["glue"]).relative_to("package"))
+    resvg = rw.load_package(root, engine="wasmtime", entry=entry)
+    with pytest.raises(errors.JsThrow) as thrown:
+        resvg.Resvg('<svg xmlns="http://www.w3.org/2000/svg"><rect')
+    exc = thrown.value
+    assert exc.value is exc and exc.name == "Error"
+    for protocol in range(pickle.HIGHEST_PROTOCOL + 1):
+        restored = pickle.loads(pickle.dumps(exc, protocol))
+        assert type(restored) is errors.JsThrow and restored.value is restored and restored.js_value is restored
+        assert (str(restored), restored.args, restored.name, restored.message) == (
+            str(exc), exc.args, exc.name, exc.message)
+        assert restored.message == "SVG data parsing failed cause the root node was opened but never closed"
+    copied = copy.deepcopy(exc)
+    assert copied.value is copied and copied.message == exc.message
+    # A value that refers back to the exception deeper down round-trips too.
+    nested = errors.JsThrow({"name": "AggregateError"}, "several", "AggregateError")
+    nested.value = {"errors": [nested], "count": 1}
+    back = pickle.loads(pickle.dumps(nested))
+    assert back.value["errors"][0] is back and back.value["count"] == 1

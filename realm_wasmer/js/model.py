@@ -107,6 +107,17 @@ class JsObject(dict):  # type: ignore[type-arg]
 
     __hash__ = None  # type: ignore[assignment]
 
+    def __reduce__(self) -> Any:
+        """A plain object as it comes out of a package (prototype ``Object.prototype``, data
+        properties only) pickles as its properties, so a result crosses processes (a pool's
+        workers); any other JS object belongs to its evaluator and refuses, naming what it is."""
+        if type(self) is not JsObject or self.proto is not OBJECT_PROTO or self.cls != "Object":
+            raise TypeError(f"a JS object of the evaluator ([object {self.cls}], {type(self).__name__}) cannot "
+                            "be pickled: only plain objects, as they come out of a package, can")
+        if any(type(v) is Prop for v in dict.values(self)):
+            raise TypeError("a JS object with accessor or non-default properties cannot be pickled")
+        return (JsObject, (), None, None, iter(dict.items(self)))
+
 
 def new_object(proto: Any = _MISSING, cls: str = "Object") -> JsObject:
     obj = JsObject()

@@ -22,11 +22,12 @@ import logging
 import os
 import pickle
 import signal
+import sys
 import threading
 import time
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Mapping, Optional
 
 from ..bindings.assemble import assemble
 from ..bindings.bind import describe_instance
@@ -35,7 +36,7 @@ from ..bindings.runtime import BoundModule, BoundObject
 from ..errors import DescriptorError, ExportNotFound, PoolError, ProgramError, SessionLost, UseAfterFree
 from ..instance import CompiledModule, Instance, compile
 from ..objects import Object
-from ..references import import_reference, resolve_imports
+from ..references import import_reference
 from ..spec import LoadSpec
 from . import protocol as p
 
@@ -49,12 +50,46 @@ _LOCAL_ONLY = frozenset({"handle"})
 Reply = tuple[str, Any]
 
 
-def is_package_source(source: Any) -> bool:
-    """Whether a spec's source is an npm package (directory, tarball or JS glue file) rather than a module."""
-    if isinstance(source, (bytes, bytearray, memoryview)):
+def is_package_spec(spec: LoadSpec) -> bool:
+    """Whether a spec names an npm package (an ``entry``, or a source that is a directory, tarball
+    or JS glue file) rather than a module."""
+    if spec.entry is not None:
+        return True
+    if isinstance(spec.source, (bytes, bytearray, memoryview)):
         return False
-    path = Path(source)
+    path = Path(spec.source)
     return path.is_dir() or path.name.endswith(PACKAGE_SUFFIXES)
+
+
+def package_imports(spec: LoadSpec) -> Optional[dict[str, Any]]:
+    """A package spec's imports as ``load_package`` takes them: a mapping of JS global names
+    (and wasm import names) to Python values, named by a reference ``"package.module:attr"``
+    (the mapping, or a zero-argument factory of one: called once per package instance)."""
+    value = spec.imports
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError(
+            f"the imports of a package spec ({spec.label()}) name JS globals and wasm imports "
+            "(load_package's mapping): give them as a reference 'package.module:attr' to a dict or a "
+            f"factory of one, not a {type(value).__name__}"
+        )
+    found = import_reference(value)
+    if callable(found) and not isinstance(found, Mapping):
+        found = found()
+    if not isinstance(found, Mapping):
+        raise TypeError(
+            f"the imports reference {value!r} gave a {type(found).__name__}: for a package it must name a "
+            "mapping of JS names to Python values, or a zero-argument callable returning one"
+        )
+    return dict(found)
+
+
+def _loaded_module(name: str, attr: str) -> Any:
+    """``name.attr`` if the module ``name`` is imported, else None: a value of a class from a
+    module nobody imported cannot exist (and a worker of a raw module never imports the JS side)."""
+    module = sys.modules.get(name)
+    return getattr(module, attr, None) if module is not None else None
 
 
 def package_loader() -> Callable[..., Any]:
@@ -73,10 +108,19 @@ class Runtime:
         #: The object calls resolve against and task functions receive.
         self.target: Any = namespace if namespace is not None else instance
 
+    def instances(self) -> list[Any]:
+        """The wasm instances behind it (a package may have made several)."""
+        if self.instance is not None:
+            return [self.instance]
+        package_runtime = getattr(self.namespace, "__realm__", None)
+        if package_runtime is not None:
+            return list(package_runtime.instances)
+        instance = getattr(self.namespace, "instance", None)
+        return [instance] if instance is not None else []
+
     @property
     def poisoned(self) -> bool:
-        instance = self.instance if self.instance is not None else getattr(self.namespace, "instance", None)
-        return bool(getattr(instance, "poisoned", False))
+        return any(getattr(instance, "poisoned", False) for instance in self.instances())
 
     def resolve(self, name: str, base: Any = None) -> Any:
         """What ``name`` names: a task function (``"module:function"``, bound to the target), a
@@ -103,8 +147,12 @@ class Runtime:
             return lambda *args: instance.call(name, *args)
         where = f"a {type(base).__name__} object" if base is not None else "the module"
         known = ""
+        names: list[str] = []
         if isinstance(self.namespace, BoundModule) and base is None:
             names = [*self.namespace.functions, *self.namespace.classes]
+        elif hasattr(self.namespace, "__realm__") and base is None:
+            names = [n for n in dir(self.namespace) if not n.startswith("_")]
+        if names:
             known = f" (functions and classes: {', '.join(names[:20])}{', ...' if len(names) > 20 else ''})"
         raise ExportNotFound(f"{where} has no {name!r}{known}")
 
@@ -117,7 +165,7 @@ class Loader:
         self.compiled: Optional[CompiledModule] = None
         self.api: Optional[Api] = None
         self.unbound_reason = ""
-        self._load_package = package_loader() if is_package_source(spec.source) else None
+        self._load_package = package_loader() if is_package_spec(spec) else None
         if self._load_package is not None:
             self.kind = "package"
         else:
@@ -125,10 +173,8 @@ class Loader:
             self.kind = "bindings"
         self.first: Optional[Runtime] = None
         self.first = self.runtime()
-
-    @property
-    def cache_outcome(self) -> str:
-        return str(getattr(self.compiled, "cache_outcome", "")) if self.compiled is not None else ""
+        #: How the artifact cache answered ("hit", "miss", ...; a package's first instance's), or "".
+        self.cache_outcome = _cache_outcome(self.compiled, self.first)
 
     def runtime(self) -> Runtime:
         """A fresh runtime (the first one is made by the constructor and handed out once)."""
@@ -137,8 +183,10 @@ class Loader:
             return first
         spec = self.spec
         if self._load_package is not None:
-            namespace = self._load_package(spec.source, engine=spec.engine, imports=resolve_imports(spec))
-            return Runtime(getattr(namespace, "instance", None), namespace)
+            namespace = self._load_package(
+                spec.source, engine=spec.engine, imports=package_imports(spec), entry=spec.entry
+            )
+            return Runtime(None, namespace)
         assert self.compiled is not None
         instance = self.compiled.instantiate()
         if self.kind == "bindings" and self.api is None:
@@ -150,6 +198,14 @@ class Loader:
         if self.kind == "raw" or self.api is None:
             return Runtime(instance, None)
         return Runtime(instance, assemble(instance, self.api, spec.label()))
+
+
+def _cache_outcome(compiled: Optional[CompiledModule], first: Runtime) -> str:
+    if compiled is not None:
+        return str(compiled.cache_outcome)
+    instances = first.instances()
+    compiled_first = getattr(instances[0], "compiled", None) if instances else None
+    return str(getattr(compiled_first, "cache_outcome", ""))
 
 
 class _Session:
@@ -176,8 +232,18 @@ def _member_kinds(cls: type) -> tuple[tuple[str, ...], tuple[str, ...]]:
 
 
 def _is_object(value: Any) -> bool:
-    """An object that lives in the instance (it cannot leave the worker)."""
-    return isinstance(value, (BoundObject, Object))
+    """An object that lives in the instance (it cannot leave the worker): a bound class's object,
+    a raw guest object, or an instance of a package's JS class."""
+    if isinstance(value, (BoundObject, Object)):
+        return True
+    js_instance = _loaded_module("realm_wasmer.js.bridge", "JsInstance")
+    return js_instance is not None and isinstance(value, js_instance)
+
+
+def _settled(value: Any) -> Any:
+    """A package's promise, settled in the worker (its value travels; the promise cannot)."""
+    js_promise = _loaded_module("realm_wasmer.js.bridge", "JsPromise")
+    return value.result() if js_promise is not None and isinstance(value, js_promise) else value
 
 
 class Worker:
@@ -230,7 +296,7 @@ class Worker:
                 function = runtime.resolve(request.name, base)
                 call_args = tuple(self._unref(session, a) for a in args)
                 kwargs = {k: self._unref(session, v) for k, v in request.kwargs.items()}
-                value = function(*call_args, **kwargs) if callable(function) else function
+                value = _settled(function(*call_args, **kwargs) if callable(function) else function)
             return ("ok", self._export(session, request.name, value))
         except BaseException as exc:  # noqa: B036
             if isinstance(exc, (KeyboardInterrupt, SystemExit)):
@@ -258,7 +324,7 @@ class Worker:
     def _release(self, session: _Session, ids: tuple[int, ...]) -> None:
         for handle in ids:
             obj = session.handles.pop(handle, None)
-            close = getattr(obj, "close", None)
+            close = getattr(obj, "close", None) or getattr(obj, "free", None)
             if callable(close) and not session.runtime.poisoned:
                 try:
                     close()
@@ -300,7 +366,7 @@ class Worker:
     def keep(self, session: Optional[_Session], name: str, value: Any) -> p.HandleInfo:
         """Keep ``value`` in the session; the caller gets a handle to it."""
         if session is None:
-            close = getattr(value, "close", None)
+            close = getattr(value, "close", None) or getattr(value, "free", None)
             if callable(close):
                 close()
             raise PoolError(
