@@ -252,7 +252,8 @@ class GuestCalls:
         signature = self._module.export_signature(export)
         raw_export = getattr(engine, "raw_export", None)
         translate: Optional[Callable[[BaseException], Optional[BaseException]]] = None
-        if raw_export is not None and signature is not None and len(signature.results) <= 1:
+        wrapped = export in self.export_wrappers  # e.g. externref lowered to handles: keep the wrapper
+        if raw_export is not None and signature is not None and len(signature.results) <= 1 and not wrapped:
             function, translate = raw_export(export), engine.translate_error
         if not engine.thread_affine:
             checked = self.call  # its checks, then the call under the lock
