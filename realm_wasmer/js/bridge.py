@@ -169,12 +169,13 @@ class Bridge:
             return v
         if t is list or t is JsObject:  # the common containers first (serde output)
             memo = _memo if _memo is not None else {}
-            found = memo.get(id(v))
+            key = id(v)
+            found = memo.get(key)
             if found is not None:
                 return found
             if t is list:
                 out = list(v)  # copied in C; the items that are not final values converted in place
-                memo[id(v)] = out
+                memo[key] = out
                 to_py = self.to_py
                 for i, x in enumerate(out):
                     tx = type(x)

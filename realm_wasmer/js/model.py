@@ -85,9 +85,11 @@ class JsObject(dict):  # type: ignore[type-arg]
 
     __slots__ = ("proto", "extensible", "cls", "wrapper", "__weakref__")
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        if args or kwargs:
-            dict.__init__(self, *args, **kwargs)
+    def __init__(self, data: Any = None, /, **kwargs: Any) -> None:
+        if data is not None:
+            dict.update(self, data)  # a mapping or pairs, as dict(); much cheaper than dict.__init__(*args)
+        if kwargs:
+            dict.update(self, kwargs)
         self.proto: Any = OBJECT_PROTO
         self.extensible = True
         #: The built-in class tag (``Object.prototype.toString`` says ``[object <cls>]``).
