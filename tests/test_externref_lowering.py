@@ -530,3 +530,23 @@ def test_the_host_view_of_the_lowered_table_leaves_no_handle_behind() -> None:
     assert store.handle_count() == baseline, "a refused grow keeps no handle"
     view.set(None, 0, "x")
     assert instance.call("get", 0) == "x" and store.handle_count() == baseline + 1
+
+
+@pytest.mark.parametrize("engine", ["wasmtime", "wasmer-cranelift"])
+def test_a_package_through_its_own_glue_returns_to_baseline(corpus: dict, engine: str) -> None:
+    """css_inline through load_package (its glue's addToExternrefTable0/takeFromExternrefTable0 on
+    the lowered table): results and thrown values as Node's, live counts back to where they were."""
+    cases = {c["id"]: c for c in corpus["css_inline"]["cases"]["cases"]}
+    root = corpus["css_inline"]["wasm"].parent
+    pkg = rw.load_package(root, engine=engine, entry="index.js")
+    instance = pkg.__realm__.instances[0]
+    counts = (lambda: (instance.stats()["externref_live"], getattr(instance.values, "handle_count", lambda: 0)()))
+    baseline = counts()
+    for _ in range(5):
+        assert pkg.inline(cases["inline_default"]["inputs"]["html"]) == cases["inline_default"]["output"]
+        with pytest.raises(rw.JsError) as thrown:
+            pkg.inline(cases["remote_stylesheet_throws"]["inputs"]["html"])
+        assert thrown.value.value == cases["remote_stylesheet_throws"]["throws"]["thrown_non_error"]
+    assert counts() == baseline
+    if engine != "wasmtime":
+        assert isinstance(instance.values, HandleStore) and baseline[1] == 4  # undefined x2, true, false
