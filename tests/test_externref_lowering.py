@@ -540,7 +540,10 @@ def test_a_package_through_its_own_glue_returns_to_baseline(corpus: dict, engine
     root = corpus["css_inline"]["wasm"].parent
     pkg = rw.load_package(root, engine=engine, entry="index.js")
     instance = pkg.__realm__.instances[0]
-    counts = (lambda: (instance.stats()["externref_live"], getattr(instance.values, "handle_count", lambda: 0)()))
+
+    def counts() -> tuple[int, int]:
+        return instance.stats()["externref_live"], getattr(instance.values, "handle_count", lambda: 0)()
+
     baseline = counts()
     for _ in range(5):
         assert pkg.inline(cases["inline_default"]["inputs"]["html"]) == cases["inline_default"]["output"]
