@@ -323,11 +323,36 @@ def _lowering_error(text: str) -> Exception:
     return raised.value
 
 
-def test_a_mutable_externref_global_is_refused_naming_the_section_and_offset() -> None:
-    error = _lowering_error("(module (global $g (mut externref) (ref.null extern)))")
+def test_an_imported_externref_global_is_refused_naming_the_section_and_offset() -> None:
+    error = _lowering_error('(module (import "env" "g" (global $g externref)))')
     assert isinstance(error, UnsupportedFeature)
-    assert error.section == "global" and isinstance(error.offset, int)  # type: ignore[attr-defined]
-    assert "global section" in str(error) and "byte offset" in str(error)
+    assert error.section == "import" and isinstance(error.offset, int)  # type: ignore[attr-defined]
+    assert "import section" in str(error) and "byte offset" in str(error)
+
+
+MUTABLE_GLOBAL_WAT = """(module
+  (global $g (mut externref) (ref.null extern))
+  (func (export "keep") (param externref) (global.set $g (local.get 0)))
+  (func (export "kept") (result externref) (global.get $g))
+  ;; replace the global's value, then use the old one (only the stack holds it now)
+  (func (export "swap") (param externref) (result externref)
+    (local $old externref)
+    (local.set $old (global.get $g))
+    (global.set $g (local.get 0))
+    (local.get $old)))"""
+
+
+@pytest.mark.parametrize("engine", ["wasmtime", "wasmer-cranelift"])
+def test_a_mutable_externref_global_holds_its_value_across_calls(engine: str) -> None:
+    instance = rw.load(bytes(wasmtime.wat2wasm(MUTABLE_GLOBAL_WAT)), engine=engine)
+    instance.call("keep", "first")
+    assert instance.call("kept") == "first"
+    assert instance.call("swap", "second") == "first"
+    assert instance.call("kept") == "second"
+    instance.call("keep", None)
+    assert instance.call("kept") is None
+    if engine != "wasmtime":
+        assert isinstance(instance.values, HandleStore) and instance.values.handle_count() == 0
 
 
 def test_an_undecidable_ref_is_null_is_refused_naming_the_function_and_offset() -> None:
