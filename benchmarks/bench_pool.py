@@ -240,12 +240,14 @@ def main() -> int:
     if not options.no_dask:
         import distributed
 
+        logging.getLogger("distributed").setLevel(logging.ERROR)  # the scheduler runs here: its INFO lines are noise
+
         print(f"\nDask LocalCluster (processes, 1 thread each), calls/s for {counts} workers:")
         clusters: list[Any] = []
 
         def on_dask(workers: int, spec: rw.LoadSpec) -> rw.Pool:
             cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                               dashboard_address=None, silence_logs=logging.ERROR)
+                                               dashboard_address=":0", silence_logs=logging.ERROR)
             client = distributed.Client(cluster)
             clusters.append((client, cluster))
             return rw.Pool(spec, workers=workers, executor=client.get_executor())

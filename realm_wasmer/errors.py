@@ -525,3 +525,13 @@ class PackageEscape(PackageError):
         self.js_text = js_text
         self.path = path
         self.root = root
+
+
+class JsNotTranslated(Exception):
+    """Internal to the JS evaluator (js/direct.py): a function is outside what is translated to
+    Python source; it keeps its closures. Never escapes the translator."""
+
+
+class JsNeedsFrame(Exception):
+    """Internal to the JS evaluator (js/direct.py): a translated function has a sub-expression
+    that runs as a closure, so its locals must live in a frame. Never escapes the translator."""

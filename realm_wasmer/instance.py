@@ -361,17 +361,19 @@ class Instance(ContextParts):
         calls, registry, values = self.context.calls, self._objects, self.values
         call, name = calls.call, ctor.export
         free = free_export_of(info, ctor, calls.has)  # once, not per object
+        free_call = calls.caller(free[0]) if calls.has(free[0]) else None
 
         def made(ptr: int, err: int, is_err: int) -> Object:
             if is_err:
                 raise js_error(values.take(err & 0xFFFFFFFF))
             if not ptr:
                 raise ConstructorError(f"constructor {name} returned a null object pointer")
-            return Object(calls, info, ptr & 0xFFFFFFFF, ctor, registry, free)
+            return Object(calls, info, ptr & 0xFFFFFFFF, ctor, registry, free, free_call)
 
         if ctor.pattern == 3 and not ctor.multi_value and self.info.roles.get("malloc"):
             # The hot path: the reusable out-slot, the export's bound caller, the three
-            # words cleared and read on the memoryview the acquire/call just checked.
+            # words cleared and read on one memoryview (memory keeps its base when it
+            # grows, and the slot lies inside the view), the handle made inline.
             abi, trusted, guest = self.abi, self.memory.trusted, calls.caller(name)
             acquire, release = abi.acquire_slot, abi.release_slot
             words3 = struct.Struct("<3I")
@@ -380,12 +382,15 @@ class Instance(ContextParts):
             def construct_retptr(*args: Any) -> Object:
                 slot = acquire()
                 try:
-                    pack_into(trusted(slot, 12), slot, 0, 0, 0)
+                    view = trusted(slot, 12)
+                    pack_into(view, slot, 0, 0, 0)
                     guest(slot, *args)
-                    words = unpack_from(trusted(slot, 12), slot)
+                    ptr, err, is_err = unpack_from(view, slot)
                 finally:
                     release()
-                return made(*words)
+                if is_err or not ptr:
+                    return made(ptr, err, is_err)  # raises
+                return Object(calls, info, ptr, ctor, registry, free, free_call)
 
             return construct_retptr
         if ctor.pattern == 3 and ctor.multi_value:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import attrs
 
@@ -73,6 +73,10 @@ class Object:
     the handle is dropped first. Use after close raises :class:`UseAfterFree`;
     a second ``close()`` does nothing, so a double free cannot happen."""
 
+    # Slots: a handle is made per guest object on the hot path (no per-handle dict).
+    __slots__ = ("_calls", "class_info", "constructor", "_ptr", "explain", "_free_export", "_free_arity",
+                 "_free_call", "_registry", "closed", "__weakref__")  # fmt: skip
+
     def __init__(
         self,
         calls: GuestCalls,
@@ -81,6 +85,7 @@ class Object:
         constructor: Constructor,
         registry: Optional[LiveObjects] = None,
         free: Optional[tuple[str, int]] = None,
+        free_call: Optional[Callable[..., Any]] = None,
     ) -> None:
         self._calls = calls
         self.class_info = info
@@ -91,8 +96,8 @@ class Object:
         free_export, arity = free if free is not None else free_export_of(info, constructor, calls.has)
         self._free_export = free_export
         self._free_arity = arity
-        #: The free export's bound caller (made once per instance and export, by GuestCalls).
-        self._free_call = calls.caller(free_export) if free is not None else None
+        #: The free export's bound caller (``GuestCalls.caller``), from a prebuilt constructor.
+        self._free_call = free_call
         self._registry = registry
         if registry is not None:
             registry.count += 1
@@ -130,7 +135,9 @@ class Object:
         is discarded with it on ``reset()``)."""
         if self.closed:
             return
-        self._disown()
+        self.closed = True
+        if self._registry is not None:
+            self._registry.count -= 1
         if self._calls.poisoned_by is not None:
             return
         args = (self._ptr, 0) if self._free_arity == 2 else (self._ptr,)

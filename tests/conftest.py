@@ -170,6 +170,9 @@ def wasm_tools() -> Path:
 @pytest.fixture(scope="session")
 def new_packages() -> dict[str, Path]:
     """The npm packages of tests/packages/packages.json, fetched with ``npm pack`` (sha512-checked)."""
-    from .packages.fetch import fetch
+    from .packages.fetch import DEFAULT_CACHE, fetch
 
-    return fetch()
+    DEFAULT_CACHE.mkdir(parents=True, exist_ok=True)
+    with open(DEFAULT_CACHE / ".fetch.lock", "w") as lock:  # one process unpacks at a time (see the corpus)
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return fetch()

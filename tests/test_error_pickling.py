@@ -49,6 +49,8 @@ SAMPLES: dict[str, list[Args]] = {
     "RealmWasmerError": [(("something went wrong",), {})],
     "BenchmarkSkipped": [(("node not installed",), {})],
     "JsShortCircuit": [((), {})],
+    "JsNotTranslated": [(("a declaration inside a block",), {})],
+    "JsNeedsFrame": [((), {})],
     "JsSyntaxError": [(("glue.js:3: a with statement is not supported by the JS evaluator",), {})],
     "JsThrow": [(({"name": "TypeError"}, "x is not a function", "TypeError"), {}), (("a thrown string",), {})],
     "PackageError": [(("pkg: no entry found (tried index.js); pass entry='<file in the package>'",), {})],

@@ -344,6 +344,24 @@ def test_corpus_calls_through_the_pool_equal_in_process_calls(
         assert pool.stats()["workers"][0].info.cache == "hit"
 
 
+# -- executors ----------------------------------------------------------------------
+
+
+def test_a_process_pool_executor_runs_stateless_calls(local: rw.BoundModule) -> None:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as executor:
+        with rw.Pool(REALM_SPEC, workers=2, executor=executor) as pool:
+            words = ["a", "héllo", "", "xyz"] * 2
+            assert list(pool.map("rt_string", words)) == [local.rt_string(w) for w in words]
+            with pytest.raises(rw.JsResultError) as error:
+                pool.call("rt_result", -3)
+            assert error.value.value == pytest.raises(rw.JsResultError, local.rt_result, -3).value.value
+            with pytest.raises(rw.PoolError, match="sessions need workers that keep state"):
+                pool.session("tenant")
+
+
 # -- Dask ---------------------------------------------------------------------------
 
 
@@ -364,6 +382,21 @@ def test_the_same_pool_on_a_dask_local_cluster(local: rw.BoundModule) -> None:
                 realm = tenant.call("Realm")
                 realm.loadModel(tiny_gguf(VOCAB))
                 assert realm.isLoaded() is True and "Dask worker" in tenant.worker
+            # The worker holding a session's actor dies: the call raises WorkerDied naming it, the
+            # session's objects are lost with a clear error, stateless calls go on, the key starts anew.
+            doomed = pool.session("doomed")
+            held = doomed.call("Realm")
+            assert held.isLoaded() is False
+            address = doomed.worker.split("Dask worker ", 1)[1]
+            os.kill(client.run(os.getpid)[address], signal.SIGKILL)
+            with pytest.raises(rw.WorkerDied) as died:
+                held.isLoaded()
+            assert died.value.worker == f"Dask worker {address}" and died.value.call == "isLoaded"
+            with pytest.raises(rw.SessionLost, match="its worker died") as lost:
+                held.isLoaded()
+            assert lost.value.key == "doomed" and lost.value.worker == f"Dask worker {address}"
+            assert pool.call("rt_string", "abc") == "cba"
+            assert pool.session("doomed").call("Realm").isLoaded() is False
 
 
 # -- the README ---------------------------------------------------------------------
@@ -384,3 +417,34 @@ def test_the_readme_pool_example_runs_as_written() -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     expected = [line.split("# ")[1].strip() for line in code.splitlines() if "print(" in line]
     assert done.stdout.splitlines() == expected
+
+
+def test_a_script_without_the_main_guard_is_served_not_hung(tmp_path: Any) -> None:
+    """Spawned workers import the main script again (as ``__mp_main__``): without
+    ``if __name__ == "__main__"`` each worker runs the script's pool too, whose own worker
+    multiprocessing refuses to start. That nested pool must fail at once with WorkerDied (it
+    used to kill its feeding thread, so its call waited for start_timeout and the worker never
+    came up): the worker then goes on to serve, and the script's own call gets its result."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "import sys\n"
+        f"sys.path.insert(0, {str(ROOT)!r})\n"
+        "import realm_wasmer as rw\n"
+        "from tests import pool_tasks\n"
+        "pool = rw.Pool(pool_tasks.work_module(), workers=1)\n"
+        "try:\n"
+        "    print(__name__, 'result', pool.call('work', 3), flush=True)\n"
+        "except rw.WorkerDied as exc:\n"
+        "    print(__name__, 'WorkerDied:', exc.cause.splitlines()[0], flush=True)\n"
+        "pool.close()\n"
+    )
+    done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = sorted(done.stdout.splitlines())
+    assert lines == [
+        "__main__ result " + str(pool_tasks.work_in_python(3)),
+        "__mp_main__ WorkerDied: the worker process could not be started: ",
+    ], done.stderr[-3000:]

@@ -97,6 +97,13 @@ def measure(settings: Settings, prepared: Prepared) -> dict[str, Any]:
 
 def run_case(ctx: Context, case: Case, engine: str) -> dict[str, Any]:
     """One case on one engine: its figures, or ``{"skipped": why}`` / ``{"error": what}``."""
+    started = time.perf_counter()
+    result = _run_case(ctx, case, engine)
+    result["wall_s"] = round(time.perf_counter() - started, 3)  # setup included: where a run's time goes
+    return result
+
+
+def _run_case(ctx: Context, case: Case, engine: str) -> dict[str, Any]:
     try:
         if case.run is not None:
             result = case.run(ctx, engine)

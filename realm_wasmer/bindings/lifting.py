@@ -202,22 +202,36 @@ def inline_retcall(ctx: Context, export: str, ty: d.Type, where: str, g: Namespa
         fmt += "x" * (at - offset) + _LEAF_FORMAT[leaf]
         offset = at + struct.calcsize("<" + _LEAF_FORMAT[leaf])
     unpack_from = struct.Struct(fmt + "x" * (layout.size - offset)).unpack_from
-    plain = unclamp(ty)
-    if isinstance(plain, d.Str):
-        result = f"{g.add(abi.take_string, 'take')}(f[0], f[1])"
-    else:
-        result = f"{g.add(reader(ty, ctx, where)[1], 'read')}(f, 0)"
     acquire, release = g.add(abi.acquire_slot, "acquire"), g.add(abi.release_slot, "release")
     guest = g.add(instance.context.calls.caller(export), "guest")
-    view = f"{g.add(instance.memory.trusted, 'mem')}(slot, {layout.size})"
-    return [
+    # Ranges are checked against the memory's last view (GuestMemory.trusted_view) inline;
+    # GuestMemory.trusted refreshes it when one lies past its end.
+    mem, memory = g.add(instance.memory.trusted, "trusted"), g.add(instance.memory, "memory")
+    size = layout.size
+    lines = [
         f"slot = {acquire}()",
         "try:",
         f"    {guest}(slot{', ' if raws else ''}{raws})",
-        f"    f = {g.add(unpack_from, 'unpack')}({view}, slot)",
+        f"    v = {memory}.trusted_view",
+        f"    f = {g.add(unpack_from, 'unpack')}(v if slot + {size} <= len(v) else {mem}(slot, {size}), slot)",
         "finally:",
         f"    {release}()",
-        f"return {result}",
+    ]
+    if not isinstance(unclamp(ty), d.Str) or not instance.info.roles.get("free"):
+        return [*lines, f"return {g.add(reader(ty, ctx, where)[1], 'read')}(f, 0)"]
+    # Abi.take_string inline: decode on the view, free (counted) even when decoding fails.
+    return [
+        *lines,
+        "rp, rn = f",
+        "try:",
+        "    try:",
+        f"        return str((v if rp + rn <= len(v) else {mem}(rp, rn))[rp : rp + rn], 'utf-8')",
+        "    except UnicodeDecodeError:",
+        f"        return {g.add(instance.memory.string, 'string')}(rp, rn)",
+        "finally:",
+        "    if rn:",
+        f"        {g.add(abi, 'abi')}.crossings += 1",
+        f"        {g.add(abi.free_caller(), 'free')}(rp, rn, 1)",
     ]
 
 

@@ -145,15 +145,20 @@ class _StrArg(Arg):
         ]
 
     def lower(self, v: str, g: Namespace) -> Lowered:
-        if self.is_optional:
-            return self._pass_pair(v, self.ctx.abi.pass_bytes, g)
-        # pass_bytes inline: one malloc crossing, the copy on the view that call checked.
-        malloc, trusted = g.add(self.ctx.abi.malloc, "malloc"), g.add(self.ctx.instance.memory.trusted, "mem")
+        abi = self.ctx.abi
+        if self.is_optional or not abi.roles.get("malloc"):
+            return self._pass_pair(v, abi.pass_bytes, g)
+        # pass_bytes inline: one malloc crossing (counted), the copy on the view that call checked.
+        memory = self.ctx.instance.memory
+        malloc, trusted, mem = g.add(abi.malloc_caller(), "malloc"), g.add(memory.trusted, "trusted"), g.add(memory)
         return Lowered(
             pre=[
                 f"{v}n = len({v})",
-                f"{v}p = {malloc}({v}n, 1)",
-                f"if {v}n: {trusted}({v}p, {v}n)[{v}p : {v}p + {v}n] = {v}",
+                f"{g.add(abi, 'abi')}.crossings += 1",
+                f"{v}p = {malloc}({v}n, 1) & 0xFFFFFFFF",
+                f"v = {mem}.trusted_view",
+                f"if {v}p + {v}n > len(v): v = {trusted}({v}p, {v}n)",
+                f"v[{v}p : {v}p + {v}n] = {v}",
             ],
             raws=[f"{v}p", f"{v}n"],
         )

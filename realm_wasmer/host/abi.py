@@ -37,6 +37,7 @@ class Abi:
         #: Reusable out-slots, one per call depth (allocated on first use).
         self._slots: list[int] = []
         self._slot_depth = 0
+        self._lock_acquire, self._lock_release = calls.lock.acquire, calls.lock.release
         #: Runtime exports as bound callers, made once (malloc/free are hot), and
         #: malloc(size, align) / free(ptr, size, align) at the module's arities.
         self._bound: dict[str, Callable[..., Any]] = {}
@@ -54,25 +55,31 @@ class Abi:
         return function
 
     # -- allocator ----------------------------------------------------------
+    # ``malloc_caller``/``free_caller``: ``malloc(size, align)`` and ``free(ptr, size, align)``
+    # as bound callers at the module's arities, for generated code that counts its own
+    # crossings (``crossings``) and masks malloc's result (an i32) to an address.
+    def malloc_caller(self) -> Callable[[int, int], Any]:
+        if self._malloc is None:
+            malloc = self._export("malloc")
+            self._malloc = (lambda n, a: malloc(n)) if self.malloc_arity == 1 else malloc
+        return self._malloc
+
+    def free_caller(self) -> Callable[[int, int, int], Any]:
+        if self._free is None:
+            free = self._export("free")
+            self._free = (lambda p, n, a: free(p, n)) if self.free_arity == 2 else free
+        return self._free
+
     def malloc(self, size: int, align: int = 1) -> int:
         """Allocate in the guest with the module's malloc arity (1 before 0.2.87, 2 after)."""
-        malloc = self._malloc
-        if malloc is None:
-            malloc = self._malloc = self._sized(self._export("malloc"), self.malloc_arity == 1)
+        malloc = self._malloc or self.malloc_caller()
         self.crossings += 1
         return int(malloc(size, align)) & 0xFFFFFFFF
 
     def free(self, ptr: int, size: int, align: int = 1) -> None:
-        free = self._free
-        if free is None:
-            export = self._export("free")
-            free = self._free = (lambda p, n, a: export(p, n)) if self.free_arity == 2 else export
+        free = self._free or self.free_caller()
         self.crossings += 1
         free(ptr, size, align)
-
-    @staticmethod
-    def _sized(malloc: Callable[..., Any], size_only: bool) -> Callable[[int, int], Any]:
-        return (lambda n, a: malloc(n)) if size_only else malloc
 
     # -- strings and bytes --------------------------------------------------
     def pass_bytes(self, data: bytes | bytearray | memoryview, align: int = 1) -> tuple[int, int]:
@@ -179,20 +186,21 @@ class Abi:
         """The reusable out-slot of the current call depth, held (with the instance's
         lock) until :meth:`release_slot`: the hot-path form of ``out_slot("reusable")``
         for generated code (call ``release_slot`` in a ``finally``)."""
-        self._calls.lock.acquire()
+        self._lock_acquire()
         depth = self._slot_depth
-        try:
-            if depth == len(self._slots):
-                self._slots.append(self.malloc(SLOT_SIZE, SLOT_ALIGN))
-        except BaseException:
-            self._calls.lock.release()
-            raise
+        slots = self._slots
+        if depth == len(slots):
+            try:
+                slots.append(self.malloc(SLOT_SIZE, SLOT_ALIGN))
+            except BaseException:
+                self._lock_release()
+                raise
         self._slot_depth = depth + 1
-        return self._slots[depth]
+        return slots[depth]
 
     def release_slot(self) -> None:
         self._slot_depth -= 1
-        self._calls.lock.release()
+        self._lock_release()
 
     def _out_slot(self, strategy: str) -> Iterator[int]:
         if strategy == "auto":

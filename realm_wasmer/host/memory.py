@@ -46,7 +46,10 @@ class GuestMemory:
     def __init__(self, engine_instance: Optional[EngineInstance] = None) -> None:
         self._engine: Any = engine_instance if engine_instance is not None else _Unbound()
         self._np: Optional[U8Array] = None
-        self._mv: memoryview = memoryview(b"")
+        #: The last memoryview of all of memory handed out (``trusted_view``): read by
+        #: generated code that checks its own ranges against ``len(trusted_view)`` and calls
+        #: :meth:`trusted` when a range lies past it. May be shorter than memory after growth.
+        self.trusted_view: memoryview = memoryview(b"")
 
     def bind(self, engine_instance: EngineInstance) -> None:
         """Attach to the instance's memory (done once, right after instantiation)."""
@@ -73,8 +76,8 @@ class GuestMemory:
         view = self._engine.memory_view()
         if view is not self._np:
             self._np = view
-            self._mv = memoryview(view)
-        mv = self._mv
+            self.trusted_view = memoryview(view)
+        mv = self.trusted_view
         if address < 0 or size < 0 or address + size > len(mv):
             raise GuestMemoryError(address, size, len(mv))
         return mv
@@ -89,7 +92,7 @@ class GuestMemory:
         base (they reserve its whole address range), so a view only gets too short;
         a range past its end is checked against the engine and raises
         :class:`GuestMemoryError` as :meth:`read` does."""
-        mv = self._mv
+        mv = self.trusted_view
         if address < 0 or size < 0 or address + size > len(mv):
             mv = self._checked(address, size)
         return mv

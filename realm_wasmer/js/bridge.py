@@ -165,10 +165,27 @@ class Bridge:
     # -- JS -> Python -------------------------------------------------------------------------------
     def to_py(self, v: Any, label: str = "", _memo: Optional[dict[int, Any]] = None) -> Any:
         t = type(v)
-        if t is str or t is bool or v is None or v is UNDEFINED:
+        if t is str or t is bool or t is int or v is None or v is UNDEFINED:
             return v
-        if t is int:
-            return v
+        if t is list or t is JsObject:  # the common containers first (serde output)
+            memo = _memo if _memo is not None else {}
+            found = memo.get(id(v))
+            if found is not None:
+                return found
+            if t is list:
+                out = list(v)  # copied in C; the items that are not final values converted in place
+                memo[id(v)] = out
+                to_py = self.to_py
+                for i, x in enumerate(out):
+                    tx = type(x)
+                    if not (tx is str or tx is int or tx is bool):
+                        out[i] = to_py(x, label, memo)
+                return out
+            if v.proto is m.OBJECT_PROTO:
+                plain = self._plain_object(v, label, memo)
+                if plain is not None:
+                    return plain
+            _memo = memo
         if t is float:
             if v.is_integer() and abs(v) <= m.MAX_SAFE and not (v == 0 and math.copysign(1.0, v) < 0):
                 return int(v)
@@ -188,18 +205,6 @@ class Bridge:
         key = id(v)
         if key in memo:
             return memo[key]
-        if t is list:
-            out: list[Any] = []
-            memo[key] = out
-            to_py = self.to_py
-            for x in v:
-                tx = type(x)
-                out.append(x if tx is str or tx is int or tx is bool else to_py(x, label, memo))
-            return out
-        if t is JsObject and v.proto is m.OBJECT_PROTO:
-            plain = self._plain_object(v, label, memo)
-            if plain is not None:
-                return plain
         if isinstance(v, PromiseObject):
             return JsPromise(self, v, label or "a JS call")
         if isinstance(v, JSFunction):
@@ -239,16 +244,19 @@ class Bridge:
         """A plain object whose own properties are all plain data under non-index string keys
         (wasm-bindgen's serde output): converted in insertion order, the order JS gives them.
         None when the general path is needed (accessors, symbols, integer-like keys)."""
-        obj = JsObject()
+        obj = JsObject(v)  # copied in C; the values that are not final converted in place
         memo[id(v)] = obj
         to_py = self.to_py
         digits = "0123456789"
         for k, x in dict.items(v):
-            if type(k) is not str or type(x) is Prop or (k and k[0] in digits):
+            tx = type(x)
+            if tx is str or tx is int or tx is bool:
+                if type(k) is str and not (k and k[0] in digits):
+                    continue
+            if type(k) is not str or tx is Prop or (k and k[0] in digits):
                 del memo[id(v)]
                 return None
-            tx = type(x)
-            dict.__setitem__(obj, k, x if tx is str or tx is int or tx is bool else to_py(x, label, memo))
+            obj[k] = to_py(x, label, memo)
         return obj
 
     def class_of(self, obj: JsObject) -> Optional[JSFunction]:

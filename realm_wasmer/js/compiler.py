@@ -221,6 +221,10 @@ class ModuleCode:
 class Compiler:
     """Compiles one module's tree into closures (see the module docstring)."""
 
+    #: For js/direct.py (which must not import this module): the frame layout and the catch value.
+    first_slot = FIRST_SLOT
+    caught_value = staticmethod(lambda exc: caught_value(exc))
+
     def __init__(self, realm: Any, origin: str, text: str) -> None:
         self.realm = realm
         self.origin = origin
@@ -1834,7 +1838,7 @@ class Compiler:
             free=frozenset(fn_scope.free),
             params=tuple(_param_name(p) for p in params),
         )
-        if not is_async and kind in ("function", "arrow"):
+        if not is_async and kind in ("function", "arrow", "method", "getter", "setter"):
             from .direct import translate
 
             param_slots = (

@@ -9,24 +9,25 @@ wasm-bindgen's import functions are short and straight-line::
 The closure compiler runs such a body as a tree of closures (a Python call per node, a list
 per argument list, the helper found through the frame chain and dispatched through its
 ``impl(this, args)``). Here a function whose body is simple (expression statements,
-``const``/``let``/``var`` of plain names, ``return``, ``if``/``else`` without declarations; no
-``this``, ``super``, ``arguments`` rewrites, ``try``, loops or nested declarations) is
-translated, once at load, into one Python function taking its arguments positionally::
+declarations of plain names, ``return``, ``if``/``else``, blocks, ``throw``,
+``try``/``catch``/``finally``; no loops, ``switch``, labels, nested function or class
+declarations, ``super``, ``arguments``) is translated, once at load, into one Python
+function taking its arguments positionally (``this`` first, for a function whose body
+reads it)::
 
-    def direct(*args):
-        if len(args) != 3: return slow(UNDEFINED, list(args))
-        a0, a1, a2 = args
-        f = [env, UNDEFINED, args, fn, UNDEFINED, a0, a1, a2]
-        _put(_call1(f[0][7], f[5], 'getObject'), _call1(f[0][8], f[6], 'takeObject'), ...)
-        return UNDEFINED
+    def direct(v5=U, v6=U, v7=U, *_rest):
+        _put(getObject(v5), takeObject(v6), takeObject(v7))   # each call through a cached entry
+        return U
 
-Locals stay in the same frame layout the closures use, so any sub-expression outside the
-subset (a nested function, a template string, an optional chain...) runs as its ordinary
-compiled closure on that frame. Calls go through a function's :attr:`~model.JSFunction.direct`
-(its positional Python entry: these translations, and wasm-bindgen's recognised helpers,
-whose ``direct`` is the library's Python implementation, see ``helpers.py``), else its
-``impl``. The import handler (``webassembly.import_handler``) calls ``direct`` with the raw
-wasm arguments. Semantics are the closures' (same operators from :mod:`.model`), with JS's
+Parameters and locals are Python variables; when a sub-expression is outside the subset (a
+nested function, a template string, an optional chain, ``x++``...) it runs as its ordinary
+compiled closure, and the locals then live in the closures' frame layout (``f[5]``...) so the
+closure sees them. Calls through a variable (``getObject(...)``) cache the callee's positional
+entry at the call site: a function's :attr:`~model.JSFunction.direct` (these translations, and
+wasm-bindgen's recognised helpers, whose ``direct`` is the library's Python implementation, see
+``helpers.py``), else its ``impl``. For a wasm import the engine calls the translation's
+``void``/``i32`` twin with the raw wasm arguments (``webassembly.import_handler``). Semantics
+are the closures' (the same operators from :mod:`.model`, tested against them), with JS's
 evaluation order for member assignment (object, key, then value).
 """
 
@@ -34,7 +35,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Optional
 
-from ..errors import JsThrow
+from ..errors import JsNeedsFrame, JsNotTranslated, JsThrow
 from . import model as m
 from .model import JSFunction, JsObject, Prop
 from .parser import node_text
@@ -46,16 +47,16 @@ _OPS: dict[str, str] = {
     "^": "_bxor", "<<": "_shl", ">>": "_sar", ">>>": "_shr", "===": "_seq", "!==": "_sne",
     "==": "_leq", "!=": "_lne", "<": "_lt", ">": "_gt", "<=": "_le", ">=": "_ge",
 }
-_FORBIDDEN_WORDS = (b"this", b"super", b"arguments", b"yield", b"await", b"eval", b"new.target")
+#: Translate at all (tests compare both paths; the closures are the reference semantics).
+ENABLED = True
+_FORBIDDEN_WORDS = (b"super", b"arguments", b"yield", b"await", b"eval", b"new.target")
 _MAX_SOURCE = 4000
 
 
-class Unsupported(Exception):
-    """The function is outside the subset: it keeps its closures."""
-
-
-class NeedsFrame(Exception):
-    """A sub-expression runs as a closure: translate again with the locals in a frame."""
+#: The function is outside the subset: it keeps its closures.
+Unsupported = JsNotTranslated
+#: A sub-expression runs as a closure: translate again with the locals in a frame.
+NeedsFrame = JsNeedsFrame
 
 
 # ---------------------------------------------------------------------------------------- runtime
@@ -129,7 +130,7 @@ def _annotate(exc: JsThrow, text: str) -> None:
 
 def _get(o: Any, key: Any, text: str) -> Any:
     if type(o) is JsObject and type(key) is str:
-        v = dict.get(o, key, m._MISSING)
+        v = o.get(key, m._MISSING)
         if v is not m._MISSING and type(v) is not Prop:
             return v
     elif type(o) is list and type(key) is int and 0 <= key < len(o):
@@ -161,13 +162,13 @@ def _new(ctor: Any, args: list[Any], text: str) -> Any:
 def _put(o: Any, key: Any, value: Any) -> None:
     t = type(o)
     if t is JsObject and type(key) is str:
-        current = dict.get(o, key, m._MISSING)
+        current = o.get(key, m._MISSING)
         if current is m._MISSING:
             if o.proto is m.OBJECT_PROTO and key not in m.OBJECT_PROTO and o.extensible:
-                dict.__setitem__(o, key, value)  # a new data property: nothing to inherit
+                o[key] = value  # a new data property: nothing to inherit (JsObject keeps dict's store)
                 return
         elif type(current) is not Prop:
-            dict.__setitem__(o, key, value)
+            o[key] = value
             return
     elif t is list and type(key) is int and 0 <= key <= len(o):
         if key < len(o):
@@ -190,16 +191,15 @@ def _void(_: Any) -> Any:
     return UNDEFINED
 
 
-def _webassembly_to_i32(v: Any) -> int:
-    from .webassembly import to_i32
-
-    return to_i32(v)
+def _to_i32(v: Any) -> int:
+    """An import's i32 result that is not already one: ECMAScript ToInt32 (as webassembly.to_i32)."""
+    return m.to_int32(v)
 
 
 _RUNTIME: dict[str, Any] = {
     "U": UNDEFINED, "JsThrow": JsThrow, "_entry": _entry,
     "_call0": _call0, "_call1": _call1, "_call2": _call2, "_calln": _calln,
-    "_to_i32": _webassembly_to_i32, "_get": _get, "_mcall": _mcall, "_new": _new, "_put": _put,
+    "_to_i32": _to_i32, "_get": _get, "_mcall": _mcall, "_new": _new, "_put": _put,
     "_tb": m.to_boolean, "_typeof": m.typeof,
     "_neg": m.negate, "_num": m.to_number, "_bnot": m.bit_not, "_void": _void,
     "_add": m.add, "_sub": m.sub, "_mul": m.mul, "_div": m.div, "_mod": m.mod, "_band": m.bit_and,
@@ -221,6 +221,8 @@ class Translator:
         self.frame = frame
         #: Frame slots of this function read or written (Python-locals mode).
         self.locals: set[int] = set()
+        #: The body reads ``this`` (the translation then takes it as its first parameter).
+        self.uses_this = False
         self.consts: dict[str, Any] = {}
         self.temps = 0
 
@@ -284,6 +286,11 @@ class Translator:
             return f"{self.const(self.compiler.expr(node, self.scope))}(None)"
         if t in ("number", "string", "true", "false", "null"):
             return self.fallback_const(node)
+        if t == "this":
+            if self.scope.fn.arrow:
+                return self.fallback(node)  # the enclosing function's `this`, through the frames
+            self.uses_this = True
+            return "f[1]" if self.frame else "_this"
         if t in ("member_expression", "subscript_expression"):
             if node.child_by_field_name("optional_chain") is not None or self._optional_inside(node):
                 return self.fallback(node)
@@ -291,7 +298,7 @@ class Translator:
             if obj_node.type == "super":
                 raise Unsupported("super")
             obj = self.expr(obj_node)
-            return f"_get({obj}, {self.key(node)}, {self.text(node)})"
+            return f"_get({obj}, {self.key(node)}, {self.const(node_text(node))})"  # the closures' text
         if t == "call_expression":
             return self.call(node)
         if t == "new_expression":
@@ -432,10 +439,29 @@ class Translator:
             lines.extend(self.statement(node, indent, top))
         return lines
 
+    def block(self, node: Any, indent: str) -> list[str]:
+        """A ``{ ... }`` block: its let/const/class names in a scope of their own, as the
+        closures' ``scoped_block`` declares them (new frame slots of the same function)."""
+        kids = [c for c in node.named_children if c.type != "comment"]
+        if any(k.type in ("function_declaration", "class_declaration") for k in kids):
+            raise Unsupported("a declaration that needs instantiating")
+        outer = self.scope
+        self.scope = type(outer)(outer.fn, outer)  # the compiler's Scope
+        try:
+            self.compiler.declare_block(kids, self.scope)
+            lines = self.statements(kids, indent, top=False)
+        finally:
+            self.scope = outer
+        return lines or [indent + "pass"]
+
     def statement(self, node: Any, indent: str, top: bool) -> list[str]:
         t = node.type
         if t in ("comment", "empty_statement"):
             return []
+        if t == "throw_statement":
+            return [f"{indent}raise JsThrow({self.expr(node.named_children[0])})"]
+        if t == "try_statement":
+            return self.try_(node, indent)
         if t == "expression_statement":
             inner = node.named_children[0]
             if inner.type == "assignment_expression":
@@ -445,8 +471,6 @@ class Translator:
             kids = [c for c in node.named_children if c.type != "comment"]
             return [indent + ("return U" if not kids else f"return {self.expr(kids[0])}")]
         if t in ("lexical_declaration", "variable_declaration"):
-            if not top:
-                raise Unsupported("a declaration inside a block")
             lines = []
             for decl in node.named_children:
                 if decl.type != "variable_declarator":
@@ -484,16 +508,41 @@ class Translator:
                 lines.extend(body or [indent + "    pass"])
             return lines
         if t == "statement_block":
-            return self.branch(node, indent)
+            return self.block(node, indent)
         raise Unsupported(t)
 
     def branch(self, node: Any, indent: str) -> list[str]:
         if node.type == "statement_block":
-            kids = [c for c in node.named_children if c.type != "comment"]
-            lines = self.statements(kids, indent, top=False)
-        else:
-            lines = self.statement(node, indent, top=False)
-        return lines or [indent + "pass"]
+            return self.block(node, indent)
+        return self.statement(node, indent, top=False) or [indent + "pass"]
+
+    def try_(self, node: Any, indent: str) -> list[str]:
+        """``try``/``catch``/``finally`` as Python's: a catch takes what the closures' catch
+        takes (``realm.catchable``), its parameter the thrown JS value; a ``return`` in
+        ``finally`` overrides, as in JS."""
+        inner = indent + "    "
+        lines = [f"{indent}try:", *self.block(node.child_by_field_name("body"), inner)]
+        handler = node.child_by_field_name("handler")
+        if handler is not None:
+            param = handler.child_by_field_name("parameter")
+            name = self.temp()
+            lines.append(f"{indent}except _CATCHABLE as {name}:")
+            outer = self.scope
+            self.scope = type(outer)(outer.fn, outer)
+            try:
+                if param is not None:
+                    if param.type != "identifier":
+                        raise Unsupported("a destructuring catch parameter")
+                    self.scope.declare(param.text.decode())
+                    lines.append(f"{inner}{self.slot(param.text.decode())} = _caught({name})")
+                lines.extend(self.block(handler.child_by_field_name("body"), inner))
+            finally:
+                self.scope = outer
+        finalizer = node.child_by_field_name("finalizer")
+        if finalizer is not None:
+            lines.append(f"{indent}finally:")
+            lines.extend(self.block(finalizer.named_children[-1], inner))
+        return lines
 
     def assignment(self, node: Any) -> str:
         left = node.child_by_field_name("left")
@@ -540,7 +589,7 @@ def translate(compiler: Any, node: Any, scope: Any, param_slots: Optional[list[i
     """``factory(env, fn) -> direct`` for a function in the subset (see the module docstring),
     else None. ``param_slots``: the frame slot of each parameter (None: patterns, defaults,
     rest: not translated)."""
-    if param_slots is None or len(node.text) > _MAX_SOURCE:
+    if not ENABLED or param_slots is None or len(node.text) > _MAX_SOURCE:
         return None
     body_node = node.child_by_field_name("body")
     text = body_node.text
@@ -560,6 +609,9 @@ def _generate(compiler: Any, node: Any, scope: Any, param_slots: list[int], self
               expression_body: bool, frame_mode: bool) -> Optional[Callable[[list[Any], JSFunction], Any]]:
     body_node = node.child_by_field_name("body")
     tr = Translator(compiler, scope, frame_mode)
+    # `this` anywhere in a non-arrow function's body (also inside a sub-expression that runs as
+    # a closure and reads the frame's this slot): the translation takes `this`
+    tr.uses_this = not scope.fn.arrow and b"this" in body_node.text
     if expression_body:
         lines = [f"        return {tr.expr(body_node)}"]
     else:
@@ -569,15 +621,13 @@ def _generate(compiler: Any, node: Any, scope: Any, param_slots: list[int], self
         lines = tr.statements(stmts, "        ", top=True)
         if not lines or not lines[-1].lstrip().startswith("return "):
             lines.append("        return U")
-    from .compiler import FIRST_SLOT
-
     # JS's rules for simple parameters: a missing argument is undefined, extra ones are ignored
     # (`arguments` is not used: see _FORBIDDEN_WORDS)
     names = [f"a{i}" for i in range(len(param_slots))] if frame_mode else [f"v{s}" for s in param_slots]
-    signature = ", ".join([f"{p}=U" for p in names] + ["*_rest"])
+    signature = ", ".join(["_this"] * tr.uses_this + [f"{p}=U" for p in names] + ["*_rest"])
     if frame_mode:
         size = scope.fn.size  # after the translation (a fallback may have declared slots)
-        frame = ["env", "U", "U", "fn", "U"] + ["U"] * (size - FIRST_SLOT)
+        frame = ["env", "_this" if tr.uses_this else "U", "U", "fn", "U"] + ["U"] * (size - compiler.first_slot)
         for i, s in enumerate(param_slots):
             frame[s] = f"a{i}"
         if self_slot is not None:
@@ -591,21 +641,32 @@ def _generate(compiler: Any, node: Any, scope: Any, param_slots: list[int], self
         if rest:
             inits.append("        " + " = ".join(f"v{s}" for s in rest) + " = U\n")
         setup = "".join(inits)
-    source = (
-        "def factory(env, fn):\n"
-        f"    def direct({signature}):\n"
-        f"{setup}" + "\n".join(lines) + "\n"
-        # twins for wasm imports: ``void`` returns None (a void import), ``i32`` an i32 (as
-        # webassembly.to_i32 converts), so the engine calls the translation with no wrapper
-        f"    def void({signature}):\n"
-        f"{setup}" + "\n".join(_returning(lines, "{}")) + "\n"
-        f"    def i32({signature}):\n"
-        f"{setup}" + "\n".join(_returning(lines, None)) + "\n"
-        "    direct.void = void\n"
-        "    direct.i32 = i32\n"
-        "    return direct\n"
-    )
+    if tr.uses_this:  # called as fn.impl(this, args): no positional entry, no import twins
+        source = (
+            "def factory(env, fn):\n"
+            f"    def method({signature}):\n"
+            f"{setup}" + "\n".join(lines) + "\n"
+            "    method.uses_this = True\n"
+            "    return method\n"
+        )
+    else:
+        source = (
+            "def factory(env, fn):\n"
+            f"    def direct({signature}):\n"
+            f"{setup}" + "\n".join(lines) + "\n"
+            # twins for wasm imports: ``void`` returns None (a void import), ``i32`` an i32 (as
+            # webassembly.to_i32 converts), so the engine calls the translation with no wrapper
+            f"    def void({signature}):\n"
+            f"{setup}" + "\n".join(_returning(lines, "{}")) + "\n"
+            f"    def i32({signature}):\n"
+            f"{setup}" + "\n".join(_returning(lines, None)) + "\n"
+            "    direct.void = void\n"
+            "    direct.i32 = i32\n"
+            "    return direct\n"
+        )
     namespace = dict(_RUNTIME)
+    namespace["_CATCHABLE"] = compiler.realm.catchable
+    namespace["_caught"] = compiler.caught_value
     namespace.update(tr.consts)
     try:
         code = compile(source, f"<direct {compiler.origin}:{node.start_point[0] + 1}>", "exec")

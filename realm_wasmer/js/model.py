@@ -692,7 +692,7 @@ def get(obj: Any, key: Any) -> Any:
     if t is JsObject:
         if type(key) is not str:
             key = to_property_key(key)
-        v = dict.get(obj, key, _MISSING)
+        v = obj.get(key, _MISSING)
         if v is not _MISSING and type(v) is not Prop:
             return v
         return lookup(obj, key, obj)
@@ -746,7 +746,7 @@ def put(obj: Any, key: Any, value: Any) -> None:
                     break
                 p = p.proto
             if obj.extensible:
-                dict.__setitem__(obj, key, value)
+                obj[key] = value  # no JsObject subclass overrides __setitem__: dict's own store
             return
         if type(current) is Prop:
             if current.setter is not None:
@@ -754,7 +754,7 @@ def put(obj: Any, key: Any, value: Any) -> None:
             elif current.getter is None and current.writable:
                 current.value = value
             return
-        dict.__setitem__(obj, key, value)
+        obj[key] = value
         return
     special = EXOTIC_SET.get(t)
     if special is not None:

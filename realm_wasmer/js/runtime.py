@@ -148,8 +148,12 @@ class Realm:
 
             fn.impl = impl
             if direct_factory is not None:
-                direct = fn.direct = direct_factory(env, fn)
-                fn.impl = lambda this, args: direct(*args)
+                translated = direct_factory(env, fn)
+                if getattr(translated, "uses_this", False):
+                    fn.impl = lambda this, args: translated(this, *args)
+                else:
+                    fn.direct = translated
+                    fn.impl = lambda this, args: translated(*args)
             if kind == "function" and not tpl.is_async:
 
                 def construct(args: list[Any], new_target: Any) -> Any:

@@ -299,6 +299,30 @@ def import_handler(fn: JSFunction, sig: FuncType, ctx: Any) -> Callable[..., Any
                 return out(direct(*args))
 
             return one_direct
+    if direct is not None and len(results) <= 1:
+        # externref/f64/i64 parameters: converted per position, chosen once for this signature
+        pairs = tuple(enumerate(conv_in))
+        converted = [(i, c) for i, c in pairs if c is not None]
+
+        def convert(args: tuple[Any, ...]) -> list[Any]:
+            values = list(args)
+            for i, c in converted:
+                if i < len(values):
+                    values[i] = c(values[i])
+            return values
+
+        if not results:
+
+            def void_converted(*args: Any) -> None:
+                direct(*convert(args))
+
+            return void_converted
+        to_wasm = out if out is not None else (lambda v: v)
+
+        def one_converted(*args: Any) -> Any:
+            return to_wasm(direct(*convert(args)))
+
+        return one_converted
     if all(c is None for c in conv_in):
         if not results:
 

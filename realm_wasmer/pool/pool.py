@@ -976,6 +976,8 @@ class _ExecutorBackend(_Backend):
         self.spec_arg: Any = pool.spec_blob
         self.waiters: Optional[ThreadPoolExecutor] = None
         self.submit_options: dict[str, Any] = {"pure": False} if self.client is not None else {}
+        #: Sessions with an actor (ended with the pool).
+        self.sessions: set[Session] = set()
 
     def start(self) -> None:
         if self.client is not None:
@@ -1034,6 +1036,7 @@ class _ExecutorBackend(_Backend):
 
         future = self.client.submit(SessionActor, self.spec_arg, session.key, actor=True, pure=False)
         session.place = _ActorPlace(future)
+        self.sessions.add(session)
         session.worker = "a Dask worker"
         if self.waiters is None:
             self.waiters = ThreadPoolExecutor(max_workers=max(2, 2 * self.pool.workers),
@@ -1044,9 +1047,18 @@ class _ExecutorBackend(_Backend):
         assert session is not None and self.waiters is not None
         place: Optional[_ActorPlace] = session.place
         if place is None:
+            if job.control:
+                return  # housekeeping of a session that already ended
             raise SessionLost(session.key, session.worker, "the session was closed")
         if job.request.op == p.END:
-            session.place = None  # dropping the actor's future lets Dask delete the actor
+            # The actor frees the session's objects on its own thread (wasmer binds an instance's
+            # objects to the thread that made them); then dropping its future lets Dask delete it.
+            with self.cond:
+                place.jobs.append(job)
+                if place.draining:
+                    return
+                place.draining = True
+            self.waiters.submit(self._drain, session, place)
             return
         if session.lost is not None:
             raise SessionLost(session.key, session.lost.worker, session.lost.cause)
@@ -1067,8 +1079,9 @@ class _ExecutorBackend(_Backend):
                     place.draining = False
                     return
                 job = place.jobs.popleft()
+            ending = job.request.op == p.END
             try:
-                if session.lost is not None:
+                if session.lost is not None and not ending:
                     raise session.lost
                 actor = place.future.result()
                 address = getattr(actor, "_address", None)
@@ -1080,6 +1093,10 @@ class _ExecutorBackend(_Backend):
                     job.future.set_exception(lost)
                 continue
             except BaseException as exc:  # noqa: B036 - the actor's worker is gone
+                if ending:
+                    log.info("ending session %r on %s: %s", session.key, session.worker, exc)
+                    session.place = None
+                    continue
                 cause = f"{type(exc).__name__}: {exc}"
                 with self.cond:
                     if session.lost is None:
@@ -1087,14 +1104,24 @@ class _ExecutorBackend(_Backend):
                 if not job.control:
                     job.future.set_exception(WorkerDied(session.worker, cause, job.request.name))
                 continue
-            if not job.control:
+            if ending:
+                session.place = None  # dropping the actor's future lets Dask delete the actor
+            elif not job.control:
                 self.pool._deliver(job, reply)
+
+    def forget(self, session: Session) -> None:
+        self.sessions.discard(session)
 
     def close(self, wait: bool, cancel_pending: bool) -> None:
         if wait:
             with self.cond:
                 while self.outstanding:
                     self.cond.wait()
+        for session in list(self.sessions):  # the pool's sessions end with it: their actors free them
+            if isinstance(session.place, _ActorPlace):
+                end = p.Request(p.END, "end", session=session.id, key=session.key, id=self.pool._next_id())
+                self._submit_to_actor(_Job(end, session, control=True), block=False)
+        self.sessions.clear()
         if self.waiters is not None:
             self.waiters.shutdown(wait=wait)
 
