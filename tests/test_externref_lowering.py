@@ -357,10 +357,44 @@ def test_a_mutable_externref_global_holds_its_value_across_calls(engine: str) ->
 
 def test_an_undecidable_ref_is_null_is_refused_naming_the_function_and_offset() -> None:
     error = _lowering_error(
-        "(module (func (param externref) (result i32) (ref.is_null (block (result externref) (local.get 0)))))"
+        "(module (func) (func (param externref) (result i32) (local.get 0) (nop) (ref.is_null)))"
     )
-    assert error.section == "code" and error.function_index == 0  # type: ignore[attr-defined]
-    assert isinstance(error.offset, int) and "function 0" in str(error)  # type: ignore[attr-defined]
+    assert error.section == "code" and error.function_index == 1  # type: ignore[attr-defined]
+    assert isinstance(error.offset, int) and "function 1" in str(error)  # type: ignore[attr-defined]
+    assert "after nop" in str(error)
+
+
+REF_IS_NULL_WAT = """(module
+  (type $r (func (result externref)))
+  (func (export "after_block") (param externref) (result i32)
+    (ref.is_null (block (result externref) (local.get 0))))
+  (func (export "after_typed_block") (param externref) (result i32)
+    (ref.is_null (block (type $r) (local.get 0))))
+  (func (export "after_if") (param externref) (param i32) (result i32)
+    (ref.is_null (if (result externref) (local.get 1) (then (local.get 0)) (else (ref.null extern)))))
+  (func (export "after_select") (param externref) (result i32)
+    (ref.is_null (select (result externref) (local.get 0) (ref.null extern) (i32.const 1))))
+  (func (export "funcref_is_null") (result i32)
+    (ref.is_null (block (result funcref) (ref.func 0))))
+  (func (export "unreachable_then") (result i32)
+    (unreachable) (ref.is_null)))"""
+
+
+@pytest.mark.parametrize("engine", ["wasmtime", "wasmer-cranelift"])
+def test_ref_is_null_after_blocks_selects_and_unreachable_code(engine: str, wasm_tools: Path) -> None:
+    data = bytes(wasmtime.wat2wasm(REF_IS_NULL_WAT))
+    out = EXTERNREF.apply(data, parse(data))
+    done = subprocess.run([str(wasm_tools), "validate", "-"], input=out, capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    instance = rw.load(data, engine=engine)
+    call = instance.call
+    assert [call("after_block", None), call("after_block", "x")] == [1, 0]
+    assert [call("after_typed_block", None), call("after_typed_block", "x")] == [1, 0]
+    assert [call("after_if", "x", 1), call("after_if", "x", 0)] == [0, 1]
+    assert [call("after_select", None), call("after_select", "x")] == [1, 0]
+    assert call("funcref_is_null") == 0
+    with pytest.raises(rw.GuestTrap, match="unreachable"):
+        call("unreachable_then")
 
 
 def test_table_init_into_an_externref_table_is_refused() -> None:

@@ -12,7 +12,9 @@ module at all:
   ``externref_global_swap(new, old) -> new``, so a global's handle counts as a
   reference like a table slot's;
 * ``ref.null extern`` becomes ``i32.const 0`` (:data:`NULL_HANDLE`), and
-  ``ref.is_null`` of an externref becomes ``i32.eqz``;
+  ``ref.is_null`` of an externref becomes ``i32.eqz`` (the operand's type read off
+  the instruction before: a local, global, table, call, ``ref.null``/``ref.func``,
+  typed ``select``, or the ``end`` of a typed block; in unreachable code it stays);
 * each externref *table* moves to the host: ``table.get/set/grow/size/fill/copy``
   on it become calls to injected imports in
   :data:`~realm_wasmer.transforms.base.TRANSFORM_NAMESPACE`
@@ -346,14 +348,24 @@ class _Lowering:
         return results[-1] if results else None
 
 
+#: What ``_operand_type`` answers after an instruction that ends reachable code (the stack is
+#: then polymorphic: ``ref.is_null`` validates as it is, and is left so).
+UNREACHABLE = "unreachable"
+_STOPS = frozenset({"unreachable", "br", "br_table", "return", "return_call", "return_call_indirect",
+                    "return_call_ref", "throw", "throw_ref", "rethrow"})
+
+
 def _operand_type(
-    lowering: _Lowering, previous: Optional[Instruction], local_types: list[str]
+    lowering: _Lowering, previous: Optional[Instruction], local_types: list[str], closed: Any = None
 ) -> Optional[str]:
-    """The type the instruction ``previous`` leaves on top of the stack, when it says."""
+    """The type the instruction ``previous`` leaves on top of the stack, when it says
+    (``closed``: the block type of the block an ``end`` there closed)."""
     if previous is None:
         return None
     name = previous.name
     index: int = previous.imm[0] if previous.imm else 0
+    if name in _STOPS:
+        return UNREACHABLE
     if name in ("local.get", "local.tee"):
         return local_types[index] if index < len(local_types) else None
     if name == "global.get":
@@ -364,10 +376,16 @@ def _operand_type(
         return "externref" if previous.imm[0] in EXTERN_HEAPS else "funcref"
     if name == "ref.func":
         return "funcref"
-    if name in ("call", "return_call"):
+    if name == "call":
         return lowering.function_result(index)
-    if name in ("call_indirect", "return_call_indirect"):
+    if name == "call_indirect":
         return lowering._result(index)
+    if name == "select_t":
+        return previous.imm[0][-1] if previous.imm[0] else None
+    if name == "end":
+        if isinstance(closed, str):
+            return closed
+        return lowering._result(closed) if isinstance(closed, int) else None
     return None
 
 
@@ -409,9 +427,16 @@ def _lower_body(lowering: _Lowering, func_index: int, body: Any) -> bool:
     tables = lowering.tables
     previous: Optional[Instruction] = None  # the instruction before, as it was decoded
     expanded: dict[int, list[Instruction]] = {}  # position -> the instructions replacing it
+    blocks: list[Any] = []  # the (original) block types of the open blocks
+    closing: Any = None  # the block type of the block the previous instruction (an end) closed
     for position, instruction in enumerate(instructions):
         op = instruction.op
         before, previous = previous, instruction
+        closed, closing = closing, None
+        if op == 0x0B or op == 0x18:  # end, delegate
+            closing = blocks.pop() if blocks else None
+        if op in _BLOCKS:
+            blocks.append(instruction.imm[0])
         if op not in _INTERESTING:
             continue
         new: Optional[Instruction] = None
@@ -436,7 +461,7 @@ def _lower_body(lowering: _Lowering, func_index: int, body: Any) -> bool:
                 signature = lowering.original_types[lowering.module.function_type_index(func_index)]
                 local_types = list(getattr(signature, "params", ()))
                 local_types += [t for n, t in original_locals for _ in range(n)]
-            operand = _operand_type(lowering, before, local_types)
+            operand = _operand_type(lowering, before, local_types, closed)
             if operand is None:
                 raise _refused(
                     f"cannot tell the operand type of ref.is_null after {before}", section="code",
