@@ -323,19 +323,78 @@ def _lowering_error(text: str) -> Exception:
     return raised.value
 
 
-def test_a_mutable_externref_global_is_refused_naming_the_section_and_offset() -> None:
-    error = _lowering_error("(module (global $g (mut externref) (ref.null extern)))")
+def test_an_imported_externref_global_is_refused_naming_the_section_and_offset() -> None:
+    error = _lowering_error('(module (import "env" "g" (global $g externref)))')
     assert isinstance(error, UnsupportedFeature)
-    assert error.section == "global" and isinstance(error.offset, int)  # type: ignore[attr-defined]
-    assert "global section" in str(error) and "byte offset" in str(error)
+    assert error.section == "import" and isinstance(error.offset, int)  # type: ignore[attr-defined]
+    assert "import section" in str(error) and "byte offset" in str(error)
+
+
+MUTABLE_GLOBAL_WAT = """(module
+  (global $g (mut externref) (ref.null extern))
+  (func (export "keep") (param externref) (global.set $g (local.get 0)))
+  (func (export "kept") (result externref) (global.get $g))
+  ;; replace the global's value, then use the old one (only the stack holds it now)
+  (func (export "swap") (param externref) (result externref)
+    (local $old externref)
+    (local.set $old (global.get $g))
+    (global.set $g (local.get 0))
+    (local.get $old)))"""
+
+
+@pytest.mark.parametrize("engine", ["wasmtime", "wasmer-cranelift"])
+def test_a_mutable_externref_global_holds_its_value_across_calls(engine: str) -> None:
+    instance = rw.load(bytes(wasmtime.wat2wasm(MUTABLE_GLOBAL_WAT)), engine=engine)
+    instance.call("keep", "first")
+    assert instance.call("kept") == "first"
+    assert instance.call("swap", "second") == "first"
+    assert instance.call("kept") == "second"
+    instance.call("keep", None)
+    assert instance.call("kept") is None
+    if engine != "wasmtime":
+        assert isinstance(instance.values, HandleStore) and instance.values.handle_count() == 0
 
 
 def test_an_undecidable_ref_is_null_is_refused_naming_the_function_and_offset() -> None:
     error = _lowering_error(
-        "(module (func (param externref) (result i32) (ref.is_null (block (result externref) (local.get 0)))))"
+        "(module (func) (func (param externref) (result i32) (local.get 0) (nop) (ref.is_null)))"
     )
-    assert error.section == "code" and error.function_index == 0  # type: ignore[attr-defined]
-    assert isinstance(error.offset, int) and "function 0" in str(error)  # type: ignore[attr-defined]
+    assert error.section == "code" and error.function_index == 1  # type: ignore[attr-defined]
+    assert isinstance(error.offset, int) and "function 1" in str(error)  # type: ignore[attr-defined]
+    assert "after nop" in str(error)
+
+
+REF_IS_NULL_WAT = """(module
+  (type $r (func (result externref)))
+  (func (export "after_block") (param externref) (result i32)
+    (ref.is_null (block (result externref) (local.get 0))))
+  (func (export "after_typed_block") (param externref) (result i32)
+    (ref.is_null (block (type $r) (local.get 0))))
+  (func (export "after_if") (param externref) (param i32) (result i32)
+    (ref.is_null (if (result externref) (local.get 1) (then (local.get 0)) (else (ref.null extern)))))
+  (func (export "after_select") (param externref) (result i32)
+    (ref.is_null (select (result externref) (local.get 0) (ref.null extern) (i32.const 1))))
+  (func (export "funcref_is_null") (result i32)
+    (ref.is_null (block (result funcref) (ref.func 0))))
+  (func (export "unreachable_then") (result i32)
+    (unreachable) (ref.is_null)))"""
+
+
+@pytest.mark.parametrize("engine", ["wasmtime", "wasmer-cranelift"])
+def test_ref_is_null_after_blocks_selects_and_unreachable_code(engine: str, wasm_tools: Path) -> None:
+    data = bytes(wasmtime.wat2wasm(REF_IS_NULL_WAT))
+    out = EXTERNREF.apply(data, parse(data))
+    done = subprocess.run([str(wasm_tools), "validate", "-"], input=out, capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    instance = rw.load(data, engine=engine)
+    call = instance.call
+    assert [call("after_block", None), call("after_block", "x")] == [1, 0]
+    assert [call("after_typed_block", None), call("after_typed_block", "x")] == [1, 0]
+    assert [call("after_if", "x", 1), call("after_if", "x", 0)] == [0, 1]
+    assert [call("after_select", None), call("after_select", "x")] == [1, 0]
+    assert call("funcref_is_null") == 0
+    with pytest.raises(rw.GuestTrap, match="unreachable"):
+        call("unreachable_then")
 
 
 def test_table_init_into_an_externref_table_is_refused() -> None:
@@ -530,3 +589,26 @@ def test_the_host_view_of_the_lowered_table_leaves_no_handle_behind() -> None:
     assert store.handle_count() == baseline, "a refused grow keeps no handle"
     view.set(None, 0, "x")
     assert instance.call("get", 0) == "x" and store.handle_count() == baseline + 1
+
+
+@pytest.mark.parametrize("engine", ["wasmtime", "wasmer-cranelift"])
+def test_a_package_through_its_own_glue_returns_to_baseline(corpus: dict, engine: str) -> None:
+    """css_inline through load_package (its glue's addToExternrefTable0/takeFromExternrefTable0 on
+    the lowered table): results and thrown values as Node's, live counts back to where they were."""
+    cases = {c["id"]: c for c in corpus["css_inline"]["cases"]["cases"]}
+    root = corpus["css_inline"]["wasm"].parent
+    pkg = rw.load_package(root, engine=engine, entry="index.js")
+    instance = pkg.__realm__.instances[0]
+
+    def counts() -> tuple[int, int]:
+        return instance.stats()["externref_live"], getattr(instance.values, "handle_count", lambda: 0)()
+
+    baseline = counts()
+    for _ in range(5):
+        assert pkg.inline(cases["inline_default"]["inputs"]["html"]) == cases["inline_default"]["output"]
+        with pytest.raises(rw.JsError) as thrown:
+            pkg.inline(cases["remote_stylesheet_throws"]["inputs"]["html"])
+        assert thrown.value.value == cases["remote_stylesheet_throws"]["throws"]["thrown_non_error"]
+    assert counts() == baseline
+    if engine != "wasmtime":
+        assert isinstance(instance.values, HandleStore) and baseline[1] == 4  # undefined x2, true, false

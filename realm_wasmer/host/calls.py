@@ -255,6 +255,9 @@ class GuestCalls:
         if (raw_export is not None and signature is not None and len(signature.results) <= 1
                 and export not in self.export_wrappers):  # a wrapper (externref lowering) stays in the path
             function, translate = raw_export(export), engine.translate_error
+            wrap = self.export_wrappers.get(export)
+            if wrap is not None:  # e.g. values to handles by the original signature (externref lowered)
+                function = wrap(function)
         if not engine.thread_affine:
             checked = self.call  # its checks, then the call under the lock
             return lambda *args: checked(export, *args)

@@ -59,6 +59,10 @@ def lower_signature(signature: FuncType) -> FuncType:
     return FuncType(tuple(map(lower_type, signature.params)), tuple(map(lower_type, signature.results)))
 
 
+#: The injected import that ``global.set`` of a mutable externref global calls first.
+GLOBAL_SWAP = "externref_global_swap"
+
+
 def import_name(operation: str, table: int, source: Optional[int] = None) -> str:
     """The injected import for ``operation`` (get/set/grow/size/fill) on lowered externref table
     ``table`` (``copy``: from table ``source``), in the load transforms' namespace."""
@@ -240,7 +244,7 @@ class HandleStore:
 
     def table_imports(self) -> dict[str, Callable[..., Any]]:
         """Handlers of the injected imports (raw i32s: handles and indices)."""
-        out: dict[str, Callable[..., Any]] = {}
+        out: dict[str, Callable[..., Any]] = {GLOBAL_SWAP: self._global_swap}
         for index, table in self.tables.items():
             out.update(self._imports_of(index, table, import_name))
             for source_index, source in self.tables.items():
@@ -286,6 +290,16 @@ class HandleStore:
             import_name("size", index): size,
             import_name("fill", index): fill,
         }
+
+    def _global_swap(self, new: int, old: int) -> int:
+        """``global.set`` of a mutable externref global: the global now refers to ``new``; ``old``
+        (which the guest may still hold on its stack) stays pinned for the call."""
+        new, old = new & 0xFFFFFFFF, old & 0xFFFFFFFF
+        self._retain(new)
+        if old != NULL:
+            self._pinned.add(old)
+            self._release(old)
+        return new
 
     def _copier(self, dst: HostTable, src: HostTable, d_index: int, s_index: int) -> Callable[..., None]:
         label = f"table.copy {d_index} {s_index}"
@@ -432,6 +446,6 @@ def lowered_signatures(original: WasmModule, runnable: WasmModule) -> dict[tuple
 
 
 __all__: Sequence[str] = [
-    "EXTERNREF_TYPES", "NULL", "HandleStore", "HostTable", "HostTableView", "import_name", "lower_signature",
-    "lower_type", "lowered_signatures",
+    "EXTERNREF_TYPES", "GLOBAL_SWAP", "NULL", "HandleStore", "HostTable", "HostTableView", "import_name",
+    "lower_signature", "lower_type", "lowered_signatures",
 ]

@@ -8,8 +8,13 @@ module at all:
 * every value type ``externref`` (``(ref null extern)``, ``(ref extern)``) becomes
   ``i32`` in the type section (so in every import, export and ``call_indirect``
   signature), in globals, local declarations, block types and typed ``select``;
+* ``global.set`` of a mutable externref global first calls the injected
+  ``externref_global_swap(new, old) -> new``, so a global's handle counts as a
+  reference like a table slot's;
 * ``ref.null extern`` becomes ``i32.const 0`` (:data:`NULL_HANDLE`), and
-  ``ref.is_null`` of an externref becomes ``i32.eqz``;
+  ``ref.is_null`` of an externref becomes ``i32.eqz`` (the operand's type read off
+  the instruction before: a local, global, table, call, ``ref.null``/``ref.func``,
+  typed ``select``, or the ``end`` of a typed block; in unreachable code it stays);
 * each externref *table* moves to the host: ``table.get/set/grow/size/fill/copy``
   on it become calls to injected imports in
   :data:`~realm_wasmer.transforms.base.TRANSFORM_NAMESPACE`
@@ -28,8 +33,7 @@ byte for byte. Externref element segments hold only nulls here: each becomes an
 empty declarative segment (the host table starts null-filled; segment indices
 stay). What cannot be lowered faithfully is refused with an
 :class:`~realm_wasmer.errors.UnsupportedFeature` naming the section, function
-index and byte offset: imported externref tables and globals, mutable externref
-globals (a handle kept only there would outlive its pin), table64 externref
+index and byte offset: imported externref tables and globals, table64 externref
 tables, an active externref segment out of its table's bounds, ``table.init``
 into an externref table, GC types mentioning externref, and a ``ref.is_null``
 whose operand's type cannot be told from the instruction before it.
@@ -48,7 +52,7 @@ import attrs
 
 from ..errors import UnsupportedFeature
 from ..host.context import HostContext
-from ..host.handles import EXTERNREF_TYPES, HandleStore, import_name, lower_signature, lower_type
+from ..host.handles import EXTERNREF_TYPES, GLOBAL_SWAP, HandleStore, import_name, lower_signature, lower_type
 from ..wasm import (
     ElementSegment,
     FuncType,
@@ -82,12 +86,17 @@ OPERATIONS: dict[str, FuncType] = {
     "fill": FuncType(("i32", "i32", "i32"), ()),
 }
 _COPY = FuncType(("i32", "i32", "i32"), ())
+#: ``(new, old) -> new``: what ``global.set`` of a mutable externref global calls first, so the
+#: handle a global holds counts as a reference (and the one it held stays pinned for the call).
+_SWAP = FuncType(("i32", "i32"), ("i32",))
+_GLOBAL_SET = 0x24
 
 _BLOCKS = frozenset({0x02, 0x03, 0x04, 0x06, 0x1F})
 _SELECT_T, _REF_NULL, _REF_IS_NULL = 0x1C, 0xD0, 0xD1
 _TABLE_OPS = {0x25: "get", 0x26: "set", (0xFC, 15): "grow", (0xFC, 16): "size", (0xFC, 17): "fill"}
 _TABLE_COPY, _TABLE_INIT = (0xFC, 14), (0xFC, 12)
-_INTERESTING = frozenset({*_BLOCKS, _SELECT_T, _REF_NULL, _REF_IS_NULL, *_TABLE_OPS, _TABLE_COPY, _TABLE_INIT})
+_INTERESTING = frozenset({*_BLOCKS, _SELECT_T, _REF_NULL, _REF_IS_NULL, *_TABLE_OPS, _TABLE_COPY, _TABLE_INIT,
+                          0x24})
 
 
 def _refused(message: str, *, section: str, function_index: Optional[int] = None,
@@ -118,6 +127,8 @@ def injected_imports(outline: WasmModule) -> list[Import]:
         Import(TRANSFORM_NAMESPACE, import_name(op, t), "func", sig) for t in tables for op, sig in OPERATIONS.items()
     ]
     out += [Import(TRANSFORM_NAMESPACE, import_name("copy", d, s), "func", _COPY) for d in tables for s in tables]
+    if any(g.type.mutable and g.type.valtype in EXTERNREF_TYPES for g in outline.globals):
+        out.append(Import(TRANSFORM_NAMESPACE, GLOBAL_SWAP, "func", _SWAP))
     return out
 
 
@@ -238,20 +249,20 @@ def _lower_const(expr: Optional[tuple[Instruction, ...]]) -> Optional[tuple[Inst
     return tuple(ins("i32.const", NULL_HANDLE) if i.op == _REF_NULL and i.imm[0] in EXTERN_HEAPS else i for i in expr)
 
 
-def _lower_globals(module: Module) -> None:
+def _lower_globals(module: Module, first_defined: int) -> frozenset[int]:
+    """Lower the externref globals; returns the (index-space) indices of the mutable ones."""
+    mutable = set()
     for position, glob in enumerate(module.globals):
         if glob.valtype not in EXTERNREF_TYPES:
             continue
         if glob.mutable:
-            raise _refused(
-                f"mutable externref global {position}: a handle kept only in a global would outlive its pin",
-                section="global", offset=_item_offset(module, 6, glob),
-            )
+            mutable.add(first_defined + position)
         init = glob.init or ()
         if any(i.op not in (_REF_NULL, 0x0B) for i in init):
             raise _refused(f"externref global {position} is not initialised with ref.null", section="global",
                            offset=_item_offset(module, 6, glob))
         module.globals[position] = attrs.evolve(glob, valtype="i32", init=_lower_const(glob.init))
+    return frozenset(mutable)
 
 
 def _lower_tables(module: Module, first_defined: int, lowered: list[int]) -> None:
@@ -318,6 +329,8 @@ class _Lowering:
     global_types: list[str]
     #: How many function imports were injected (errors give the index the user sees: before them).
     injected: int = 0
+    #: Mutable externref globals (index space): their ``global.set`` calls the swap import first.
+    mutable_globals: frozenset[int] = frozenset()
 
     def original_index(self, func_index: int) -> int:
         return func_index - self.injected
@@ -335,14 +348,24 @@ class _Lowering:
         return results[-1] if results else None
 
 
+#: What ``_operand_type`` answers after an instruction that ends reachable code (the stack is
+#: then polymorphic: ``ref.is_null`` validates as it is, and is left so).
+UNREACHABLE = "unreachable"
+_STOPS = frozenset({"unreachable", "br", "br_table", "return", "return_call", "return_call_indirect",
+                    "return_call_ref", "throw", "throw_ref", "rethrow"})
+
+
 def _operand_type(
-    lowering: _Lowering, previous: Optional[Instruction], local_types: list[str]
+    lowering: _Lowering, previous: Optional[Instruction], local_types: list[str], closed: Any = None
 ) -> Optional[str]:
-    """The type the instruction ``previous`` leaves on top of the stack, when it says."""
+    """The type the instruction ``previous`` leaves on top of the stack, when it says
+    (``closed``: the block type of the block an ``end`` there closed)."""
     if previous is None:
         return None
     name = previous.name
     index: int = previous.imm[0] if previous.imm else 0
+    if name in _STOPS:
+        return UNREACHABLE
     if name in ("local.get", "local.tee"):
         return local_types[index] if index < len(local_types) else None
     if name == "global.get":
@@ -353,15 +376,23 @@ def _operand_type(
         return "externref" if previous.imm[0] in EXTERN_HEAPS else "funcref"
     if name == "ref.func":
         return "funcref"
-    if name in ("call", "return_call"):
+    if name == "call":
         return lowering.function_result(index)
-    if name in ("call_indirect", "return_call_indirect"):
+    if name == "call_indirect":
         return lowering._result(index)
+    if name == "select_t":
+        return previous.imm[0][-1] if previous.imm[0] else None
+    if name == "end":
+        if isinstance(closed, str):
+            return closed
+        return lowering._result(closed) if isinstance(closed, int) else None
     return None
 
 
-def _needs_lowering(op: Any, imm: tuple[Any, ...], tables: frozenset[int]) -> bool:
+def _needs_lowering(op: Any, imm: tuple[Any, ...], tables: frozenset[int], mutable: frozenset[int]) -> bool:
     """Whether an instruction of :data:`_INTERESTING` has anything to lower (or to refuse)."""
+    if op == _GLOBAL_SET:
+        return imm[0] in mutable
     if op in _BLOCKS:
         return imm[0] in EXTERNREF_TYPES if isinstance(imm[0], str) else False
     if op == _SELECT_T:
@@ -386,7 +417,8 @@ def _lower_body(lowering: _Lowering, func_index: int, body: Any) -> bool:
         changed = True
     else:
         original_locals = body.locals
-    if not any(_needs_lowering(op, imm, lowering.tables) for op, imm, _, _ in body.scan(_INTERESTING)):
+    mutable = lowering.mutable_globals
+    if not any(_needs_lowering(op, imm, lowering.tables, mutable) for op, imm, _, _ in body.scan(_INTERESTING)):
         return changed  # found without decoding the body: it stays as it is
     instructions = body.instructions
     local_types: Optional[list[str]] = None
@@ -394,12 +426,26 @@ def _lower_body(lowering: _Lowering, func_index: int, body: Any) -> bool:
     user_index = lowering.original_index(func_index)
     tables = lowering.tables
     previous: Optional[Instruction] = None  # the instruction before, as it was decoded
+    expanded: dict[int, list[Instruction]] = {}  # position -> the instructions replacing it
+    blocks: list[Any] = []  # the (original) block types of the open blocks
+    closing: Any = None  # the block type of the block the previous instruction (an end) closed
     for position, instruction in enumerate(instructions):
         op = instruction.op
         before, previous = previous, instruction
+        closed, closing = closing, None
+        if op == 0x0B or op == 0x18:  # end, delegate
+            closing = blocks.pop() if blocks else None
+        if op in _BLOCKS:
+            blocks.append(instruction.imm[0])
         if op not in _INTERESTING:
             continue
         new: Optional[Instruction] = None
+        if op == _GLOBAL_SET:
+            if instruction.imm[0] in mutable:
+                expanded[position] = [ins("global.get", instruction.imm[0]), ins("call", calls[("swap",)]),
+                                      instruction]
+                changed = True
+            continue
         if op in _BLOCKS:
             blocktype = instruction.imm[0]
             if isinstance(blocktype, str) and blocktype in EXTERNREF_TYPES:
@@ -415,7 +461,7 @@ def _lower_body(lowering: _Lowering, func_index: int, body: Any) -> bool:
                 signature = lowering.original_types[lowering.module.function_type_index(func_index)]
                 local_types = list(getattr(signature, "params", ()))
                 local_types += [t for n, t in original_locals for _ in range(n)]
-            operand = _operand_type(lowering, before, local_types)
+            operand = _operand_type(lowering, before, local_types, closed)
             if operand is None:
                 raise _refused(
                     f"cannot tell the operand type of ref.is_null after {before}", section="code",
@@ -441,6 +487,11 @@ def _lower_body(lowering: _Lowering, func_index: int, body: Any) -> bool:
         if new is not None:
             instructions[position] = new
             changed = True
+    if expanded:
+        body.instructions = [
+            item for position, instruction in enumerate(instructions)
+            for item in expanded.get(position, (instruction,))
+        ]
     return changed
 
 
@@ -454,18 +505,21 @@ def lower(module: Module) -> dict[str, Any]:
     global_types = imported_globals + [g.valtype for g in module.globals]
     original_types = module.type_defs()
     _lower_types(module)
-    _lower_globals(module)
+    mutable_globals = _lower_globals(module, len(imported_globals))
     _lower_tables(module, len(imported_tables), lowered_tables)
     wanted: list[tuple[tuple[Any, ...], FuncType, str]] = [
         ((op, t), sig, import_name(op, t)) for t in lowered_tables for op, sig in OPERATIONS.items()
     ]
     wanted += [(("copy", d, s), _COPY, import_name("copy", d, s)) for d in lowered_tables for s in lowered_tables]
+    if mutable_globals:
+        wanted.append((("swap",), _SWAP, GLOBAL_SWAP))
     indices = module.add_imports(
         [ImportDef(TRANSFORM_NAMESPACE, name, "func", module.add_type(sig)) for _, sig, name in wanted]
     )
     calls = {key: index for (key, _, _), index in zip(wanted, indices, strict=True)}
     lowering = _Lowering(
-        module, calls, frozenset(lowered_tables), original_types, table_elements, global_types, len(wanted)
+        module, calls, frozenset(lowered_tables), original_types, table_elements, global_types, len(wanted),
+        mutable_globals,
     )
     touched = [index for index, body in module.function_bodies() if _lower_body(lowering, index, body)]
     return {
