@@ -252,7 +252,10 @@ class GuestCalls:
         signature = self._module.export_signature(export)
         raw_export = getattr(engine, "raw_export", None)
         translate: Optional[Callable[[BaseException], Optional[BaseException]]] = None
-        if raw_export is not None and signature is not None and len(signature.results) <= 1:
+        # wasmer's raw callable unless the export's values are converted on the way
+        # (export_wrappers: e.g. externref lowered to handles), or it returns several values.
+        direct = export not in self.export_wrappers and signature is not None and len(signature.results) <= 1
+        if raw_export is not None and direct:
             function, translate = raw_export(export), engine.translate_error
         if not engine.thread_affine:
             checked = self.call  # its checks, then the call under the lock
