@@ -181,3 +181,15 @@ def test_heap_slab_hands_out_the_glues_indices(ops: list[tuple[bool, int]]) -> N
     extra = heap.add("x")
     heap.restore(saved)
     assert heap.add("x") == extra and heap.live_count() == len(live) + 1
+
+
+def test_caller_keeps_an_exports_value_conversion() -> None:
+    """An export whose values are converted on the way (externref lowered to handles on
+    wasmer: ``GuestCalls.export_wrappers``) is called through the conversion, not raw."""
+    wasmtime = pytest.importorskip("wasmtime")
+    data = bytes(wasmtime.wat2wasm('(module (func (export "id") (param externref) (result externref) local.get 0))'))
+    instance = rw.load(data, engine="wasmer-cranelift")
+    assert "id" in instance.context.calls.export_wrappers
+    marker = object()
+    assert instance.context.calls.caller("id")(marker) is marker
+    assert instance.call("id", "kept") == "kept"

@@ -252,8 +252,7 @@ class GuestCalls:
         signature = self._module.export_signature(export)
         raw_export = getattr(engine, "raw_export", None)
         translate: Optional[Callable[[BaseException], Optional[BaseException]]] = None
-        if (raw_export is not None and signature is not None and len(signature.results) <= 1
-                and export not in self.export_wrappers):  # a wrapper (externref lowering) stays in the path
+        if raw_export is not None and signature is not None and len(signature.results) <= 1:
             function, translate = raw_export(export), engine.translate_error
             wrap = self.export_wrappers.get(export)
             if wrap is not None:  # e.g. values to handles by the original signature (externref lowered)
