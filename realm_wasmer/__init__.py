@@ -13,10 +13,9 @@ them cannot run here.
 
 from __future__ import annotations
 
-from . import engines
-from .bindings.api import ArgumentError, ArgumentRangeError, BoundModule, BoundObject, JsResultError, bind
-from .cache import ArtifactCache
-from .conventions import Conventions
+from typing import TYPE_CHECKING
+
+from ._lazy import exports
 from .errors import (
     EnginePanic,
     EngineRefused,
@@ -40,22 +39,69 @@ from .errors import (
     UseAfterFree,
     WorkerDied,
 )
-from .host.context import HostContext
-from .host.heap import JsHeap
-from .host.memory import GuestMemory
-from .host.resolver import Caller, Imports
-from .host.values import JsValueStore
-from .inspection import ClassInfo, Constructor, ImportInfo, ModuleInfo, inspect
-from .instance import CompiledModule, Instance, InstanceSnapshot, compile, load
-from .js.package import load_package
-from .js.values import UNDEFINED, JsErrorValue
-from .limits import Limits
-from .objects import Object
-from .pool import Pool, RemoteObject, Session
-from .spec import LoadSpec
-from .stats import Stats
 
 __version__ = "0.1.0"
+
+#: Where each public name lives: imported on first use (``import realm_wasmer`` stays cheap:
+#: no engine, numpy or JS evaluator until something needs them; tests/test_import_time.py).
+_WHERE = {
+    "engines": ".engines",
+    "ArgumentError": ".bindings.api",
+    "ArgumentRangeError": ".bindings.api",
+    "BoundModule": ".bindings.api",
+    "BoundObject": ".bindings.api",
+    "JsResultError": ".bindings.api",
+    "bind": ".bindings.api",
+    "ArtifactCache": ".cache",
+    "Conventions": ".conventions",
+    "HostContext": ".host.context",
+    "JsHeap": ".host.heap",
+    "GuestMemory": ".host.memory",
+    "Caller": ".host.resolver",
+    "Imports": ".host.resolver",
+    "JsValueStore": ".host.values",
+    "ClassInfo": ".inspection",
+    "Constructor": ".inspection",
+    "ImportInfo": ".inspection",
+    "ModuleInfo": ".inspection",
+    "inspect": ".inspection",
+    "CompiledModule": ".instance",
+    "Instance": ".instance",
+    "InstanceSnapshot": ".instance",
+    "compile": ".instance",
+    "load": ".instance",
+    "load_package": ".js.package",
+    "UNDEFINED": ".js.values",
+    "JsErrorValue": ".js.values",
+    "Limits": ".limits",
+    "Object": ".objects",
+    "Pool": ".pool",
+    "RemoteObject": ".pool",
+    "Session": ".pool",
+    "LoadSpec": ".spec",
+    "Stats": ".stats",
+}
+__getattr__, __dir__ = exports(__name__, _WHERE)
+
+if TYPE_CHECKING:
+    from . import engines
+    from .bindings.api import ArgumentError, ArgumentRangeError, BoundModule, BoundObject, JsResultError, bind
+    from .cache import ArtifactCache
+    from .conventions import Conventions
+    from .host.context import HostContext
+    from .host.heap import JsHeap
+    from .host.memory import GuestMemory
+    from .host.resolver import Caller, Imports
+    from .host.values import JsValueStore
+    from .inspection import ClassInfo, Constructor, ImportInfo, ModuleInfo, inspect
+    from .instance import CompiledModule, Instance, InstanceSnapshot, compile, load
+    from .js.package import load_package
+    from .js.values import UNDEFINED, JsErrorValue
+    from .limits import Limits
+    from .objects import Object
+    from .pool import Pool, RemoteObject, Session
+    from .spec import LoadSpec
+    from .stats import Stats
 
 __all__ = [
     "ArgumentError",
@@ -121,3 +167,8 @@ __all__ = [
 from .errors import JsSyntaxError, PackageError  # noqa: E402
 
 __all__ += ["JsSyntaxError", "PackageError"]
+
+# a package's JS reaching outside its root (require/import confinement)
+from .errors import PackageEscape  # noqa: E402
+
+__all__ += ["PackageEscape"]

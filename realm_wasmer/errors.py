@@ -512,3 +512,26 @@ class SessionLost(PoolError):
         self.key = key
         self.worker = worker
         self.cause = cause
+
+
+class PackageEscape(PackageError):
+    """A package's JS asked for a file outside the package (``require("../../etc/passwd")``, an
+    absolute path, a symlink pointing out, ``fs.readFileSync`` of one): refused before anything
+    is read. ``js_text`` is the JS asking, ``path`` where it resolved to, ``root`` the package
+    root. Not catchable by the package's own ``try``/``catch``."""
+
+    def __init__(self, js_text: str, path: str, root: str) -> None:
+        super().__init__(f"{js_text} reaches {path}, outside the package root {root}; nothing was read")
+        self.js_text = js_text
+        self.path = path
+        self.root = root
+
+
+class JsNotTranslated(Exception):
+    """Internal to the JS evaluator (js/direct.py): a function is outside what is translated to
+    Python source; it keeps its closures. Never escapes the translator."""
+
+
+class JsNeedsFrame(Exception):
+    """Internal to the JS evaluator (js/direct.py): a translated function has a sub-expression
+    that runs as a closure, so its locals must live in a frame. Never escapes the translator."""

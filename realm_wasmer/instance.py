@@ -13,7 +13,7 @@ components inside it (memory, JS values, ABI, tables, calls) never hold the inst
 
 from __future__ import annotations
 
-import weakref
+import struct
 from typing import Any, Callable, Optional, Union
 
 import attrs
@@ -30,7 +30,7 @@ from .host.linker import link
 from .host.resolver import Imports, MissingPolicy, Resolver
 from .inspection import ClassInfo, Constructor, ModuleInfo
 from .js.values import js_error
-from .objects import ExplainStep, Object
+from .objects import ExplainStep, LiveObjects, Object, free_export_of
 from .pipeline import Prepared, TransformResolver, prepare
 from .references import resolve_imports
 from .spec import ImportsLike, LoadSpec, Source
@@ -136,7 +136,7 @@ class Instance(ContextParts):
         self.engine_name = compiled.engine_name
         self.user_imports = imports if imports is not None else Imports()
         self.policy = MissingPolicy(on_missing)
-        self._objects: "weakref.WeakSet[Object]" = weakref.WeakSet()
+        self._objects = LiveObjects()
         # Handlers are made before the engine instance exists; the context is bound to it right after.
         prepared = compiled.prepared
         self.context = ctx = HostContext.create(self.info, prepared.runnable, prepared.value_store)
@@ -360,27 +360,37 @@ class Instance(ContextParts):
         ctor = _pick_constructor(info, export)
         calls, registry, values = self.context.calls, self._objects, self.values
         call, name = calls.call, ctor.export
+        free = free_export_of(info, ctor, calls.has)  # once, not per object
+        free_call = calls.caller(free[0]) if calls.has(free[0]) else None
 
         def made(ptr: int, err: int, is_err: int) -> Object:
             if is_err:
                 raise js_error(values.take(err & 0xFFFFFFFF))
             if not ptr:
                 raise ConstructorError(f"constructor {name} returned a null object pointer")
-            return Object(calls, info, ptr & 0xFFFFFFFF, ctor, registry)
+            return Object(calls, info, ptr & 0xFFFFFFFF, ctor, registry, free, free_call)
 
         if ctor.pattern == 3 and not ctor.multi_value and self.info.roles.get("malloc"):
-            abi, u32s, set_u32s = self.abi, self.memory.u32s, self.memory.set_u32s
+            # The hot path: the reusable out-slot, the export's bound caller, the three
+            # words cleared and read on one memoryview (memory keeps its base when it
+            # grows, and the slot lies inside the view), the handle made inline.
+            abi, trusted, guest = self.abi, self.memory.trusted, calls.caller(name)
             acquire, release = abi.acquire_slot, abi.release_slot
+            words3 = struct.Struct("<3I")
+            pack_into, unpack_from = words3.pack_into, words3.unpack_from
 
             def construct_retptr(*args: Any) -> Object:
                 slot = acquire()
                 try:
-                    set_u32s(slot, (0, 0, 0))
-                    call(name, slot, *args)
-                    words = u32s(slot, 3)
+                    view = trusted(slot, 12)
+                    pack_into(view, slot, 0, 0, 0)
+                    guest(slot, *args)
+                    ptr, err, is_err = unpack_from(view, slot)
                 finally:
                     release()
-                return made(*words)
+                if is_err or not ptr:
+                    return made(ptr, err, is_err)  # raises
+                return Object(calls, info, ptr, ctor, registry, free, free_call)
 
             return construct_retptr
         if ctor.pattern == 3 and ctor.multi_value:
@@ -410,7 +420,7 @@ class Instance(ContextParts):
             heap_live=heap.live_count() if heap is not None else 0,
             heap_peak=heap.peak if heap is not None else 0,
             borrowed=heap.borrowed_depth if heap is not None else 0,
-            objects_live=sum(1 for o in self._objects if not o.closed),
+            objects_live=self._objects.count,
             externref_live=externref_live,
             tables=ctx.tables.sizes(),
             memory_bytes=ctx.memory.size,

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import logging
-import weakref
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import attrs
 
@@ -56,6 +55,17 @@ def free_export_of(info: ClassInfo, constructor: Constructor, has_export: Any) -
     return info.free, info.free_arity or 1
 
 
+class LiveObjects:
+    """How many handles of one instance still own their object (``Stats.objects_live``):
+    a counter each handle updates when it stops owning (close, release, finalizer), so
+    making a handle costs no weak reference."""
+
+    __slots__ = ("count",)
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
 class Object:
     """A handle owning one guest object. ``close()`` (or leaving a ``with``
     block) frees it with the class's free export at its arity; a finalizer does
@@ -63,25 +73,35 @@ class Object:
     the handle is dropped first. Use after close raises :class:`UseAfterFree`;
     a second ``close()`` does nothing, so a double free cannot happen."""
 
+    # Slots: a handle is made per guest object on the hot path (no per-handle dict).
+    __slots__ = ("_calls", "class_info", "constructor", "_ptr", "explain", "_free_export", "_free_arity",
+                 "_free_call", "_registry", "closed", "__weakref__")  # fmt: skip
+
     def __init__(
         self,
         calls: GuestCalls,
         info: ClassInfo,
         ptr: int,
         constructor: Constructor,
-        registry: "Optional[weakref.WeakSet[Object]]" = None,
+        registry: Optional[LiveObjects] = None,
+        free: Optional[tuple[str, int]] = None,
+        free_call: Optional[Callable[..., Any]] = None,
     ) -> None:
         self._calls = calls
         self.class_info = info
         self.constructor = constructor
         self._ptr = ptr
-        self.closed = False
         self.explain: list[ExplainStep] = []
-        free_export, arity = free_export_of(info, constructor, calls.has)
+        # ``free``: free_export_of(info, constructor, ...) computed once by a prebuilt constructor.
+        free_export, arity = free if free is not None else free_export_of(info, constructor, calls.has)
         self._free_export = free_export
         self._free_arity = arity
+        #: The free export's bound caller (``GuestCalls.caller``), from a prebuilt constructor.
+        self._free_call = free_call
+        self._registry = registry
         if registry is not None:
-            registry.add(self)
+            registry.count += 1
+        self.closed = False  # owning from here on (the finalizer frees only a fully made handle)
 
     @property
     def poisoned(self) -> bool:
@@ -102,8 +122,13 @@ class Object:
         """Give up ownership without freeing: the guest took the object by value
         (a method consuming ``self``, or an argument passed by value)."""
         ptr = self.ptr
-        self.closed = True
+        self._disown()
         return ptr
+
+    def _disown(self) -> None:
+        self.closed = True
+        if self._registry is not None:
+            self._registry.count -= 1
 
     def close(self) -> None:
         """Free the object. On a poisoned instance nothing is called (its memory
@@ -111,16 +136,21 @@ class Object:
         if self.closed:
             return
         self.closed = True
+        if self._registry is not None:
+            self._registry.count -= 1
         if self._calls.poisoned_by is not None:
             return
         args = (self._ptr, 0) if self._free_arity == 2 else (self._ptr,)
-        self._calls.call(self._free_export, *args)
+        if self._free_call is not None:
+            self._free_call(*args)
+        else:
+            self._calls.call(self._free_export, *args)
 
     def __del__(self) -> None:
         # The glue's FinalizationRegistry: a dropped handle frees its object, with
         # allow_delayed=1 where the free export takes it (cheaper than weakref.finalize).
         if not getattr(self, "closed", True):
-            self.closed = True
+            self._disown()
             _free_object(self._calls, self._free_export, self._ptr, self._free_arity)
 
     def __enter__(self) -> "Object":

@@ -7,7 +7,7 @@ Instantiation (the last stage) is :class:`~realm_wasmer.instance.Instance`.
   (:func:`~realm_wasmer.engines.base.module_needs`) and what the engine lacks
   (``Engine.limitations``): each :class:`Transform` in :data:`TRANSFORMS`
   provides capabilities by rewriting the module. A need that no transform meets
-  is refused here, once, before any engine code runs (``Engine.check_module``).
+  is refused here, once, before any engine code runs (``Engine.check_unprovided``).
 * **inspect**: the *original* module's conventions and classes, so export names,
   function indices and messages are the ones the user sees.
 * **compile**: through the artifact cache, keyed by the original bytes and each
@@ -30,7 +30,7 @@ from .host.resolver import ImportRequest, Resolution
 from .inspection import ModuleInfo, inspect
 from .limits import Limits, limit_needs
 from .spec import LoadSpec
-from .transforms import TRANSFORM_NAMESPACE, TRANSFORMS, Transform, stack_pointer, trampolines
+from .transforms import TRANSFORM_NAMESPACE, TRANSFORMS, Transform, externref, stack_pointer, trampolines
 from .wasm import WasmModule, parse
 
 
@@ -46,9 +46,20 @@ def plan(
         if limits is not None and limits.active:
             raise UnsupportedFeature("limits are enforced through load transforms: use transforms='auto' with limits")
         return ()
-    needs = {**module_needs(module), **trampolines.needs(module), **stack_pointer.needs(module), **limit_needs(limits)}
+    needs = {
+        **refusable_needs(module), **trampolines.needs(module), **stack_pointer.needs(module), **limit_needs(limits)
+    }
     unmet = set(needs) - engine.capabilities
     return tuple(t for t in TRANSFORMS if t.provides & unmet)
+
+
+def refusable_needs(module: WasmModule) -> dict[str, str]:
+    """What ``module`` needs of an engine that is refused when no transform provides it."""
+    return {**externref.needs(module), **module_needs(module)}
+
+
+def provided(steps: tuple[Transform, ...]) -> frozenset[str]:
+    return frozenset(c for step in steps for c in step.provides)
 
 
 @attrs.frozen
@@ -95,8 +106,8 @@ def prepare(spec: LoadSpec) -> Prepared:
         engine = limited(engine, spec.limits, module)
     steps = plan(module, engine, spec.transforms, spec.limits)
     info = inspect(wasm, glue=glue, module=module)
-    if not steps:
-        engine.check_module(module)  # refused here, before the cache or the engine sees the bytes
+    # Refused here, once, before any transform, the cache or the engine sees the bytes.
+    engine.check_unprovided(refusable_needs(module), provided(steps))
     cache = spec.cache if spec.cache is not None else default_cache()
     native, outcome = cache.load_or_compile(
         engine,

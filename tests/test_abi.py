@@ -119,38 +119,46 @@ def test_without_catch_the_exception_propagates() -> None:
         instance.call("try_parse", 0, 0)
 
 
-def test_externref_exports_are_refused_on_wasmer_not_panicking() -> None:
+def test_externref_exports_cross_wasmer_lowered_and_are_refused_without_the_transform() -> None:
     import wasmtime
 
     data = bytes(wasmtime.wat2wasm('(module (func (export "id") (param externref) (result externref) local.get 0))'))
+    for engine in ("wasmer-cranelift", "wasmtime"):
+        instance = rw.load(data, engine=engine)
+        assert instance.call("id", "kept") == "kept"
+        assert instance.call("id", None) is None
     with pytest.raises(rw.EngineRefused, match="externref.*engine='wasmtime'"):
-        rw.load(data, engine="wasmer-cranelift").call("id", None)
-    assert rw.load(data, engine="wasmtime").call("id", "kept") == "kept"
+        rw.load(data, engine="wasmer-cranelift", transforms="none")
 
 
-def test_externref_imports_are_refused_on_wasmer_at_load() -> None:
+def test_externref_import_handlers_see_values_on_wasmer() -> None:
     import wasmtime
 
     data = bytes(wasmtime.wat2wasm('(module (import "env" "h" (func $h (param externref) (result i32)))'
                                    ' (func (export "run") (result i32) ref.null extern call $h))'))
-    handlers = rw.Imports({("env", "h"): lambda caller, value: 7})
+    seen: list[object] = []
+    handlers = rw.Imports({("env", "h"): lambda caller, value: seen.append(value) or 7})
+    for engine in ("wasmer-cranelift", "wasmtime"):
+        assert rw.load(data, engine=engine, imports=handlers).call("run") == 7
+    assert seen == [None, None]
     with pytest.raises(rw.EngineRefused, match=r"import env\.h.*engine='wasmtime'"):
-        rw.load(data, imports=handlers)
-    assert rw.load(data, engine="wasmtime", imports=handlers).call("run") == 7
+        rw.load(data, imports=handlers, transforms="none")
 
 
 def test_a_wasmer_panic_is_an_engine_panic_and_poisons(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Without the load-time refusal, the same module makes wasmer panic inside the
-    call; the PanicException (a BaseException) is caught at the engine boundary."""
+    """Without the load-time lowering and refusal, an externref crossing makes wasmer
+    panic inside the call; the PanicException (a BaseException) is caught at the engine
+    boundary."""
     import wasmtime
 
     from realm_wasmer.engines.wasmer_engine import WasmerEngine
 
     monkeypatch.setattr(WasmerEngine, "check_module", lambda self, module: None)
+    monkeypatch.setattr(WasmerEngine, "check_unprovided", lambda self, needs, provided: None)
     data = bytes(wasmtime.wat2wasm('(module (import "env" "h" (func $h (param externref) (result i32)))'
                                    ' (func (export "run") (result i32) ref.null extern call $h))'))
     instance = rw.load(data, imports=rw.Imports({("env", "h"): lambda caller, value: 7}),
-                       cache=rw.ArtifactCache.disabled())
+                       cache=rw.ArtifactCache.disabled(), transforms="none")
     with pytest.raises(rw.EnginePanic, match="not implemented"):
         instance.call("run")
     assert instance.poisoned

@@ -49,6 +49,8 @@ SAMPLES: dict[str, list[Args]] = {
     "RealmWasmerError": [(("something went wrong",), {})],
     "BenchmarkSkipped": [(("node not installed",), {})],
     "JsShortCircuit": [((), {})],
+    "JsNotTranslated": [(("a declaration inside a block",), {})],
+    "JsNeedsFrame": [((), {})],
     "JsSyntaxError": [(("glue.js:3: a with statement is not supported by the JS evaluator",), {})],
     "JsThrow": [(({"name": "TypeError"}, "x is not a function", "TypeError"), {}), (("a thrown string",), {})],
     "PackageError": [(("pkg: no entry found (tried index.js); pass entry='<file in the package>'",), {})],
@@ -128,6 +130,7 @@ SAMPLES: dict[str, list[Args]] = {
         (("tenant-1", "worker-1 (pid 4242)", "its worker died (killed by SIGKILL)"), {}),
         ((("tenant", 7), "worker-0", "it was idle for more than 300 s"), {}),
     ],
+    "PackageEscape": [(("require('../../etc/passwd') in /pkg/index.js", "/etc/passwd", "/pkg"), {})],
 }
 
 

@@ -1,5 +1,7 @@
 """Externref mode end to end: css_inline (wasm-bindgen 0.2.127, externref +
-multi-value) on wasmtime, against the Node ground truth; refused on wasmer."""
+multi-value) against the Node ground truth, on wasmtime (native externref) and on
+wasmer-cranelift (externref lowered to i32 handles at load); refused on wasmer
+only when load transforms are turned off."""
 
 from __future__ import annotations
 
@@ -57,10 +59,10 @@ def css_inline_imports() -> rw.Imports:
     return imports
 
 
-@pytest.fixture(scope="module")
-def css(corpus: dict) -> rw.Instance:
+@pytest.fixture(scope="module", params=["wasmtime", "wasmer-cranelift"])
+def css(corpus: dict, request: pytest.FixtureRequest) -> rw.Instance:
     entry = corpus["css_inline"]
-    return rw.load(entry["wasm"], engine="wasmtime", imports=css_inline_imports(), glue_path=entry["glue"],
+    return rw.load(entry["wasm"], engine=request.param, imports=css_inline_imports(), glue_path=entry["glue"],
                    on_missing="error")
 
 
@@ -78,10 +80,12 @@ def case(corpus: dict, case_id: str) -> dict:
 
 
 def test_start_initialises_the_externref_table(css: rw.Instance) -> None:
+    from realm_wasmer.host.handles import HandleStore
     from realm_wasmer.host.values import ExternrefTableStore, unwrap
 
-    assert isinstance(css.values, ExternrefTableStore) and css.values.offset == 1024
-    table, store = css.values._table()
+    expected = HandleStore if css.engine_name.startswith("wasmer") else ExternrefTableStore
+    assert isinstance(css.values, expected) and css.values.offset == 1024
+    table, store = css.tables.native("__wbindgen_externrefs"), css.tables._store()
     assert [unwrap(table.get(store, i)) for i in (1024, 1025, 1026, 1027)] == [UNDEFINED, None, True, False]
     assert css.import_calls["./index_bg.js.__wbindgen_init_externref_table"] == 1
 
@@ -110,6 +114,7 @@ def test_inline_error_is_a_plain_string_from_the_table(css: rw.Instance, corpus:
     assert css.stats()["externref_live"] == live - 1, "take deallocates the slot, as the glue does"
 
 
-def test_css_inline_is_refused_on_wasmer_with_the_reason(corpus: dict) -> None:
+def test_css_inline_is_refused_on_wasmer_without_transforms(corpus: dict) -> None:
     with pytest.raises(rw.EngineRefused, match="externref across the host boundary.*engine='wasmtime'"):
-        rw.load(corpus["css_inline"]["wasm"], engine="wasmer-cranelift", imports=css_inline_imports())
+        rw.load(corpus["css_inline"]["wasm"], engine="wasmer-cranelift", imports=css_inline_imports(),
+                transforms="none")

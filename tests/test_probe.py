@@ -417,3 +417,30 @@ def test_render_and_arguments(report: dict[str, Any]) -> None:
     assert parse_arg("str:{}").width == 2 and parse_arg("0x10").value == 16 and parse_arg("null").value == 0
     with pytest.raises(rw.RealmWasmerError, match="not a number"):
         parse_arg("banana")
+
+
+WORK_KEYS = ("examples", "trials", "trials_per_second", "timing")
+
+
+def _findings(data: Any) -> Any:
+    """A report's JSON without what only says how much work was done (trial and example counts, timings)."""
+    if isinstance(data, dict):
+        return {k: _findings(v) for k, v in data.items() if k not in WORK_KEYS}
+    if isinstance(data, list):
+        return [_findings(v) for v in data]
+    return data
+
+
+def test_findings_do_not_depend_on_hypothesis_explain_phase(
+    compiled: Callable[[str], rw.CompiledModule], monkeypatch: pytest.MonkeyPatch, report: dict[str, Any]
+) -> None:
+    """The probe runs without Hypothesis's explain phase (a line tracer re-running shrunk
+    examples, most of a probe's time); with it back on, every finding is the same."""
+    from hypothesis import Phase
+
+    from realm_wasmer.probe import slot
+
+    assert Phase.explain not in slot.PHASES and Phase.shrink in slot.PHASES
+    monkeypatch.setattr(slot, "PHASES", (*slot.PHASES, Phase.explain))
+    explained = probe(compiled("wasmer-cranelift"), class_name="Realm", examples=EXAMPLES).to_json()
+    assert _findings(explained) == _findings(report)

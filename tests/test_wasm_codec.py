@@ -458,8 +458,11 @@ def test_shift_on_realm_changes_only_what_refers_to_functions() -> None:
     names_before = original.names()
     assert names_before is not None and names_before.subsections == names.subsections
     module = decode_module(data)
+    decoded = {id(body) for body in module.bodies}
     module.shift_function_indices(3, imported)
-    untouched = [body for _, body in module.function_bodies() if not body.modified]
+    # A body whose calls moved is a new entry (its immediates rewritten at the byte level) or,
+    # when it was decoded, a modified one; the bodies left as they were refer to no moved function.
+    untouched = [body for _, body in module.function_bodies() if id(body) in decoded and not body.modified]
     assert untouched and not [i for b in untouched for i in b.instructions
                               if i.op in FUNCTION_INDEX_OPS and i.imm[0] >= imported]
     out = encode_module(module)
@@ -648,3 +651,14 @@ def test_opcode_names_are_unique_and_cover_the_families() -> None:
     assert [OPCODES[(0xFC, i)].name for i in range(8, 18)] == [
         "memory.init", "data.drop", "memory.copy", "memory.fill", "table.init", "elem.drop", "table.copy",
         "table.grow", "table.size", "table.fill"]
+
+
+def test_a_body_size_cut_by_the_end_of_the_file_is_a_located_error() -> None:
+    """Found by the fuzz campaign (a byte flip of a corpus module): a LEB128 whose
+    continuation bit runs past the end of the file raised a bare IndexError."""
+    types = b"\x01\x04\x01\x60\x00\x00"          # one type () -> ()
+    functions = b"\x03\x02\x01\x00"              # one function of type 0
+    code = b"\x0a\x02\x01\x80"                   # one body whose size LEB never ends
+    with pytest.raises(InvalidModule, match=r"code section, byte offset 0x") as caught:
+        decode_module(b"\0asm\x01\0\0\0" + types + functions + code)
+    assert "end of the file" in str(caught.value)

@@ -160,6 +160,13 @@ def setup_bound_call(ctx: Context, engine: str) -> Prepared:
     return Prepared(lambda: rt_i32(41), floor=floor, floor_crossings=1, counter=_counter(m.instance))
 
 
+def setup_caller_call(ctx: Context, engine: str) -> Prepared:
+    m = _fixture(ctx, engine)
+    caller = m.instance.context.calls.caller("rt_i32")
+    floor = _bare_call(_bare(ctx, engine))
+    return Prepared(lambda: caller(41), floor=floor, floor_crossings=1, counter=_counter(m.instance))
+
+
 def setup_str_inout(ctx: Context, engine: str) -> Prepared:
     m = _fixture(ctx, engine)
     bare = _bare(ctx, engine)
@@ -344,6 +351,9 @@ FLOOR_BARE = "one bare engine call of rt_i32 (wasmer: exports.rt_i32(41); wasmti
 FIXTURE_CASES = [
     Case("raw_call", "raw call rt_i32", "fixture",
          "Instance.call('rt_i32', 41): the core's checked export call", floor=FLOOR_BARE, setup=setup_raw_call),
+    Case("caller_call", "bound caller rt_i32", "fixture",
+         "GuestCalls.caller('rt_i32')(41): one crossing as the bindings make it (checks, bookkeeping, "
+         "error translation); the per-crossing cost over the bare call", floor=FLOOR_BARE, setup=setup_caller_call),
     Case("bound_call", "bound m.rt_i32", "fixture",
          "the typed binding m.rt_i32(41)", floor=FLOOR_BARE, setup=setup_bound_call),
     Case("str_inout", "bound rt_string", "fixture",

@@ -18,6 +18,7 @@ import hashlib
 import json
 import shutil
 import subprocess
+import time
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -171,8 +172,9 @@ def _node_package(ctx: Context, package: str) -> dict[str, Any]:
     if not settings.node_harness.is_file():
         raise Skip(f"Node harness missing at {settings.node_harness}")
     _require_fetched(ctx, package)
-    wanted = [cid for pkg, cid, *_ in CALLS if pkg == package and (not settings.only or
-                                                                  f"corpus.{pkg}.{cid}" in settings.only)]  # fmt: skip
+    only = settings.only
+    wanted = [cid for pkg, cid, *_ in CALLS  # every case of the package when the group is selected
+              if pkg == package and (not only or "corpus" in only or f"corpus.{pkg}.{cid}" in only)]  # fmt: skip
     budget_ms = max(1.0, settings.call_budget * 1000 / 2)
     command = [node, "--no-warnings", "--no-liftoff", str(settings.node_harness), "--corpus", str(settings.corpus_dir),
                "--cache", str(settings.corpus_cache), "--package", package, "--cases", ",".join(wanted),
@@ -223,11 +225,49 @@ def _instance_of(api: Any) -> Any:
             continue
         if isinstance(value, Instance):
             return value
-    return None
+    runtime = getattr(api, "__realm__", None)  # load_package's PackageRuntime: its wasm instances
+    instances = [i for i in getattr(runtime, "instances", None) or () if isinstance(i, Instance)]
+    return instances[0] if len(instances) == 1 else None
 
 
-def _setup(package: str, case_id: str, translate: Run, make_state: Optional[Callable[[Any, dict[str, Any]], Any]]
-           ) -> Callable[[Context, str], Prepared]:  # fmt: skip
+def inside_wasm(instance: Any, call: Callable[[], object], repeats: int) -> dict[str, Any]:
+    """Where ``call``'s time goes: seconds per call inside the engine's export calls made
+    through ``Instance.call`` (every call the glue makes; the allocator's calls made by
+    the host's own bound callers are counted outside, so ``inside_s`` is a lower bound),
+    and the rest (the host: the JS evaluator, conversions, imports answered in Python).
+
+    Measured by timing the instance's export callables for ``repeats`` extra calls after
+    the timed rounds, then putting them back."""
+    calls = instance.context.calls
+    saved = calls._callables
+    spent = [0.0]
+    clock = time.perf_counter
+
+    def timed(function: Callable[..., Any]) -> Callable[..., Any]:
+        def run(*args: Any) -> Any:
+            start = clock()
+            try:
+                return function(*args)
+            finally:
+                spent[0] += clock() - start
+
+        return run
+
+    calls._callables = {name: (timed(function), arity) for name, (function, arity) in saved.items()}
+    try:
+        start = clock()
+        for _ in range(repeats):
+            call()
+        total = (clock() - start) / repeats
+    finally:
+        calls._callables = saved
+    inside = spent[0] / repeats
+    return {"total_s": total, "inside_s": inside, "outside_s": total - inside, "repeats": repeats,
+            "how": "export calls made through Instance.call timed (the glue's); the rest is the host's"}  # fmt: skip
+
+
+def _setup(package: str, case_id: str, translate: Run, make_state: Optional[Callable[[Any, dict[str, Any]], Any]],
+           compute: bool = False) -> Callable[[Context, str], Prepared]:  # fmt: skip
     def setup(ctx: Context, engine: str) -> Prepared:
         load_package = load_package_function()
         if load_package is None:
@@ -259,6 +299,12 @@ def _setup(package: str, case_id: str, translate: Run, make_state: Optional[Call
                 result["ratio_to_node_range"] = [result["min_s"] / node_median, result["max_s"] / node_median]
                 if imports:
                     result["extra_us_per_crossing_over_node"] = (result["median_s"] - node_median) / imports * 1e6
+            if compute and instance is not None:
+                # Is the gap to Node the engine's compiled code? The time inside wasm alone, against Node's whole call.
+                split = inside_wasm(instance, call, max(3, min(50, int(0.25 / max(result["median_s"], 1e-6)))))
+                if node_median:
+                    split["inside_ratio_to_node"] = split["inside_s"] / node_median
+                result["inside_wasm"] = split
             if result.get("crossings") is None:
                 result["crossings"] = {**trace, "total": trace["exports"] + trace["imports"],
                                        "source": "recorded Node trace (cases/<id>.json)"}  # fmt: skip
@@ -288,7 +334,7 @@ def _extra(package: str, case_id: str) -> Callable[[Context], dict[str, Any]]:
 CORPUS_CASES = [
     Case(f"corpus.{package}.{case_id}", f"{package} {case_id}", "corpus", why,
          floor="Node running the package's own glue (ratio_to_node)",
-         setup=_setup(package, case_id, translate, make_state), corpus=(package, case_id),
+         setup=_setup(package, case_id, translate, make_state, compute), corpus=(package, case_id),
          extra=_extra(package, case_id))
-    for package, case_id, why, translate, make_state, _ in CALLS
+    for package, case_id, why, translate, make_state, compute in CALLS
 ]  # fmt: skip

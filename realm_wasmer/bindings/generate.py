@@ -19,7 +19,7 @@ from . import descriptors as d
 from .codegen import Namespace, compile_function
 from .convert import bad_self
 from .hints import python_signature
-from .lifting import direct_expr, retcall
+from .lifting import direct_expr, inline_retcall, retcall
 from .lowering import arg_codec, release
 from .program import Member, python_identifier
 from .runtime import Context
@@ -97,21 +97,27 @@ def compile_member(
             body.append(indent + "try:")
             closers.append([indent + "finally:", *(indent + "    " + c for c in lowered.cleanup)])
             indent += "    "
-    call = g.add(ctx.instance.call, "call")
     raw_list = ", ".join(raws)
     export = member.export
     if member.kind == "constructor":
         body.append(indent + f"a0._wbg_handle = {g.add(_constructor(ctx, member, qualname), 'ctor')}({raw_list})")
     else:
         layout = d.abi_layout(member.ret)
-        if layout.aggregate and layout.leaves:
+        aggregate = layout.aggregate and bool(layout.leaves)
+        inline = inline_retcall(ctx, export, member.ret, qualname, g, raw_list) if aggregate else None
+        if layout.aggregate and layout.leaves and inline is not None:
+            body.extend(indent + line for line in inline)
+        elif layout.aggregate and layout.leaves:
             body.append(indent + f"return {g.add(retcall(ctx, export, member.ret, qualname), 'ret')}({raw_list})")
-        elif not layout.leaves:
-            body.append(indent + f"{call}({export!r}{', ' if raws else ''}{raw_list})")
-            body.append(indent + "return None")
         else:
-            body.append(indent + f"r = {call}({export!r}{', ' if raws else ''}{raw_list})")
-            body.append(indent + f"return {direct_expr(member.ret, 'r', ctx, g, qualname)}")
+            # The export's bound caller (GuestCalls.caller): the arity is right by construction.
+            guest = g.add(ctx.instance.context.calls.caller(export), "guest")
+            if not layout.leaves:
+                body.append(indent + f"{guest}({raw_list})")
+                body.append(indent + "return None")
+            else:
+                body.append(indent + f"r = {guest}({raw_list})")
+                body.append(indent + f"return {direct_expr(member.ret, 'r', ctx, g, qualname)}")
     for closer in reversed(closers):
         body.extend(closer)
     lines.extend(body)

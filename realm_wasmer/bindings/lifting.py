@@ -8,7 +8,7 @@ guest memory), a scalar result through the expression :func:`direct_expr`.
 from __future__ import annotations
 
 import struct
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
@@ -143,19 +143,23 @@ def retcall(ctx: Context, export: str, ty: d.Type, where: str) -> Callable[..., 
     for at, leaf in layout.leaves:
         fmt += "x" * (at - offset) + _LEAF_FORMAT[leaf]
         offset = at + struct.calcsize("<" + _LEAF_FORMAT[leaf])
-    unpack = struct.Struct(fmt + "x" * (layout.size - offset)).unpack
+    packed = struct.Struct(fmt + "x" * (layout.size - offset))
+    unpack, unpack_from = packed.unpack, packed.unpack_from
     size = layout.size
     _, read = reader(ty, ctx, where)
     instance, abi = ctx.instance, ctx.abi
     call, memory_read, out_slot = instance.call, instance.memory.read, abi.out_slot
     if size <= 16 and instance.info.roles.get("malloc"):
-        acquire, release = abi.acquire_slot, abi.release_slot
+        # The hot path: the reusable out-slot, the export's bound caller, the fields
+        # read straight from the memoryview the call has just been checked against.
+        acquire, release, trusted = abi.acquire_slot, abi.release_slot, instance.memory.trusted
+        guest = instance.context.calls.caller(export)
 
         def retcall(*raws: Any) -> Any:
             slot = acquire()
             try:
-                call(export, slot, *raws)
-                fields = unpack(memory_read(slot, size))
+                guest(slot, *raws)
+                fields = unpack_from(trusted(slot, size), slot)
             finally:
                 release()
             return read(fields, 0)
@@ -182,6 +186,53 @@ def retcall(ctx: Context, export: str, ty: d.Type, where: str) -> Callable[..., 
         return read(fields, 0)
 
     return retcall_large
+
+
+def inline_retcall(ctx: Context, export: str, ty: d.Type, where: str, g: Namespace, raws: str) -> Optional[list[str]]:
+    """:func:`retcall`'s hot path as lines of the generated function (no frame of its
+    own): the reusable out-slot, the export's bound caller, the fields unpacked from the
+    view the call was checked against, then the reader (a String taken directly).
+    None where that path does not apply (no malloc, or a result over 16 bytes)."""
+    layout = d.abi_layout(ty)
+    instance, abi = ctx.instance, ctx.abi
+    if layout.size > 16 or not instance.info.roles.get("malloc"):
+        return None
+    fmt, offset = "<", 0
+    for at, leaf in layout.leaves:
+        fmt += "x" * (at - offset) + _LEAF_FORMAT[leaf]
+        offset = at + struct.calcsize("<" + _LEAF_FORMAT[leaf])
+    unpack_from = struct.Struct(fmt + "x" * (layout.size - offset)).unpack_from
+    acquire, release = g.add(abi.acquire_slot, "acquire"), g.add(abi.release_slot, "release")
+    guest = g.add(instance.context.calls.caller(export), "guest")
+    # Ranges are checked against the memory's last view (GuestMemory.trusted_view) inline;
+    # GuestMemory.trusted refreshes it when one lies past its end.
+    mem, memory = g.add(instance.memory.trusted, "trusted"), g.add(instance.memory, "memory")
+    size = layout.size
+    lines = [
+        f"slot = {acquire}()",
+        "try:",
+        f"    {guest}(slot{', ' if raws else ''}{raws})",
+        f"    v = {memory}.trusted_view",
+        f"    f = {g.add(unpack_from, 'unpack')}(v if slot + {size} <= len(v) else {mem}(slot, {size}), slot)",
+        "finally:",
+        f"    {release}()",
+    ]
+    if not isinstance(unclamp(ty), d.Str) or not instance.info.roles.get("free"):
+        return [*lines, f"return {g.add(reader(ty, ctx, where)[1], 'read')}(f, 0)"]
+    # Abi.take_string inline: decode on the view, free (counted) even when decoding fails.
+    return [
+        *lines,
+        "rp, rn = f",
+        "try:",
+        "    try:",
+        f"        return str((v if rp + rn <= len(v) else {mem}(rp, rn))[rp : rp + rn], 'utf-8')",
+        "    except UnicodeDecodeError:",
+        f"        return {g.add(instance.memory.string, 'string')}(rp, rn)",
+        "finally:",
+        "    if rn:",
+        f"        {g.add(abi, 'abi')}.crossings += 1",
+        f"        {g.add(abi.free_caller(), 'free')}(rp, rn, 1)",
+    ]
 
 
 def direct_expr(ty: d.Type, r: str, ctx: Context, g: Namespace, where: str) -> str:

@@ -134,10 +134,34 @@ class _StrArg(Arg):
         self.is_optional = optional
 
     def check(self, v: str, where: str, g: Namespace) -> list[str]:
-        return _convert(v, where, g, as_utf8, "utf8")
+        # A plain str is encoded inline; anything else (and a lone surrogate) goes
+        # through as_utf8 for its error.
+        utf8 = g.add(as_utf8, "utf8")
+        return [
+            "try:",
+            f"    {v} = {v}.encode() if type({v}) is str else {utf8}({v}, {where})",
+            "except UnicodeEncodeError:",
+            f"    {utf8}({v}, {where})",
+        ]
 
     def lower(self, v: str, g: Namespace) -> Lowered:
-        return self._pass_pair(v, self.ctx.abi.pass_bytes, g)
+        abi = self.ctx.abi
+        if self.is_optional or not abi.roles.get("malloc"):
+            return self._pass_pair(v, abi.pass_bytes, g)
+        # pass_bytes inline: one malloc crossing (counted), the copy on the view that call checked.
+        memory = self.ctx.instance.memory
+        malloc, trusted, mem = g.add(abi.malloc_caller(), "malloc"), g.add(memory.trusted, "trusted"), g.add(memory)
+        return Lowered(
+            pre=[
+                f"{v}n = len({v})",
+                f"{g.add(abi, 'abi')}.crossings += 1",
+                f"{v}p = {malloc}({v}n, 1) & 0xFFFFFFFF",
+                f"v = {mem}.trusted_view",
+                f"if {v}p + {v}n > len(v): v = {trusted}({v}p, {v}n)",
+                f"v[{v}p : {v}p + {v}n] = {v}",
+            ],
+            raws=[f"{v}p", f"{v}n"],
+        )
 
 
 class _SliceArg(Arg):

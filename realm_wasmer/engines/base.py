@@ -109,7 +109,7 @@ class EngineInstance(abc.ABC):
 
 
 #: What a module may need of an engine, in the order refusals are reported.
-CAPABILITIES: tuple[str, ...] = ("externref_crossing", "multi_value", "reference_types")
+CAPABILITIES: tuple[str, ...] = ("externref_crossing", "multi_value", "reference_types", "exceptions", "threads")
 #: Capabilities a module or a spec's limits call for without ever causing a refusal (so
 #: ``module_needs`` does not report them; the load pipeline plans transforms for them):
 #: the host calling through funcref tables, reaching the shadow stack pointer, stopping
@@ -121,7 +121,8 @@ def module_needs(module: WasmModule) -> dict[str, str]:
     """The capabilities ``module`` needs, each with the detail that shows it:
     ``externref_crossing`` (an import or export passes externref: the host sees
     it), ``multi_value`` (a function returns several values), ``reference_types``
-    (any function type mentions externref)."""
+    (any function type mentions externref), ``exceptions`` (exception tags: the
+    exception-handling proposal), ``threads`` (a shared memory)."""
     needs: dict[str, str] = {}
     crossing = sorted(
         {f"import {imp.module}.{imp.name}" for imp in module.imports
@@ -136,6 +137,11 @@ def module_needs(module: WasmModule) -> dict[str, str]:
     typed = sorted({str(t) for t in module.functions if t.uses_externref})
     if typed:
         needs["reference_types"] = ", ".join(typed[:3]) + (", ..." if len(typed) > 3 else "")
+    if module.tags:
+        needs["exceptions"] = f"{module.tags} exception tag{'s' if module.tags > 1 else ''}"
+    shared = [i for i, memory in enumerate(module.memories) if memory.shared]
+    if shared:
+        needs["threads"] = ", ".join(f"shared memory {i}" for i in shared)
     return needs
 
 
@@ -156,13 +162,19 @@ class Engine(abc.ABC):
 
     def check_module(self, module: WasmModule) -> None:
         """Raise :class:`~realm_wasmer.errors.EngineRefused` for a module this
-        engine is known not to handle, before trying to compile it (the load
-        pipeline calls this once, on the module as transformed)."""
+        engine is known not to handle, before trying to compile it."""
+        self.check_unprovided(module_needs(module), frozenset())
+
+    def check_unprovided(self, needs: Mapping[str, str], provided: frozenset[str]) -> None:
+        """The one place a module is refused for what it needs: raise
+        :class:`~realm_wasmer.errors.EngineRefused` for the first capability (in
+        :data:`CAPABILITIES` order) in ``needs`` that this engine lacks and no
+        planned load transform ``provided``; the message is the engine's reason
+        (which names the engines that can run the module)."""
         from ..errors import EngineRefused
 
-        needs = module_needs(module)
         for capability in CAPABILITIES:
-            if capability in needs and capability in self.limitations:
+            if capability in needs and capability in self.limitations and capability not in provided:
                 raise EngineRefused(self.name, self.limitations[capability].format(detail=needs[capability]))
 
     @abc.abstractmethod

@@ -54,8 +54,20 @@ def _is_panic(exc: BaseException) -> bool:
     return type(exc).__name__ == "PanicException"
 
 
+def translate_error(exc: BaseException) -> Optional[BaseException]:
+    """The :class:`Trap` or :class:`Panic` that ``exc``, raised by a wasmer export call,
+    stands for; None when ``exc`` is to propagate as itself."""
+    if isinstance(exc, RuntimeError):
+        text = str(exc)
+        # wasmer reports traps as RuntimeError("RuntimeError: <trap>\n    at ...").
+        return Trap(canonical_trap_message(text), text) if text.startswith("RuntimeError:") else None
+    return Panic(str(exc)) if _is_panic(exc) else None
+
+
 class WasmerInstance(CachedFunctions):
     thread_affine = True
+    #: What an error out of a :meth:`raw_export` callable stands for.
+    translate_error = staticmethod(translate_error)
 
     def __init__(self, instance: Any) -> None:
         self._instance = instance
@@ -74,28 +86,30 @@ class WasmerInstance(CachedFunctions):
             return None
 
     def _wrap(self, name: str) -> Callable[..., Any]:
-        raw = self._lookup(name)
-        if raw is None:
-            raise KeyError(name)
+        raw = self.raw_export(name)
 
         def call(*args: Any) -> Any:
             try:
                 result = raw(*args)
-            except RuntimeError as exc:
-                text = str(exc)
-                # wasmer reports traps as RuntimeError("RuntimeError: <trap>\n    at ...").
-                if text.startswith("RuntimeError:"):
-                    raise Trap(canonical_trap_message(text), text) from None
-                raise
             except BaseException as exc:
-                if _is_panic(exc):
-                    raise Panic(str(exc)) from None
-                raise
+                translated = translate_error(exc)
+                if translated is None:
+                    raise
+                raise translated from None
             if isinstance(result, list):
                 return tuple(result)
             return result
 
         return call
+
+    def raw_export(self, name: str) -> Callable[..., Any]:
+        """wasmer's own callable for export ``name`` (KeyError when there is none): no
+        error translation (:func:`translate_error`), a list for several results. For
+        hot paths that translate errors themselves (``GuestCalls.caller``)."""
+        raw = self._lookup(name)
+        if raw is None:
+            raise KeyError(name)
+        return raw  # type: ignore[no-any-return]
 
     def memory_view(self) -> U8Array:
         if threading.get_ident() != self._thread:
@@ -129,8 +143,16 @@ class WasmerInstance(CachedFunctions):
 
 
 _LIMITATIONS = {
+    # Met by the externref_lowering transform (refused only with transforms='none').
     "externref_crossing": "the module passes externref across the host boundary ({detail}), which wasmer-python "
-    "1.1.0 cannot do (it panics: 'not implemented') and its tables cannot be set from Python; use engine='wasmtime'",
+    "1.1.0 cannot do (it panics: 'not implemented') and its tables cannot be set from Python; load it with "
+    "transforms='auto' (externref lowered to i32 handles) or use engine='wasmtime'",
+    "reference_types": "wasmer-python 1.1.0 cannot reach externref values or tables from Python ({detail}); "
+    "load it with transforms='auto' (externref lowered to i32 handles) or use engine='wasmtime'",
+    # Met by no transform: refused before compiling.
+    "exceptions": "wasmer 1.1.0 cannot run wasm exception handling ({detail}); use engine='wasmtime'",
+    "threads": "wasmer-python 1.1.0 runs no shared memories or atomics ({detail}); no engine of realm_wasmer "
+    "runs them (wasmtime-py is configured without shared memory)",
     # Met by load transforms (never refused: module_needs does not report them).
     "table_access": "wasmer-python 1.1.0's Table has only size and type: the host cannot call a funcref table "
     "entry ({detail}) without the funcref_trampolines transform",
@@ -144,7 +166,7 @@ _SINGLEPASS_LIMITATIONS = {
     "multi_value": "wasmer 1.1.0's singlepass compiler cannot load multi-value modules, and this module has "
     "functions returning several values: {detail}; use wasmer-cranelift or wasmtime",
     "reference_types": "wasmer 1.1.0's singlepass compiler panics on externref-typed functions ({detail}); "
-    "use wasmer-cranelift or wasmtime",
+    "load it with transforms='auto' (externref lowered to i32 handles) or use wasmer-cranelift or wasmtime",
 }
 
 

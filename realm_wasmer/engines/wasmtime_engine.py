@@ -103,6 +103,11 @@ def ctypes_address(ptr: Any) -> int:
 
 
 class WasmtimeEngine(NativeEngine):
+    limitations = {
+        "threads": "wasmtime-py is configured here without shared memory ({detail}); no engine of realm_wasmer "
+        "runs shared memories",
+    }
+
     name = "wasmtime"
 
     @functools.cache

@@ -7,7 +7,6 @@ these engines a crossing, not the copy, is the cost.
 
 from __future__ import annotations
 
-import functools
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Optional
 
@@ -38,33 +37,49 @@ class Abi:
         #: Reusable out-slots, one per call depth (allocated on first use).
         self._slots: list[int] = []
         self._slot_depth = 0
-        #: Runtime exports bound to Instance.call, made once (malloc/free are hot).
+        self._lock_acquire, self._lock_release = calls.lock.acquire, calls.lock.release
+        #: Runtime exports as bound callers, made once (malloc/free are hot), and
+        #: malloc(size, align) / free(ptr, size, align) at the module's arities.
         self._bound: dict[str, Callable[..., Any]] = {}
+        self._malloc: Optional[Callable[[int, int], Any]] = None
+        self._free: Optional[Callable[[int, int, int], Any]] = None
 
     def _export(self, role: str) -> Callable[..., Any]:
+        """The runtime export playing ``role``, as a bound caller (``GuestCalls.caller``), made once."""
         name = self.roles.get(role)
         if not name:
             raise MissingRuntimeExport(f"the module exports no {role} function (roles found: {self.roles})")
         function = self._bound.get(name)
         if function is None:
-            function = self._bound[name] = functools.partial(self._calls.call, name)
+            function = self._bound[name] = self._calls.caller(name)
         return function
 
     # -- allocator ----------------------------------------------------------
+    # ``malloc_caller``/``free_caller``: ``malloc(size, align)`` and ``free(ptr, size, align)``
+    # as bound callers at the module's arities, for generated code that counts its own
+    # crossings (``crossings``) and masks malloc's result (an i32) to an address.
+    def malloc_caller(self) -> Callable[[int, int], Any]:
+        if self._malloc is None:
+            malloc = self._export("malloc")
+            self._malloc = (lambda n, a: malloc(n)) if self.malloc_arity == 1 else malloc
+        return self._malloc
+
+    def free_caller(self) -> Callable[[int, int, int], Any]:
+        if self._free is None:
+            free = self._export("free")
+            self._free = (lambda p, n, a: free(p, n)) if self.free_arity == 2 else free
+        return self._free
+
     def malloc(self, size: int, align: int = 1) -> int:
         """Allocate in the guest with the module's malloc arity (1 before 0.2.87, 2 after)."""
-        malloc = self._export("malloc")
+        malloc = self._malloc or self.malloc_caller()
         self.crossings += 1
-        ptr = malloc(size) if self.malloc_arity == 1 else malloc(size, align)
-        return int(ptr) & 0xFFFFFFFF
+        return int(malloc(size, align)) & 0xFFFFFFFF
 
     def free(self, ptr: int, size: int, align: int = 1) -> None:
-        free = self._export("free")
+        free = self._free or self.free_caller()
         self.crossings += 1
-        if self.free_arity == 2:
-            free(ptr, size)
-        else:
-            free(ptr, size, align)
+        free(ptr, size, align)
 
     # -- strings and bytes --------------------------------------------------
     def pass_bytes(self, data: bytes | bytearray | memoryview, align: int = 1) -> tuple[int, int]:
@@ -72,7 +87,10 @@ class Abi:
         length = len(data)
         ptr = self.malloc(length, align)
         if length:
-            self._memory.write(ptr, data)
+            if isinstance(data, (bytes, bytearray)):
+                self._memory.trusted(ptr, length)[ptr : ptr + length] = data  # malloc made the thread check
+            else:
+                self._memory.write(ptr, data)
         return ptr, length
 
     def pass_string(self, text: str) -> tuple[int, int]:
@@ -96,7 +114,10 @@ class Abi:
         """Read an owned String result and free it (``free(ptr, len, 1)``), as the glue does."""
         ptr &= 0xFFFFFFFF
         try:
-            return self._memory.string(ptr, length)
+            try:  # the view of the call that returned it; the checked decoder for its error
+                return str(self._memory.trusted(ptr, length)[ptr : ptr + length], "utf-8")
+            except UnicodeDecodeError:
+                return self._memory.string(ptr, length)
         finally:
             if length:
                 self.free(ptr, length, 1)
@@ -165,20 +186,21 @@ class Abi:
         """The reusable out-slot of the current call depth, held (with the instance's
         lock) until :meth:`release_slot`: the hot-path form of ``out_slot("reusable")``
         for generated code (call ``release_slot`` in a ``finally``)."""
-        self._calls.lock.acquire()
+        self._lock_acquire()
         depth = self._slot_depth
-        try:
-            if depth == len(self._slots):
-                self._slots.append(self.malloc(SLOT_SIZE, SLOT_ALIGN))
-        except BaseException:
-            self._calls.lock.release()
-            raise
+        slots = self._slots
+        if depth == len(slots):
+            try:
+                slots.append(self.malloc(SLOT_SIZE, SLOT_ALIGN))
+            except BaseException:
+                self._lock_release()
+                raise
         self._slot_depth = depth + 1
-        return self._slots[depth]
+        return slots[depth]
 
     def release_slot(self) -> None:
         self._slot_depth -= 1
-        self._calls.lock.release()
+        self._lock_release()
 
     def _out_slot(self, strategy: str) -> Iterator[int]:
         if strategy == "auto":

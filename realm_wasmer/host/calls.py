@@ -116,6 +116,8 @@ class GuestCalls:
         self._arity = {name: len(sig.params) for name, sig in module.function_exports()}
         #: export name -> (engine callable, parameter count), filled on first call.
         self._callables: dict[str, tuple[Callable[..., Any], int]] = {}
+        #: export name -> its bound caller (:meth:`caller`), made once.
+        self._callers: dict[str, Callable[..., Any]] = {}
         self._depth = 0
         self._last_import: Optional[str] = None
         self._host_exception: Optional[tuple[str, BaseException]] = None
@@ -137,6 +139,9 @@ class GuestCalls:
         #: What the host allocated for the guest in the current outermost call
         #: (``Limits.max_host_bytes``; the instance sets the limit before linking).
         self.budget = HostBudget()
+        #: Export name -> a wrapper of the engine's callable (e.g. the externref lowering's
+        #: conversion of values to handles by the export's original signature).
+        self.export_wrappers: dict[str, Callable[[Callable[..., Any]], Callable[..., Any]]] = {}
 
     def bind(self, engine_instance: EngineInstance) -> None:
         self._engine = engine_instance
@@ -164,6 +169,11 @@ class GuestCalls:
         return self._last_import
 
     @property
+    def busy(self) -> bool:
+        """True while an export call (or instantiation) is running."""
+        return self._depth > 0
+
+    @property
     def exported_functions(self) -> frozenset[str]:
         return frozenset(self._arity)
 
@@ -184,7 +194,8 @@ class GuestCalls:
     def call(self, export: str, *args: Any) -> Any:
         """Call an export with raw wasm values; traps become :class:`GuestTrap`.
 
-        The hot path of every crossing: one Python frame above the engine's."""
+        On a thread-affine engine (wasmer) the export's bound :meth:`caller` makes the
+        call once the arity is checked; elsewhere the call runs under the lock."""
         if self.poisoned_by is not None or (self._owner is not None and threading.get_ident() != self._owner):
             self._refuse()
         entry = self._callables.get(export)
@@ -196,6 +207,12 @@ class GuestCalls:
                 f"export {export!r} takes {arity} wasm arguments "
                 f"{self._module.export_signature(export)}, got {len(args)}"
             )
+        if self._owner is not None:
+            caller = self._callers.get(export)
+            return (caller or self.caller(export))(*args)
+        return self._call_locked(export, function, args)
+
+    def _call_locked(self, export: str, function: Callable[..., Any], args: tuple[Any, ...]) -> Any:
         with self.lock:
             if self._depth == 0:
                 self._last_import = None
@@ -216,6 +233,61 @@ class GuestCalls:
                     for hook in self.after_outermost:
                         hook()
 
+    def caller(self, export: str) -> Callable[..., Any]:
+        """A callable for ``export`` with everything :meth:`call` does but the arity
+        check, bound once: for code generated against the export's signature (the
+        bindings, the allocator). Where the engine hands out its raw callable
+        (wasmer, single-result exports) that is called directly and its errors are
+        translated only when raised; on thread-affine engines the owner check stands
+        in for the lock (no other thread can get past it)."""
+        cached = self._callers.get(export)
+        if cached is None:
+            cached = self._callers[export] = self._caller(export)
+        return cached
+
+    def _caller(self, export: str) -> Callable[..., Any]:
+        self.check_thread()  # wasmer's objects panic when touched from another thread
+        function, _ = self._callables.get(export) or self._entry(export)
+        engine = self._engine
+        signature = self._module.export_signature(export)
+        raw_export = getattr(engine, "raw_export", None)
+        translate: Optional[Callable[[BaseException], Optional[BaseException]]] = None
+        if (raw_export is not None and signature is not None and len(signature.results) <= 1
+                and export not in self.export_wrappers):  # a wrapper (externref lowering) stays in the path
+            function, translate = raw_export(export), engine.translate_error
+        if not engine.thread_affine:
+            checked = self.call  # its checks, then the call under the lock
+            return lambda *args: checked(export, *args)
+        owner, get_ident, failed = self._owner, threading.get_ident, self._failed
+        budget, hooks = self.budget, self.after_outermost
+
+        def call(*args: Any) -> Any:
+            if self.poisoned_by is not None or get_ident() != owner:
+                self._refuse()
+            depth = self._depth
+            if not depth:
+                self._last_import = None
+                self._host_exception = None
+                budget.used = 0
+                budget.export = export
+            self._depth = depth + 1
+            self.calls += 1
+            try:
+                return function(*args)
+            except BaseException as exc:
+                translated = translate(exc) if translate is not None else None
+                if translated is not None:
+                    failed(export, translated)  # raises its GuestTrap/EnginePanic
+                failed(export, exc)
+                raise
+            finally:
+                self._depth = depth
+                if not depth and hooks:
+                    for hook in hooks:
+                        hook()
+
+        return call
+
     def invoke(self, label: str, function: Callable[..., Any], *args: Any) -> Any:
         """Run ``function`` (e.g. the engine's instantiation, whose start function and
         data segments run guest code) with the same translation as :meth:`call`:
@@ -232,6 +304,9 @@ class GuestCalls:
                 raise
             finally:
                 self._depth -= 1
+                if not self._depth and self.after_outermost:
+                    for hook in self.after_outermost:
+                        hook()
 
     def _refuse(self) -> None:
         self.check_thread()
@@ -243,7 +318,9 @@ class GuestCalls:
     def _entry(self, export: str) -> tuple[Callable[..., Any], int]:
         if export not in self._arity and self._module.export(export) is not None:
             raise ExportNotFound(f"export {export!r} is not a function")
-        entry = self._callables[export] = (self.export_function(export), self._arity[export])
+        function = self.export_function(export)
+        wrap = self.export_wrappers.get(export)
+        entry = self._callables[export] = (function if wrap is None else wrap(function), self._arity[export])
         return entry
 
     def _failed(self, export: str, exc: BaseException) -> None:
@@ -286,6 +363,37 @@ class GuestCalls:
         against ``signature``, and its exceptions recorded."""
         counts = self.import_calls
         check = result_checker(signature, label)
+        results = signature.results
+
+        # The two commonest result shapes are checked inline (one frame less per import call).
+        if not results:
+
+            def host_none(*args: Any) -> Any:
+                self._last_import = label
+                counts[label] = counts.get(label, 0) + 1
+                try:
+                    value = handler(*args)
+                except BaseException as exc:
+                    self._host_exception = (label, exc)
+                    raise
+                return None if value is None else self._checked(label, check, value)
+
+            return host_none
+        if results == ("i32",):
+
+            def host_i32(*args: Any) -> Any:
+                self._last_import = label
+                counts[label] = counts.get(label, 0) + 1
+                try:
+                    value = handler(*args)
+                except BaseException as exc:
+                    self._host_exception = (label, exc)
+                    raise
+                if type(value) is int and -2147483648 <= value <= 4294967295:
+                    return value
+                return self._checked(label, check, value)
+
+            return host_i32
 
         def host(*args: Any) -> Any:
             self._last_import = label
@@ -297,3 +405,12 @@ class GuestCalls:
                 raise
 
         return host
+
+    def _checked(self, label: str, check: Callable[[Any], Any], value: Any) -> Any:
+        """``check(value)`` for a handler's result the inline test did not pass, recorded
+        as the handler's own exception when refused (as in ``host``)."""
+        try:
+            return check(value)
+        except BaseException as exc:
+            self._host_exception = (label, exc)
+            raise

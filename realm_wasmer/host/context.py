@@ -21,6 +21,7 @@ from ..inspection import ModuleInfo
 from ..wasm import WasmModule
 from .abi import Abi
 from .calls import GuestCalls
+from .handles import HandleStore
 from .heap import JsHeap
 from .memory import GuestMemory
 from .tables import TableManager
@@ -64,21 +65,24 @@ class ConsoleLog:
         return list(self._messages)[index]
 
 
-StoreFactory = Callable[[Conventions, GuestCalls], JsValueStore]
+StoreFactory = Callable[[ModuleInfo, GuestCalls], JsValueStore]
 
 #: The JS-value stores by ``Conventions.value_store`` (or by the store a load transform
-#: asks for, e.g. externref lowered to i32 handles on engines that cannot pass externref).
+#: asks for: "handles", externref lowered to i32 handles on engines that cannot pass externref).
 STORES: dict[str, StoreFactory] = {
-    "heap": lambda conventions, calls: JsHeap(conventions.value_offset),
-    "externref": lambda conventions, calls: ExternrefTableStore(
-        conventions.value_offset, conventions.externref_tables, calls.call, calls.exported_functions
+    "heap": lambda info, calls: JsHeap(info.conventions.value_offset),
+    "externref": lambda info, calls: ExternrefTableStore(
+        info.conventions.value_offset, info.conventions.externref_tables, calls.call, calls.exported_functions
+    ),
+    "handles": lambda info, calls: HandleStore(
+        info.conventions.value_offset, info.conventions.externref_tables, calls, info.module
     ),
 }
 
 
-def make_store(conventions: Conventions, calls: GuestCalls, kind: Optional[str] = None) -> JsValueStore:
+def make_store(info: ModuleInfo, calls: GuestCalls, kind: Optional[str] = None) -> JsValueStore:
     """The JS-value store ``kind`` (default: the one the module's conventions call for)."""
-    return STORES[kind or conventions.value_store](conventions, calls)
+    return STORES[kind or info.conventions.value_store](info, calls)
 
 
 @attrs.define(eq=False)
@@ -109,15 +113,24 @@ class HostContext:
         runnable = module if module is not None else info.module
         calls = GuestCalls(runnable)
         memory = GuestMemory()
+        values = make_store(info, calls, value_store)
+        tables = TableManager(conventions, calls)
+        tables.module = info.module
+        if isinstance(values, HandleStore):
+            # Lowered externref: the boundary converts by the original signatures, and the
+            # lowered tables are reached on the host under their export names.
+            calls.export_wrappers.update(values.wrappers(info.module))
+            tables.host_tables = values.view
+            tables.handles = values
         return cls(
             info=info,
             module=runnable,
             conventions=conventions,
             memory=memory,
             calls=calls,
-            values=make_store(conventions, calls, value_store),
+            values=values,
             abi=Abi(conventions, calls, memory),
-            tables=TableManager(conventions, calls),
+            tables=tables,
         )
 
     def call(self, export: str, *args: Any) -> Any:

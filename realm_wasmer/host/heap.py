@@ -27,20 +27,24 @@ from ..errors import HeapError as HeapError
 from ..js.values import UNDEFINED
 
 
-class _Free:
-    """A free slot, holding the index of the next free slot."""
+class _FreeSlot:
+    """What an owned slot holds while no value is there (one object for every such slot)."""
 
-    __slots__ = ("next",)
-
-    def __init__(self, next_index: int) -> None:
-        self.next = next_index
+    __slots__ = ()
 
     def __repr__(self) -> str:
-        return f"<free -> {self.next}>"
+        return "<free>"
+
+
+_FREE = _FreeSlot()
 
 
 class JsHeap:
-    """The slab. ``offset`` is the number of borrow-stack slots (32, 128 or 1024)."""
+    """The slab. ``offset`` is the number of borrow-stack slots (32, 128 or 1024).
+
+    Freed indices are kept on a stack and the last one freed is reused first, the
+    order of the glue's free list threaded through ``heap`` (``heap_next``); a free
+    slot holds the one :data:`_FREE` marker, so a drop allocates nothing."""
 
     kind = "heap"
     #: A JS value crosses the boundary as an index into the slab.
@@ -50,7 +54,7 @@ class JsHeap:
         self.offset = offset
         self.reserved = offset + 4
         self._slots: list[Any] = [UNDEFINED] * offset + [UNDEFINED, None, True, False]
-        self._next_free = len(self._slots)
+        self._free: list[int] = []
         self._stack_pointer = offset
         self._live = 0
         #: High-water mark of live owned values (for leak reports).
@@ -59,15 +63,16 @@ class JsHeap:
     # -- owned values -------------------------------------------------------
     def add(self, value: Any) -> int:
         """Store ``value`` and return its new index (the glue's addHeapObject)."""
-        if self._next_free == len(self._slots):
-            self._slots.append(_Free(len(self._slots) + 1))
-        index = self._next_free
-        slot = self._slots[index]
-        self._next_free = slot.next
-        self._slots[index] = value
-        self._live += 1
-        if self._live > self.peak:
-            self.peak = self._live
+        free, slots = self._free, self._slots
+        if free:
+            index = free.pop()
+            slots[index] = value
+        else:
+            index = len(slots)
+            slots.append(value)
+        live = self._live = self._live + 1
+        if live > self.peak:
+            self.peak = live
         return index
 
     def get(self, index: int) -> Any:
@@ -78,7 +83,7 @@ class JsHeap:
             value = self._slots[index]
         except IndexError:
             raise HeapError(f"JS heap index {index} is beyond the heap ({len(self._slots)} slots)") from None
-        if type(value) is _Free:
+        if value is _FREE:
             raise HeapError(f"JS heap index {index} holds no value (it was dropped)")
         return value
 
@@ -86,16 +91,20 @@ class JsHeap:
         """Release ``index`` (the glue's dropObject); constants and borrowed slots are ignored."""
         if index < self.reserved:
             return
-        if index >= len(self._slots) or type(self._slots[index]) is _Free:
+        slots = self._slots
+        if index >= len(slots) or slots[index] is _FREE:
             raise HeapError(f"JS heap index {index} dropped twice or never allocated")
-        self._slots[index] = _Free(self._next_free)
-        self._next_free = index
+        slots[index] = _FREE
+        self._free.append(index)
         self._live -= 1
 
     def take(self, index: int) -> Any:
         """Read and drop (the glue's takeObject)."""
         value = self.get(index)
-        self.drop(index)
+        if index >= self.reserved:
+            self._slots[index] = _FREE
+            self._free.append(index)
+            self._live -= 1
         return value
 
     def clone(self, index: int) -> int:
@@ -118,12 +127,12 @@ class JsHeap:
 
     # -- snapshots (the probe restores instance state between trials) -------
     def snapshot(self) -> tuple[Any, ...]:
-        """The slab's whole state; free-slot records are immutable, so a shallow copy suffices."""
-        return (list(self._slots), self._next_free, self._stack_pointer, self._live, self.peak)
+        """The slab's whole state (shallow copies: the values are the guest's, not copied)."""
+        return (list(self._slots), list(self._free), self._stack_pointer, self._live, self.peak)
 
     def restore(self, snapshot: tuple[Any, ...]) -> None:
-        slots, self._next_free, self._stack_pointer, self._live, self.peak = snapshot
-        self._slots = list(slots)
+        slots, free, self._stack_pointer, self._live, self.peak = snapshot
+        self._slots, self._free = list(slots), list(free)
 
     # -- constants and stats -----------------------------------------------
     def index_of_constant(self, value: Any) -> int | None:

@@ -39,9 +39,10 @@ from ..js.values import UNDEFINED, JsErrorValue, JsFunction, debug_repr, js_erro
 from ..limits import SLOT_BYTES, HostBudget
 from ..wasm import FuncType
 from .context import HostContext
+from .handles import HandleStore
 from .heap import JsHeap
 from .resolver import ImportRequest, Resolution
-from .values import ExternrefTableStore, JsValueStore
+from .values import GLUE_SEMANTICS, ExternrefTableStore, JsValueStore
 
 __all__ = [
     "CONSOLE_TEXT_LIMIT",
@@ -128,8 +129,8 @@ def adapt(
 ) -> Callable[..., Any]:
     """``handler`` (over Python values) as the import the guest calls under ``store``;
     a value lowered into a heap slab charges ``budget`` one slot (as import ``label``)."""
-    if store.kind == "externref":
-        return handler  # values cross as themselves
+    if store.wasm_type == "externref":
+        return handler  # values cross as themselves (on "handles" too: the linker converts handles)
     lifts = [store.lift if p == "js" else store.lift_owned if p == "own" else None for p in shape.params]
     lower = store.lower if shape.result in _JS_WORDS else None
     if lower is not None and budget is not None:
@@ -457,7 +458,7 @@ def _externref_set_null(ctx: HostContext) -> Callable[..., Any]:
     stores=("externref",),
 )
 def _init_externref_table(ctx: HostContext) -> Callable[..., Any]:
-    assert isinstance(ctx.values, ExternrefTableStore)
+    assert isinstance(ctx.values, (ExternrefTableStore, HandleStore))
     return ctx.values.init_table
 
 
@@ -484,7 +485,7 @@ class IntrinsicResolver:
         if parsed.form != "intrinsic":
             return None
         for entry in _INTRINSICS.get(parsed.base, ()):
-            if entry.stores is not None and store.kind not in entry.stores:
+            if entry.stores is not None and GLUE_SEMANTICS[store.kind] not in entry.stores:
                 continue
             if entry.shape.signature(store.wasm_type) == request.signature:
                 handler = adapt(entry.factory(ctx), entry.shape, store, ctx.calls.budget, parsed.base)

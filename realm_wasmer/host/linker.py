@@ -15,29 +15,45 @@ from ..errors import JsError, MissingRuntimeExport
 from ..js.values import JsErrorValue
 from ..wasm import FuncType
 from .context import HostContext
+from .handles import HandleStore, lowered_signatures
 from .resolver import ImportRequest, Resolution, Resolver, resolve_all, zeros
 
 Resolved = dict[tuple[str, str], tuple[ImportRequest, Resolution]]
 
 
 def function_imports(ctx: HostContext) -> list[ImportRequest]:
+    """Every function import of the running module, each with its *original* signature
+    (the one the user and the glue see: externref where a load transform lowered it)."""
+    original = _lowered(ctx)
     return [
-        ImportRequest(imp.module, imp.name, imp.type)
+        ImportRequest(imp.module, imp.name, original.get((imp.module, imp.name), imp.type))
         for imp in ctx.module.imports
         if imp.kind == "func" and isinstance(imp.type, FuncType)
     ]
 
 
+def _lowered(ctx: HostContext) -> dict[tuple[str, str], FuncType]:
+    """Original signatures of the imports whose signature the load transforms changed."""
+    if ctx.module is ctx.info.module or not isinstance(ctx.values, HandleStore):
+        return {}
+    return lowered_signatures(ctx.info.module, ctx.module)
+
+
 def link(ctx: HostContext, chain: Sequence[Resolver]) -> tuple[Resolved, dict[tuple[str, str], HostFunction]]:
-    """Resolve every function import of the module and wrap each handler."""
+    """Resolve every function import of the module and wrap each handler (an import whose
+    signature was lowered converts handles to values and back around the handler)."""
     resolutions = resolve_all(function_imports(ctx), list(chain), ctx)
-    functions = {
-        key: HostFunction(
-            request.signature,
-            ctx.calls.guard(f"{request.module}.{request.name}", catching(ctx, request, resolution), request.signature),
-        )
-        for key, (request, resolution) in resolutions.items()
-    }
+    running = {(imp.module, imp.name): imp.type for imp in ctx.module.imports if imp.kind == "func"}
+    values = ctx.values
+    functions = {}
+    for key, (request, resolution) in resolutions.items():
+        label = f"{request.module}.{request.name}"
+        handler = ctx.calls.guard(label, catching(ctx, request, resolution), request.signature)
+        signature = running[key]
+        if signature != request.signature and isinstance(values, HandleStore):
+            handler = values.wrap_import(handler, request.signature)
+        assert isinstance(signature, FuncType)
+        functions[key] = HostFunction(signature, handler)
     return resolutions, functions
 
 

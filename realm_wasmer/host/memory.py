@@ -46,7 +46,10 @@ class GuestMemory:
     def __init__(self, engine_instance: Optional[EngineInstance] = None) -> None:
         self._engine: Any = engine_instance if engine_instance is not None else _Unbound()
         self._np: Optional[U8Array] = None
-        self._mv: memoryview = memoryview(b"")
+        #: The last memoryview of all of memory handed out (``trusted_view``): read by
+        #: generated code that checks its own ranges against ``len(trusted_view)`` and calls
+        #: :meth:`trusted` when a range lies past it. May be shorter than memory after growth.
+        self.trusted_view: memoryview = memoryview(b"")
 
     def bind(self, engine_instance: EngineInstance) -> None:
         """Attach to the instance's memory (done once, right after instantiation)."""
@@ -73,10 +76,25 @@ class GuestMemory:
         view = self._engine.memory_view()
         if view is not self._np:
             self._np = view
-            self._mv = memoryview(view)
-        mv = self._mv
+            self.trusted_view = memoryview(view)
+        mv = self.trusted_view
         if address < 0 or size < 0 or address + size > len(mv):
             raise GuestMemoryError(address, size, len(mv))
+        return mv
+
+    def trusted(self, address: int, size: int) -> memoryview:
+        """The memoryview of all of memory with ``[address, address+size)`` inside it,
+        without asking the engine for its size when the last view already covers it.
+
+        For the hot paths of the bindings and the ABI, on the owner thread, right after
+        a checked crossing of the same call (which made the thread check). Sound
+        because memory never shrinks and both engines keep a 32-bit memory at a fixed
+        base (they reserve its whole address range), so a view only gets too short;
+        a range past its end is checked against the engine and raises
+        :class:`GuestMemoryError` as :meth:`read` does."""
+        mv = self.trusted_view
+        if address < 0 or size < 0 or address + size > len(mv):
+            mv = self._checked(address, size)
         return mv
 
     def _span(self, address: int, size: int) -> U8Array:
@@ -132,9 +150,10 @@ class GuestMemory:
     def u64(self, address: int) -> int:
         return int(_U64.unpack_from(self._checked(address, 8), address)[0])
 
-    def string(self, address: int, length: int) -> str:
-        """Decode UTF-8 strictly, as the glue's fatal TextDecoder does."""
-        data = self._checked(address, length)[address : address + length]
+    def string(self, address: int, length: int, trusted: bool = False) -> str:
+        """Decode UTF-8 strictly, as the glue's fatal TextDecoder does (``trusted``: see :meth:`trusted`)."""
+        view = self.trusted(address, length) if trusted else self._checked(address, length)
+        data = view[address : address + length]
         try:
             return str(data, "utf-8")
         except UnicodeDecodeError as exc:

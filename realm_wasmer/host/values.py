@@ -8,8 +8,12 @@ which the :class:`~realm_wasmer.conventions.Conventions` record names:
   exported externref table (:class:`ExternrefTableStore`; engines that pass
   externref to Python, i.e. wasmtime).
 
-(A third, externref lowered to i32 handles for engines that cannot pass
-externref, plugs in here the same way.) Every intrinsic, binding and handler
+* ``"handles"``: externref lowered to i32 handles for engines that cannot pass
+  externref (:class:`~realm_wasmer.host.handles.HandleStore`, chosen by the
+  externref lowering transform on wasmer); above the boundary it behaves as
+  ``"externref"`` does (:data:`GLUE_SEMANTICS`).
+
+Every intrinsic, binding and handler
 goes through this protocol, so none of them knows which store it works on.
 The method names are the glue's: ``add`` is ``addHeapObject`` /
 ``addToExternrefTable0``, ``take`` is ``takeObject`` / ``takeFromExternrefTable0``.
@@ -23,11 +27,16 @@ from ..engines.base import EngineInstance
 from ..errors import MissingRuntimeExport, UnsupportedFeature
 from ..js.values import UNDEFINED
 
+#: The glue semantics each store follows (which intrinsics exist for it): the handle store
+#: is the externref ABI with the values kept on the host.
+GLUE_SEMANTICS: dict[str, str] = {"heap": "heap", "externref": "externref", "handles": "externref"}
+
 
 class JsValueStore(Protocol):
     """The host side of the JS values a guest holds."""
 
-    #: "heap" or "externref" (the ``Conventions.value_store`` it serves).
+    #: "heap", "externref" or "handles" (the ``Conventions.value_store`` it serves, or the
+    #: store a load transform asks for).
     kind: str
     #: The wasm type a JS value crosses as ("i32" or "externref").
     wasm_type: str

@@ -20,12 +20,23 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from ..errors import GuestTrap, JsError, JsThrow, PoisonedInstance
+from ..errors import GuestTrap, JsError, JsThrow, PoisonedInstance, ResourceExhausted
 from . import model as m
 from . import typed
 from .model import JSFunction, JsObject, Prop
 from .runtime import PromiseObject, Realm
 from .values import UNDEFINED, JsErrorValue
+
+#: Held while any package's JS runs (see :class:`Bridge`): the active realm is process-wide.
+EVAL_LOCK = threading.RLock()
+
+
+def _call(fn: Any, this: Any, args: list[Any]) -> Any:
+    return m.call(fn, this, args)
+
+
+def _construct(cls: Any, this: Any, args: list[Any]) -> Any:
+    return m.construct(cls, args)
 
 
 class JsMap(dict):  # type: ignore[type-arg]
@@ -60,11 +71,14 @@ class JsPromise:
     def result(self) -> Any:
         bridge = self._bridge
         with bridge.lock:
+            previous = m.activate(bridge.realm.intrinsics)
             try:
                 value = bridge.realm.settle(self._promise, f"the promise returned by {self.label}")
+                return bridge.to_py(value)
             except JsError as exc:
                 raise bridge.py_error(exc, self.label) from None
-            return bridge.to_py(value)
+            finally:
+                m.activate(previous)
 
     def __await__(self) -> Any:
         if False:  # pragma: no cover - makes this a generator
@@ -83,20 +97,39 @@ class Bridge:
 
     def __init__(self, realm: Realm) -> None:
         self.realm = realm
-        self.lock = threading.RLock()
+        #: One lock for every package's JS: the active realm (model.activate) is process-wide.
+        self.lock = EVAL_LOCK
+        self._depth = 0
         self._classes: dict[int, tuple[JSFunction, type]] = {}
         self._enum_cache: dict[int, tuple[Any, type]] = {}
 
     # -- calls ----------------------------------------------------------------------------------
     def invoke(self, fn: Any, this: Any, args: list[Any], label: str) -> Any:
+        return self._enter(_call, fn, this, args, label, True)
+
+    def construct(self, cls: JSFunction, args: list[Any], label: str) -> Any:
+        return self._enter(_construct, cls, None, args, label, False)
+
+    def _enter(self, run: Callable[[Any, Any, list[Any]], Any], fn: Any, this: Any, args: list[Any],
+               label: str, convert: bool) -> Any:
+        """Run JS from Python: this realm active (restored after), the evaluator's host budget
+        reset for an outermost call, jobs and cleanups run, errors translated."""
         with self.lock:
             realm = self.realm
-            if realm.cleanups:
-                realm.run_cleanups()
+            previous = m.activate(realm.intrinsics)
+            outermost = self._depth == 0
+            if outermost:
+                budget = realm.budget
+                budget.used = 0
+                budget.export = label
+            self._depth += 1
             try:
-                result = m.call(fn, this, args)
+                if realm.cleanups:
+                    realm.run_cleanups()
+                result = run(fn, this, args)
                 if realm.jobs:
                     realm.run_jobs()
+                return self.to_py(result, label=label) if convert else result
             except JsError as exc:
                 raise self.py_error(exc, label) from None
             except RecursionError:
@@ -105,22 +138,12 @@ class Bridge:
                 ) from None
             except PoisonedInstance as exc:
                 raise _first_trap(exc) from None
-            return self.to_py(result, label=label)
-
-    def construct(self, cls: JSFunction, args: list[Any], label: str) -> Any:
-        with self.lock:
-            realm = self.realm
-            if realm.cleanups:
-                realm.run_cleanups()
-            try:
-                obj = m.construct(cls, args)
-                if realm.jobs:
-                    realm.run_jobs()
-            except JsError as exc:
-                raise self.py_error(exc, label) from None
-            except PoisonedInstance as exc:
-                raise _first_trap(exc) from None
-            return obj
+            except ResourceExhausted as exc:
+                realm.poison(exc)
+                raise
+            finally:
+                self._depth -= 1
+                m.activate(previous)
 
     def py_error(self, exc: JsError, label: str = "") -> JsError:
         """The exception a caller sees for a JS throw (name/message from an Error)."""
@@ -142,10 +165,28 @@ class Bridge:
     # -- JS -> Python -------------------------------------------------------------------------------
     def to_py(self, v: Any, label: str = "", _memo: Optional[dict[int, Any]] = None) -> Any:
         t = type(v)
-        if t is str or t is bool or v is None or v is UNDEFINED:
+        if t is str or t is bool or t is int or v is None or v is UNDEFINED:
             return v
-        if t is int:
-            return v
+        if t is list or t is JsObject:  # the common containers first (serde output)
+            memo = _memo if _memo is not None else {}
+            key = id(v)
+            found = memo.get(key)
+            if found is not None:
+                return found
+            if t is list:
+                out = list(v)  # copied in C; the items that are not final values converted in place
+                memo[key] = out
+                to_py = self.to_py
+                for i, x in enumerate(out):
+                    tx = type(x)
+                    if not (tx is str or tx is int or tx is bool):
+                        out[i] = to_py(x, label, memo)
+                return out
+            if v.proto is m.OBJECT_PROTO:
+                plain = self._plain_object(v, label, memo)
+                if plain is not None:
+                    return plain
+            _memo = memo
         if t is float:
             if v.is_integer() and abs(v) <= m.MAX_SAFE and not (v == 0 and math.copysign(1.0, v) < 0):
                 return int(v)
@@ -165,11 +206,6 @@ class Bridge:
         key = id(v)
         if key in memo:
             return memo[key]
-        if t is list:
-            out: list[Any] = []
-            memo[key] = out
-            out.extend(self.to_py(x, label, memo) for x in v)
-            return out
         if isinstance(v, PromiseObject):
             return JsPromise(self, v, label or "a JS call")
         if isinstance(v, JSFunction):
@@ -204,6 +240,25 @@ class Bridge:
                 dict.__setitem__(obj, k, self.to_py(x, label, memo))
             return obj
         return v
+
+    def _plain_object(self, v: JsObject, label: str, memo: dict[int, Any]) -> Optional[JsObject]:
+        """A plain object whose own properties are all plain data under non-index string keys
+        (wasm-bindgen's serde output): converted in insertion order, the order JS gives them.
+        None when the general path is needed (accessors, symbols, integer-like keys)."""
+        obj = JsObject(v)  # copied in C; the values that are not final converted in place
+        memo[id(v)] = obj
+        to_py = self.to_py
+        digits = "0123456789"
+        for k, x in dict.items(v):
+            tx = type(x)
+            if tx is str or tx is int or tx is bool:
+                if type(k) is str and not (k and k[0] in digits):
+                    continue
+            if type(k) is not str or tx is Prop or (k and k[0] in digits):
+                del memo[id(v)]
+                return None
+            obj[k] = to_py(x, label, memo)
+        return obj
 
     def class_of(self, obj: JsObject) -> Optional[JSFunction]:
         """The JS class whose instance ``obj`` is (None for a plain object)."""

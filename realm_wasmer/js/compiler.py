@@ -191,6 +191,8 @@ class FunctionTemplate:
     source: str
     free: frozenset[str] = frozenset()
     params: tuple[str, ...] = ()
+    #: ``factory(env, fn) -> direct``: the body translated to Python source (js/direct.py), or None.
+    direct: Optional[Callable[[list[Any], Any], Any]] = None
 
 
 @attrs.define(eq=False)
@@ -218,6 +220,10 @@ class ModuleCode:
 
 class Compiler:
     """Compiles one module's tree into closures (see the module docstring)."""
+
+    #: For js/direct.py (which must not import this module): the frame layout and the catch value.
+    first_slot = FIRST_SLOT
+    caught_value = staticmethod(lambda exc: caught_value(exc))
 
     def __init__(self, realm: Any, origin: str, text: str) -> None:
         self.realm = realm
@@ -1832,6 +1838,13 @@ class Compiler:
             free=frozenset(fn_scope.free),
             params=tuple(_param_name(p) for p in params),
         )
+        if not is_async and kind in ("function", "arrow", "method", "getter", "setter"):
+            from .direct import translate
+
+            param_slots = (
+                [inner.names[p.text.decode()] for p in params] if all(p.type == "identifier" for p in params) else None
+            )
+            template.direct = translate(self, node, inner, param_slots, self_slot, expression_body)
         return self.realm.closure_maker(template)  # type: ignore[no-any-return]
 
     def _params(self, params: list[Any], scope: Scope) -> tuple[Callable[[list[Any], list[Any]], None], int]:

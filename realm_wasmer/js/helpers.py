@@ -79,6 +79,10 @@ def ctx_getter(access: GlueAccess, frame: list[Any]) -> Callable[[], Any]:
     return ctx
 
 
+#: Never a HostContext: an empty cache entry.
+_NOTHING: Any = object()
+
+
 def arg(args: list[Any], i: int) -> Any:
     return args[i] if i < len(args) else UNDEFINED
 
@@ -90,20 +94,39 @@ def _value_helper(name: str, op: str) -> None:
     @helper(name, (1,))
     def make(access: GlueAccess, frame: list[Any], fallback: JSFunction) -> JSFunction:
         ctx = ctx_getter(access, frame)
+        method = {"get": "lift", "take": "take", "drop": "take", "add": "add"}[op]
+        # the value store's bound method, for the instance ``wasm`` currently refers to
+        cache: list[Any] = [_NOTHING, None]
+        slot = access.names.get("wasm")
 
-        def run(this: Any, args: list[Any]) -> Any:
-            values = ctx().values
-            x = args[0] if args else UNDEFINED
-            if op == "get":
-                return values.lift(x)
-            if op == "take":
-                return values.take(x)
-            if op == "drop":
-                values.take(x)
+        def bound() -> Any:
+            c = ctx()
+            cache[0] = c
+            cache[1] = getattr(c.values, method)
+            return cache[1]
+
+        if isinstance(slot, int) and op != "drop":
+
+            def direct(x: Any = UNDEFINED, *rest: Any) -> Any:
+                w = frame[slot]
+                if type(w) is WasmExports and w.ctx is cache[0]:
+                    return cache[1](x)
+                return bound()(x)
+
+        elif op == "drop":
+
+            def direct(x: Any = UNDEFINED, *rest: Any) -> Any:
+                ctx().values.take(x)
                 return UNDEFINED
-            return values.add(x)
 
-        return JSFunction(run, name, 1)
+        else:
+
+            def direct(x: Any = UNDEFINED, *rest: Any) -> Any:
+                return getattr(ctx().values, method)(x)
+
+        fn = JSFunction(lambda this, args: direct(*args), name, 1)
+        fn.direct = direct
+        return fn
 
 
 for _name, _op in (
@@ -119,7 +142,12 @@ for _name, _op in (
 
 @helper("isLikeNone", (1,))
 def _is_like_none(access: GlueAccess, frame: list[Any], fallback: JSFunction) -> JSFunction:
-    return JSFunction(lambda this, args: not args or args[0] is None or args[0] is UNDEFINED, "isLikeNone", 1)
+    def direct(x: Any = UNDEFINED, *rest: Any) -> bool:
+        return x is None or x is UNDEFINED
+
+    fn = JSFunction(lambda this, args: direct(*args), "isLikeNone", 1)
+    fn.direct = direct
+    return fn
 
 
 # ---------------------------------------------------------------------------------------- strings
@@ -139,7 +167,13 @@ def _decode(ctx: Any, ptr: Any, length: Any) -> str:
 @helper("getStringFromWasm0", (2,))
 def _get_string(access: GlueAccess, frame: list[Any], fallback: JSFunction) -> JSFunction:
     ctx = ctx_getter(access, frame)
-    return JSFunction(lambda this, args: _decode(ctx(), arg(args, 0), arg(args, 1)), "getStringFromWasm0", 2)
+
+    def direct(ptr: Any = UNDEFINED, length: Any = UNDEFINED, *rest: Any) -> str:
+        return _decode(ctx(), ptr, length)
+
+    fn = JSFunction(lambda this, args: direct(*args), "getStringFromWasm0", 2)
+    fn.direct = direct
+    return fn
 
 
 @helper("getCachedStringFromWasm0", (2,))
@@ -167,8 +201,7 @@ def _pass_string(access: GlueAccess, frame: list[Any], fallback: JSFunction) -> 
     ctx = ctx_getter(access, frame)
     set_len = access.setter("WASM_VECTOR_LEN")
 
-    def run(this: Any, args: list[Any]) -> Any:
-        s = arg(args, 0)
+    def direct(s: Any = UNDEFINED, malloc: Any = UNDEFINED, *rest: Any) -> Any:
         if type(s) is not str:
             raise m.throw("TypeError", f"expected a string argument, found {m.typeof(s)}")
         try:
@@ -176,13 +209,15 @@ def _pass_string(access: GlueAccess, frame: list[Any], fallback: JSFunction) -> 
         except UnicodeEncodeError:
             data = m.utf8_of(s)
         n = len(data)
-        ptr = _allocate(arg(args, 1), n, 1)
+        ptr = _allocate(malloc, n, 1)
         if n:
             ctx().memory.write(ptr, data)
         set_len(frame, n)
         return ptr
 
-    return JSFunction(run, "passStringToWasm0", 3)
+    fn = JSFunction(lambda this, args: direct(*args), "passStringToWasm0", 3)
+    fn.direct = direct
+    return fn
 
 
 # ---------------------------------------------------------------------------------------- arrays
@@ -302,14 +337,16 @@ def _memory_view(name: str, kind: str) -> None:
         ctx = ctx_getter(access, frame)
         cache: list[Any] = [None, None]
 
-        def run(this: Any, args: list[Any]) -> Any:
+        def direct(*args: Any) -> Any:
             c = ctx()
             if cache[0] is not c:
                 cache[0] = c
                 cache[1] = typed.TypedArray(kind, memory_buffer(c.memory), 0, None)
             return cache[1]
 
-        return JSFunction(run, name, 0)
+        fn = JSFunction(lambda this, args: direct(), name, 0)
+        fn.direct = direct
+        return fn
 
 
 for _k in (

@@ -25,6 +25,7 @@ from typing import Any, Callable, Iterator, Optional
 import attrs
 
 from ..errors import JsThrow
+from ..limits import HostBudget
 from .values import UNDEFINED as UNDEFINED
 from .values import JsErrorValue, js_number_string
 
@@ -84,8 +85,11 @@ class JsObject(dict):  # type: ignore[type-arg]
 
     __slots__ = ("proto", "extensible", "cls", "wrapper", "__weakref__")
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, data: Any = None, /, **kwargs: Any) -> None:
+        if data is not None:
+            dict.update(self, data)  # a mapping or pairs, as dict(); much cheaper than dict.__init__(*args)
+        if kwargs:
+            dict.update(self, kwargs)
         self.proto: Any = OBJECT_PROTO
         self.extensible = True
         #: The built-in class tag (``Object.prototype.toString`` says ``[object <cls>]``).
@@ -147,6 +151,7 @@ class JSFunction(JsObject):
         "kind",
         "free",
         "params",
+        "direct",
     )
 
     def __init__(
@@ -180,6 +185,9 @@ class JSFunction(JsObject):
         self.free: frozenset[str] = frozenset()
         #: Parameter names as written (for Python signatures).
         self.params: tuple[str, ...] = ()
+        #: ``direct(*args)``: the function called with ``this`` undefined, arguments positional
+        #: (a translated body, js/direct.py, or a helper's Python implementation); None: use impl.
+        self.direct: Optional[Callable[..., Any]] = None
 
     def __call__(self, *args: Any) -> Any:
         return self.impl(UNDEFINED, list(args))
@@ -321,7 +329,20 @@ def canonical(s: str) -> str:
     return from_utf16(utf16(s))
 
 
+#: Strings longer than this (code units) are charged to the active realm's host budget when built.
+BIG_STRING = 1 << 16
+
+
+def charge(size: int, what: str) -> None:
+    """Charge ``size`` bytes the evaluator is about to allocate (JS text ``what``) to the active
+    realm's host budget (``Limits.max_host_bytes``); ResourceExhausted past it."""
+    if ACTIVE is not None:
+        ACTIVE.budget.charge(size, what)
+
+
 def concat(a: str, b: str) -> str:
+    if len(a) + len(b) > BIG_STRING:
+        charge(len(a) + len(b), "string concatenation (+)")
     if a and b and "\ud800" <= a[-1] <= "\udbff" and "\udc00" <= b[0] <= "\udfff":
         return a[:-1] + from_utf16(utf16(a[-1] + b[0])) + b[1:]
     return a + b
@@ -673,7 +694,7 @@ def get(obj: Any, key: Any) -> Any:
     if t is JsObject:
         if type(key) is not str:
             key = to_property_key(key)
-        v = dict.get(obj, key, _MISSING)
+        v = obj.get(key, _MISSING)
         if v is not _MISSING and type(v) is not Prop:
             return v
         return lookup(obj, key, obj)
@@ -727,7 +748,7 @@ def put(obj: Any, key: Any, value: Any) -> None:
                     break
                 p = p.proto
             if obj.extensible:
-                dict.__setitem__(obj, key, value)
+                obj[key] = value  # no JsObject subclass overrides __setitem__: dict's own store
             return
         if type(current) is Prop:
             if current.setter is not None:
@@ -735,7 +756,7 @@ def put(obj: Any, key: Any, value: Any) -> None:
             elif current.getter is None and current.writable:
                 current.value = value
             return
-        dict.__setitem__(obj, key, value)
+        obj[key] = value
         return
     special = EXOTIC_SET.get(t)
     if special is not None:
@@ -1195,3 +1216,57 @@ def _describe_thrown(value: Any) -> tuple[Optional[str], Optional[str], str]:
 
 
 JsThrow.describer = staticmethod(_describe_thrown)
+
+
+# ---------------------------------------------------------------------------------------- realms
+
+
+class Intrinsics:
+    """One realm's tables for values that are not JsObjects (primitives, lists, typed arrays,
+    functions): their prototypes and exotic property access, and the realm's Error classes.
+
+    A :class:`~realm_wasmer.js.runtime.Realm` owns one; the module-level names above
+    (:data:`PROTO_OF`, :data:`EXOTIC_GET`, ...) are the tables of the *active* realm, switched by
+    :func:`activate` where control enters a realm (the bridge, a wasm import, a load), the way a
+    JS engine's running execution context names its current realm. So a ``Uint8Array`` made
+    in one package is an instance of that package's ``Uint8Array`` while another package,
+    loaded later, has its own (values that are JsObjects carry their prototype themselves)."""
+
+    __slots__ = (
+        "exotic_get", "exotic_set", "proto_of", "proto_fn", "has_own", "own_keys", "fast_iter", "error_classes",
+        "budget",
+    )
+
+    def __init__(self) -> None:
+        self.exotic_get: dict[type, Callable[[Any, Any], Any]] = {}
+        self.exotic_set: dict[type, Callable[[Any, Any, Any], None]] = {}
+        self.proto_of: dict[type, Any] = {}
+        self.proto_fn: dict[type, Callable[[Any], Any]] = {}
+        self.has_own: dict[type, Callable[[Any, Any], bool]] = {}
+        self.own_keys: dict[type, Callable[[Any], list[Any]]] = {}
+        self.fast_iter: dict[type, Callable[[Any], Iterator[Any]]] = {}
+        self.error_classes: dict[str, JSFunction] = {}
+        #: What the realm's JS allocated on the package's behalf in this call (``max_host_bytes``).
+        self.budget = HostBudget()
+
+
+#: The active realm's tables (None before any realm exists).
+ACTIVE: Optional[Intrinsics] = None
+
+
+def activate(tables: Optional[Intrinsics]) -> Optional[Intrinsics]:
+    """Make ``tables`` the active realm's; returns the previously active ones (to restore)."""
+    global ACTIVE, EXOTIC_GET, EXOTIC_SET, PROTO_OF, PROTO_FN, HAS_OWN, OWN_KEYS, FAST_ITER, ERROR_CLASSES
+    previous = ACTIVE
+    if tables is None or tables is previous:
+        return previous
+    ACTIVE = tables
+    EXOTIC_GET = tables.exotic_get
+    EXOTIC_SET = tables.exotic_set
+    PROTO_OF = tables.proto_of
+    PROTO_FN = tables.proto_fn
+    HAS_OWN = tables.has_own
+    OWN_KEYS = tables.own_keys
+    FAST_ITER = tables.fast_iter
+    ERROR_CLASSES = tables.error_classes
+    return previous

@@ -25,6 +25,7 @@ from .compiler import FIRST_SLOT, THIS, Compiler, ModuleCode
 from .entry import package_entry
 from .model import JSFunction, JsObject, Prop
 from .parser import parse
+from .stdlib import random_bytes
 from .values import UNDEFINED
 from .webassembly import WasmExports
 
@@ -64,28 +65,51 @@ class Loader:
         #: (specifier, referrer) of every module that could not be found.
         self.missing: list[tuple[str, str]] = []
         self.builtins: dict[str, JsObject] = {}
+        #: Directories the package's JS may load files from: its root, and the ``node_modules``
+        #: packages a bare specifier found (symlinks resolved). Anything else is refused.
+        self.allowed: list[Path] = [self.root]
         realm.loader = self
 
     # -- resolution --------------------------------------------------------------------------
-    def resolve(self, spec: str, referrer: Optional[Path]) -> tuple[str, Any]:
+    def resolve(self, spec: str, referrer: Optional[Path], how: str = "require") -> tuple[str, Any]:
+        """(kind, target) for ``spec`` asked by module ``referrer`` (None: the entry the user
+        named). A file the package's JS asks for must lie inside :attr:`allowed` (after symlinks):
+        else :class:`~realm_wasmer.errors.PackageEscape` naming the JS text (``how``: require/import),
+        before anything outside is read or even tested for existence."""
         base = referrer.parent if referrer is not None else self.root
         name = spec[5:] if spec.startswith("node:") else spec
         if name in BUILTIN_NAMES:
             return ("builtin", name)
+        original = spec
         if spec.startswith("file://"):
             from urllib.parse import unquote, urlparse
 
             spec = unquote(urlparse(spec).path)
         if spec.startswith(("./", "../", "/")) or spec in (".", ".."):
-            target = (base / spec).resolve() if not spec.startswith("/") else Path(spec)
+            target = (base / spec).resolve() if not spec.startswith("/") else Path(spec).resolve()
+            if referrer is not None:
+                self._confine(target, original, referrer, how)
             found = self._file_or_dir(target)
             if found is not None:
+                if referrer is not None:
+                    self._confine(found.resolve(), original, referrer, how)
                 return ("file", found)
             return ("missing", spec)
         found = self._node_modules(spec, base)
         if found is not None:
+            self._confine(found.resolve(), original, referrer, how)
             return ("file", found)
         return ("missing", spec)
+
+    def _confine(self, path: Path, spec: str, referrer: Optional[Path], how: str) -> None:
+        """Refuse ``path`` (resolved) outside the allowed directories."""
+        for allowed in self.allowed:
+            if path == allowed or allowed in path.parents:
+                return
+        from ..errors import PackageEscape
+
+        where = f" in {referrer}" if referrer is not None else ""
+        raise PackageEscape(f"{how}({json.dumps(spec)}){where}", str(path), str(self.root))
 
     def _file_or_dir(self, target: Path) -> Optional[Path]:
         if target.is_file():
@@ -110,6 +134,9 @@ class Loader:
         while True:
             candidate = d / "node_modules" / pkg_name
             if candidate.is_dir():
+                real = candidate.resolve()
+                if real not in self.allowed:
+                    self.allowed.append(real)
                 return self._file_or_dir(candidate / sub) if sub else self._file_or_dir(candidate)
             if d == d.parent or not str(d).startswith(str(self.root.parent)):
                 break
@@ -124,8 +151,8 @@ class Loader:
         return None
 
     # -- loading -----------------------------------------------------------------------------
-    def load(self, spec: str, referrer: Optional[Path]) -> ModuleRecord:
-        kind, target = self.resolve(spec, referrer)
+    def load(self, spec: str, referrer: Optional[Path], how: str = "import") -> ModuleRecord:
+        kind, target = self.resolve(spec, referrer, how)
         key = f"{kind}:{target}"
         record = self.records.get(key)
         if record is not None:
@@ -257,7 +284,7 @@ class Loader:
 
     # -- evaluation ---------------------------------------------------------------------------
     def require(self, spec: str, referrer: Optional[Path]) -> Any:
-        rec = self.load(spec, referrer)
+        rec = self.load(spec, referrer, "require")
         if rec.kind == "missing" and not self.provided:
             raise m.throw("Error", f"Cannot find module '{spec}' (required from {referrer}); it is not in the package")
         self.evaluate(rec)
@@ -518,7 +545,7 @@ class Loader:
             m.define(
                 obj,
                 "randomBytes",
-                JSFunction(lambda this, a: typed.new_bytes(os.urandom(m.to_integer(a[0]))), "randomBytes"),
+                JSFunction(lambda this, a: random_bytes(self.realm, a[0] if a else UNDEFINED), "randomBytes", 1),
                 enumerable=True,
             )
         elif name == "perf_hooks":

@@ -33,6 +33,7 @@ import attrs
 from ..errors import JsThrow, PackageError
 from ..host.naming import parse_import_name, strip_hash
 from ..host.resolver import Imports
+from ..limits import Limits
 from . import helpers, stdlib, webassembly
 from . import model as m
 from .bridge import Bridge
@@ -121,17 +122,28 @@ def locate(source: Union[str, Path], entry: Optional[str]) -> tuple[Path, Path]:
 class PackageRuntime:
     """One loaded package: its realm, module graph, wasm instances and Python bridge."""
 
-    def __init__(self, root: Path, entry: Path, engine: str, imports: Optional[Mapping[str, Any]]) -> None:
+    def __init__(
+        self,
+        root: Path,
+        entry: Path,
+        engine: str,
+        imports: Optional[Mapping[str, Any]],
+        limits: Optional[Limits] = None,
+    ) -> None:
         self.root = root
         self.entry = entry
         self.engine = engine
+        #: Limits applied to every wasm instance the package makes (and ``max_host_bytes`` to
+        #: the evaluator's own copies on the guest's behalf: :class:`~realm_wasmer.limits.HostBudget`).
+        self.limits = limits
         self.realm = realm = Realm()
+        realm.budget.limit = (limits or Limits()).max_host_bytes
         stdlib.install(realm)
         helpers.install(realm)
         self.bridge = Bridge(realm)
         self.wasm_protos = webassembly.install(realm.global_object, realm, self.instantiate)
         self.user_imports = dict(imports or {})
-        self.instances: list[Any] = []
+        self.instances: list[Any] = realm.instances
         self.unresolved: list[Unresolved] = []
         self._heap_offsets: list[int] = []
         self._heap_seen: set[str] = set()
@@ -186,6 +198,7 @@ class PackageRuntime:
             on_missing="trap",
             start=False,
             resolvers=(resolver,),  # type: ignore[arg-type]
+            limits=self.limits,
         )
         compiled = compile(spec)
         conventions = compiled.info.conventions
@@ -219,6 +232,16 @@ class PackageRuntime:
     # -- loading -------------------------------------------------------------------------------
     def load(self) -> Any:
         realm = self.realm
+        with self.bridge.lock:
+            previous = m.activate(realm.intrinsics)
+            try:
+                return self._load()
+            finally:
+                m.activate(previous)
+
+    def _load(self) -> Any:
+        realm = self.realm
+        realm.budget.export = "<load>"
         self._define_provided_globals()
         rec = self.loader.load(str(self.entry), None)
         self._collect_heap_offsets()
@@ -472,9 +495,24 @@ def load_package(
     engine: str = "wasmer-cranelift",
     imports: Optional[Mapping[str, Any]] = None,
     entry: Optional[str] = None,
+    limits: Optional[Limits] = None,
 ) -> Package:
-    """Load an npm wasm-bindgen package and return its API (see the module docstring)."""
+    """Load an npm wasm-bindgen package and return its API (see the module docstring).
+
+    ``limits`` (:class:`~realm_wasmer.limits.Limits`) applies to every wasm instance the package
+    makes, as ``rw.load(..., limits=)`` does: ``fuel``/``timeout_s`` stop a guest call inside a
+    package call with :class:`~realm_wasmer.errors.ResourceExhausted` naming the export;
+    ``max_host_bytes`` also bounds what the JS evaluator copies or allocates on the package's
+    behalf in one package call (typed arrays, strings, ``new ArrayBuffer(n)``...)."""
     root, entry_path = locate(source, entry)
-    runtime = PackageRuntime(root, entry_path, engine, imports)
-    runtime.load()
-    return Package(runtime)
+    from .bridge import EVAL_LOCK
+
+    with EVAL_LOCK:  # the realm made here becomes the active one: restore the caller's after
+        previous = m.ACTIVE
+        try:
+            runtime = PackageRuntime(root, entry_path, engine, imports, limits)
+            runtime.load()
+            m.activate(runtime.realm.intrinsics)
+            return Package(runtime)
+        finally:
+            m.activate(previous)

@@ -14,6 +14,7 @@ import re
 from typing import Any, Callable, Iterator, Optional
 
 from ..errors import JsError, JsThrow
+from ..limits import HostBudget
 from . import model as m
 from .compiler import ARGS, FIRST_SLOT, NEW_TARGET, RETURN, THIS, FunctionTemplate
 from .model import JSFunction, JsObject
@@ -41,6 +42,10 @@ class Realm:
     catchable = CATCHABLE
 
     def __init__(self) -> None:
+        #: This realm's prototypes and exotic-value tables (see :class:`~realm_wasmer.js.model.Intrinsics`);
+        #: made active here, so the standard library installs into them.
+        self.intrinsics = m.Intrinsics()
+        m.activate(self.intrinsics)
         self.global_object = m.new_object()
         self.jobs: collections.deque[Callable[[], None]] = collections.deque()
         self.timers: list[tuple[int, int, Callable[[], None]]] = []
@@ -53,7 +58,28 @@ class Realm:
         self.iterator_proto = m.new_object(cls="Iterator")
         self.loader: Any = None
         self.regexp_factory: Optional[Callable[[str, str], Any]] = None
+        #: What the evaluator allocated on the package's behalf in the current outermost
+        #: package call (``Limits.max_host_bytes``): copies out of wasm memory, new buffers,
+        #: big strings and arrays. The bridge resets it on each call from Python.
+        self.budget: HostBudget = self.intrinsics.budget
+        #: The wasm instances of this realm (poisoned when the budget runs out).
+        self.instances: list[Any] = []
         m.define(self.iterator_proto, m.SYM_ITERATOR, JSFunction(lambda this, args: this, "[Symbol.iterator]"))
+
+    def poison(self, exc: BaseException) -> None:
+        """A limit ran out in this realm's JS (the host budget): its JS heap may be half-updated,
+        so every wasm instance refuses further calls (``PoisonedInstance``)."""
+        from ..errors import RealmWasmerError
+
+        for instance in self.instances:
+            calls = instance.context.calls
+            if calls.poisoned_by is None:
+                calls.poisoned_by = exc if isinstance(exc, RealmWasmerError) else RealmWasmerError(str(exc))
+
+    def charge(self, size: int, what: str) -> None:
+        """Account ``size`` bytes the evaluator is about to allocate for ``what`` (the JS text)
+        against ``Limits.max_host_bytes``; raises ResourceExhausted (nothing allocated) past it."""
+        self.budget.charge(size, what)
 
     # -- classes and functions ------------------------------------------------------------
     def native_class(
@@ -84,6 +110,7 @@ class Realm:
         source = tpl.source
         free = tpl.free
         params = tpl.params
+        direct_factory = tpl.direct
         realm = self
 
         def make(env: list[Any]) -> JSFunction:
@@ -120,6 +147,13 @@ class Realm:
                         return realm.promise_rejected(caught(exc))
 
             fn.impl = impl
+            if direct_factory is not None:
+                translated = direct_factory(env, fn)
+                if getattr(translated, "uses_this", False):
+                    fn.impl = lambda this, args: translated(this, *args)
+                else:
+                    fn.direct = translated
+                    fn.impl = lambda this, args: translated(*args)
             if kind == "function" and not tpl.is_async:
 
                 def construct(args: list[Any], new_target: Any) -> Any:

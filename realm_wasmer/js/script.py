@@ -20,6 +20,18 @@ from .runtime import Realm
 def run_script(source: str, filename: str = "script.cjs") -> Any:
     """Evaluate ``source`` as a CommonJS module; its ``module.exports`` as a Python value
     (the conversions of ``docs/js-values.md``). A JS throw raises ``realm_wasmer.JsError``."""
+    from . import model as m
+    from .bridge import EVAL_LOCK
+
+    with EVAL_LOCK:
+        previous = m.ACTIVE
+        try:
+            return _run(source, filename)
+        finally:
+            m.activate(previous)
+
+
+def _run(source: str, filename: str) -> Any:
     realm = Realm()
     stdlib.install(realm)
     helpers.install(realm)

@@ -21,6 +21,7 @@ import weakref
 from typing import Any, Callable, Optional
 
 from ..errors import JsThrow
+from ..limits import SLOT_BYTES
 from . import model as m
 from . import typed
 from .model import JSFunction, JsObject, Prop
@@ -162,7 +163,10 @@ def _object(realm: Realm, g: JsObject) -> None:
         v = arg(args, 0)
         return m.new_object() if v is None or v is UNDEFINED else v
 
-    obj = realm.native_class("Object", P, lambda args, nt: call_object(UNDEFINED, args), g, call_object)
+    new_object = m.new_object
+    obj = realm.native_class(
+        "Object", P, lambda args, nt: call_object(UNDEFINED, args) if args else new_object(), g, call_object
+    )
 
     @_fn(obj, "create", 2)
     def _create(this: Any, args: list[Any]) -> Any:
@@ -468,8 +472,9 @@ def _array(realm: Realm, g: JsObject) -> None:
     def make_array(args: list[Any], nt: Any) -> Any:
         if len(args) == 1 and type(args[0]) in (int, float):
             n = args[0]
-            if type(n) is float and not n.is_integer() or n < 0:
+            if type(n) is float and not n.is_integer() or n < 0 or n > 0xFFFFFFFF:
                 raise m.throw("RangeError", "Invalid array length")
+            realm.charge(int(n) * SLOT_BYTES, f"Array({int(n)})")
             return [UNDEFINED] * int(n)
         return list(args)
 
@@ -960,6 +965,7 @@ def _string(realm: Realm, g: JsObject) -> None:
         n = m.utf16_len(s)
         if target <= n or not filler:
             return s
+        realm.charge(target - n, f"String.prototype.{'padStart' if start else 'padEnd'}({target})")
         fill = (filler * (target - n))[: target - n]
         return fill + s if start else s + fill
 
@@ -971,7 +977,9 @@ def _string(realm: Realm, g: JsObject) -> None:
         n = m.to_integer(arg(args, 0))
         if n < 0:
             raise m.throw("RangeError", f"Invalid count value: {n}")
-        return this_str(this) * n
+        s = this_str(this)
+        realm.charge(len(s) * n, f"String.prototype.repeat({n})")
+        return s * n
 
     @_fn(P, "concat", 1)
     def _concat(this: Any, args: list[Any]) -> Any:
@@ -2056,6 +2064,7 @@ def _text(realm: Realm, g: JsObject) -> None:
     @_fn(EP, "encode", 1)
     def _encode(this: Any, args: list[Any]) -> Any:
         s = "" if arg(args, 0) is UNDEFINED else m.to_string(args[0])
+        realm.charge(len(s), "TextEncoder.encode")
         return typed.new_bytes(m.utf8_of(s))
 
     @_fn(EP, "encodeInto", 2)
@@ -2113,6 +2122,7 @@ def _text(realm: Realm, g: JsObject) -> None:
         data = arg(args, 0)
         if data is UNDEFINED:
             return ""
+        realm.charge(byte_size(data), "TextDecoder.decode")  # the copy, then the str
         raw = bytes_of(data)
         codec = m.get(this, "__label__")
         fatal = m.get(this, "__fatal__") is True
@@ -2125,6 +2135,56 @@ def _text(realm: Realm, g: JsObject) -> None:
         return text
 
     m.define(g, "TextDecoder", m.get(g, "TextDecoder"))
+
+
+#: ``crypto.getRandomValues`` fills at most this many bytes per call (Web Crypto; Node 20 too).
+RANDOM_VALUES_MAX = 65536
+#: ``crypto.randomBytes(size)``: the largest ``size`` Node 20 accepts (``2**31 - 1``).
+RANDOM_BYTES_MAX = 2**31 - 1
+
+
+def dom_exception(name: str, code: int, message: str) -> JsThrow:
+    """A thrown ``DOMException`` as Node makes it: ``name``, ``code`` and ``message``."""
+    err = m.make_error("Error", message)
+    m.define(err, "name", name)
+    m.define(err, "code", code)
+    return JsThrow(err, message, name)
+
+
+def random_bytes(realm: Any, size: Any) -> Any:
+    """``crypto.randomBytes(size)`` with Node 20's argument checks, charged to the host budget."""
+    if type(size) not in (int, float):
+        if size is UNDEFINED or size is None:
+            received = "undefined" if size is UNDEFINED else "null"
+        elif type(size) is str:
+            received = f"type string ('{size}')"
+        else:
+            received = f"type {m.typeof(size)} ({m.describe(size)[:40]})"
+        err = m.make_error("TypeError", f'The "size" argument must be of type number. Received {received}')
+        dict.__setitem__(err, "code", "ERR_INVALID_ARG_TYPE")
+        raise JsThrow(err)
+    if size != size or not 0 <= size <= RANDOM_BYTES_MAX:
+        err = m.make_error(
+            "RangeError",
+            f'The value of "size" is out of range. It must be >= 0 && <= {RANDOM_BYTES_MAX}. '
+            f"Received {m.to_string(size) if size == size else 'NaN'}",
+        )
+        dict.__setitem__(err, "code", "ERR_OUT_OF_RANGE")
+        raise JsThrow(err)
+    n = int(size)
+    realm.charge(n, f"crypto.randomBytes({n})")
+    return typed.new_bytes(os.urandom(n))
+
+
+def byte_size(data: Any) -> int:
+    """The bytes :func:`bytes_of` would copy (0 for what it refuses)."""
+    if isinstance(data, typed.TypedArray):
+        return data.length * data.size
+    if isinstance(data, (typed.ArrayBuffer, typed.MemoryBuffer)):
+        return int(data.byte_length())
+    if isinstance(data, typed.DataView):
+        return int(data.length)
+    return 0
 
 
 def bytes_of(data: Any) -> bytes:
@@ -2203,12 +2263,19 @@ def _misc(realm: Realm, g: JsObject) -> None:
     m.define(g, "crypto", crypto)
 
     def get_random_values(this: Any, args: list[Any]) -> Any:
-        target = arg(args, 0)
+        """Node 20's checks and errors (DOMException names and codes)."""
+        if not args:
+            err = m.make_error(
+                "TypeError", "Failed to execute 'getRandomValues' on 'Crypto': 1 argument required, but only 0 present."
+            )
+            dict.__setitem__(err, "code", "ERR_MISSING_ARGS")
+            raise JsThrow(err)
+        target = args[0]
         if not isinstance(target, typed.TypedArray) or target.is_float:
-            raise m.throw("TypeError", "crypto.getRandomValues needs an integer typed array")
+            raise dom_exception("TypeMismatchError", 17, "The data argument must be an integer-type TypedArray")
         n = target.length * target.size
-        if n > 65536:
-            raise m.throw("QuotaExceededError", f"The ArrayBufferView's byte length ({n}) exceeds 65536")
+        if n > RANDOM_VALUES_MAX:
+            raise dom_exception("QuotaExceededError", 22, "The requested length exceeds 65,536 bytes")
         target.numpy().view("u1")[:] = memoryview(os.urandom(n))
         return target
 

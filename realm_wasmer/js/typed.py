@@ -14,6 +14,7 @@ from typing import Any, Callable, Iterator, Optional
 
 import numpy as np
 
+from ..limits import SLOT_BYTES
 from . import model as m
 from .model import JSFunction, JsObject
 from .values import UNDEFINED
@@ -256,6 +257,8 @@ def shared(value: Any) -> Optional[TypedArray]:
 
 
 _LITTLE = bool(np.little_endian)
+#: What one element is charged when a typed array is turned into JS values (a Python object slot).
+m_SLOT = SLOT_BYTES
 
 
 def from_numpy(array: Any) -> TypedArray:
@@ -274,8 +277,13 @@ def install(realm: Any, g: JsObject) -> None:
     # -- ArrayBuffer -----------------------------------------------------------------------
     buffer_proto = m.new_object(cls="ArrayBuffer")
 
+    charge = realm.charge
+
     def make_buffer(args: list[Any], nt: Any) -> Any:
         n = get_int(args[0]) if args else 0
+        if n < 0:
+            raise m.throw("RangeError", "Array buffer allocation failed")
+        charge(n, f"new ArrayBuffer({n})")
         return ArrayBuffer(bytearray(n))
 
     ab = realm.native_class("ArrayBuffer", buffer_proto, make_buffer, g)
@@ -302,6 +310,7 @@ def install(realm: Any, g: JsObject) -> None:
     def _buffer_slice(this: Any, args: list[Any]) -> Any:
         n = this.byte_length()
         start, end = _range(args, n)
+        charge(end - start, f"ArrayBuffer.prototype.slice({start}, {end})")
         return ArrayBuffer(bytearray(this.np()[start:end].tobytes()))
 
     # -- typed arrays -----------------------------------------------------------------------
@@ -349,6 +358,7 @@ def install(realm: Any, g: JsObject) -> None:
     m.OWN_KEYS[TypedArray] = lambda obj: [str(i) for i in range(obj.length)]
 
     def typed_iter(obj: TypedArray) -> Any:
+        charge(obj.length * m_SLOT, f"iterating a {obj.kind}({obj.length})")
         values = obj.copy().tolist()
         return iter([m.BigInt(v) for v in values] if obj.is_big else values)
 
@@ -376,11 +386,13 @@ def install(realm: Any, g: JsObject) -> None:
                 n = get_int(first) if first is not UNDEFINED else 0
                 if n < 0:
                     raise m.throw("RangeError", f"Invalid typed array length: {n}")
+                charge(n * size, f"new {kind}({n})")
                 return TypedArray(kind, ArrayBuffer(bytearray(n * size)), 0, n)
             items = (
                 first if isinstance(first, TypedArray) else (first if type(first) is list else list(m.iterate(first)))
             )
             n = items.length if isinstance(items, TypedArray) else len(items)
+            charge(n * size, f"new {kind}(<{n} items>)")
             arr = TypedArray(kind, ArrayBuffer(bytearray(n * size)), 0, n)
             arr.write(0, items)
             return arr
@@ -400,6 +412,8 @@ def install(realm: Any, g: JsObject) -> None:
         def _from(this: Any, args: list[Any], kind: str = kind) -> Any:
             source = args[0] if args else []
             mapper = args[1] if len(args) > 1 and args[1] is not UNDEFINED else None
+            if isinstance(source, TypedArray):
+                charge(source.length * m_SLOT, f"{kind}.from({source.kind}({source.length}))")
             items = list(m.iterate(source)) if not isinstance(source, TypedArray) else source.copy().tolist()
             if mapper is not None:
                 items = [m.call(mapper, UNDEFINED, [v, i]) for i, v in enumerate(items)]
@@ -427,6 +441,7 @@ def install(realm: Any, g: JsObject) -> None:
     def _slice(this: TypedArray, args: list[Any]) -> Any:
         n = this.length
         start, end = _range(args, n)
+        charge(max(0, end - start) * this.size, f"{this.kind}.prototype.slice({start}, {end})")
         data = this.buffer.np()[this.offset + start * this.size : this.offset + end * this.size].tobytes()
         return new_bytes(data, this.kind)
 
@@ -443,6 +458,7 @@ def install(realm: Any, g: JsObject) -> None:
         return this.get(i + this.length if i < 0 else i)
 
     def _values(this: TypedArray) -> list[Any]:
+        charge(this.length * m_SLOT, f"reading all of a {this.kind}({this.length})")
         return [this.get(i) for i in range(this.length)]
 
     @m.method(P, "indexOf", 1)

@@ -272,6 +272,57 @@ def import_handler(fn: JSFunction, sig: FuncType, ctx: Any) -> Callable[..., Any
     conv_in = [_from_wasm(p, ctx, owned=False) for p in sig.params]
     results = sig.results
     out = _to_wasm(results[0], ctx, owned=True) if len(results) == 1 else None
+    direct = fn.direct
+    if direct is not None and all(c is None for c in conv_in):
+        # the lean path: the function's positional entry (js/direct.py) takes the raw i32s as they come
+        twin = getattr(direct, "void" if not results else "i32", None) if results in ((), ("i32",)) else None
+        if twin is not None:
+            return twin  # type: ignore[no-any-return]
+        if not results:
+
+            def void_direct(*args: Any) -> None:
+                direct(*args)
+
+            return void_direct
+        if results == ("i32",):
+
+            def i32_direct(*args: Any) -> int:
+                r = direct(*args)
+                if type(r) is int and -2147483648 <= r <= 4294967295:
+                    return r
+                return to_i32(r)
+
+            return i32_direct
+        if out is not None:
+
+            def one_direct(*args: Any) -> Any:
+                return out(direct(*args))
+
+            return one_direct
+    if direct is not None and len(results) <= 1:
+        # externref/f64/i64 parameters: converted per position, chosen once for this signature
+        pairs = tuple(enumerate(conv_in))
+        converted = [(i, c) for i, c in pairs if c is not None]
+
+        def convert(args: tuple[Any, ...]) -> list[Any]:
+            values = list(args)
+            for i, c in converted:
+                if i < len(values):
+                    values[i] = c(values[i])
+            return values
+
+        if not results:
+
+            def void_converted(*args: Any) -> None:
+                direct(*convert(args))
+
+            return void_converted
+        to_wasm = out if out is not None else (lambda v: v)
+
+        def one_converted(*args: Any) -> Any:
+            return to_wasm(direct(*convert(args)))
+
+        return one_converted
     if all(c is None for c in conv_in):
         if not results:
 

@@ -444,7 +444,7 @@ def _choose_strategy(runner: TrialRunner, strategy: str) -> dict[str, Any]:
     """Time re-instantiation against snapshot restore and check both give the
     same reference trial; keep the faster correct one."""
     factory = runner.factory
-    timings = factory.measure()
+    timings = factory.measure(rounds=5)  # constant per-probe work: 5 rounds tell 0.1 ms from 0.5 ms
     spec = _reference_spec(runner.ctor)
     factory.strategy = "reinstantiate"
     fresh = runner.run(spec)

@@ -8,11 +8,12 @@
 from __future__ import annotations
 
 from .base import TRANSFORM_NAMESPACE, Transform
+from .externref import EXTERNREF
 from .metering import GROW_GUARD, METERING
 from .stack_pointer import STACK_POINTER
 from .trampolines import TRAMPOLINES
 
 #: Every transform, in the order the pipeline applies them.
-TRANSFORMS: tuple[Transform, ...] = (TRAMPOLINES, STACK_POINTER, GROW_GUARD, METERING)
+TRANSFORMS: tuple[Transform, ...] = (EXTERNREF, TRAMPOLINES, STACK_POINTER, GROW_GUARD, METERING)
 
 __all__ = ["TRANSFORMS", "TRANSFORM_NAMESPACE", "Transform"]

@@ -11,8 +11,8 @@ it: the load transforms ``pipeline.plan`` picks for ``wasmer-cranelift``
 ``--json`` prints a summary: sizes, whether the output is identical, the
 sections, the function and instruction counts and the seconds taken, and for a
 transforming rewrite the transforms applied (with seconds each), the imports and
-exports added, the trampolines, and the functions added and touched (bodies
-whose bytes changed).
+exports added (and exports removed: a lowered externref table's), the trampolines,
+and the functions added and touched (bodies whose bytes changed).
 """
 
 from __future__ import annotations
@@ -89,6 +89,7 @@ def changes(before: bytes, after: bytes) -> dict[str, Any]:
     old_imports = {(i.module, i.name) for i in old.imports}
     old_exports = {e.name for e in old.exports}
     added_exports = sorted(e.name for e in new.exports if e.name not in old_exports)
+    new_exports = {e.name for e in new.exports}
     old_bodies, new_bodies = old.bodies, new.bodies
     touched = sum(
         1 for a, b in zip(old_bodies, new_bodies, strict=False)
@@ -97,6 +98,7 @@ def changes(before: bytes, after: bytes) -> dict[str, Any]:
     return {
         "imports_added": [f"{i.module}.{i.name}" for i in new.imports if (i.module, i.name) not in old_imports],
         "exports_added": added_exports,
+        "exports_removed": sorted(name for name in old_exports if name not in new_exports),
         "trampolines": [name for name in added_exports if name.startswith("__realm_call_indirect_")],
         "functions_added": len(new_bodies) - len(old_bodies),
         "functions_touched": touched,

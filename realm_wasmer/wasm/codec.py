@@ -298,8 +298,12 @@ class Module:
         ``return_call``, ``ref.func`` (in bodies and constant expressions), element
         segments, exports, start and the name section's function, local and label names.
         Decodes every function body (only the bodies that change are re-encoded)."""
-        for body in self._existing(10):
-            _shift_body(body, delta, at)
+        bodies = self._existing(10)
+        for position, body in enumerate(bodies):
+            if body.decoded or body.code_start < 0:
+                _shift_body(body, delta, at)
+            else:
+                bodies[position] = body = _shifted_bytes(body, delta, at)
             if body.index >= at:
                 body.index += delta
         for section_id, shift in ((4, _shift_table), (6, _shift_global), (9, _shift_element), (7, _shift_export)):
@@ -355,6 +359,15 @@ def _shift_body(body: FunctionBody, delta: int, at: int) -> None:
     for i, ins in enumerate(instructions):
         if ins.op in ops and ins.imm[0] >= at:
             instructions[i] = Instruction(ins.op, (ins.imm[0] + delta,) + ins.imm[1:])
+
+
+def _shifted_bytes(body: FunctionBody, delta: int, at: int) -> FunctionBody:
+    """An undecoded body with its function indices shifted at the byte level (no instruction is
+    built; the body stays undecoded): itself when none is ``>= at``."""
+    edits = [
+        (start, end, uleb(imm[0] + delta)) for _, imm, start, end in body.scan(FUNCTION_INDEX_OPS) if imm[0] >= at
+    ]
+    return body.with_immediates(edits) if edits else body
 
 
 def _shift_table(table: TableDef, delta: int, at: int) -> TableDef:
@@ -425,6 +438,9 @@ def _decode_section(data: bytes, pos: int, module: Module) -> tuple[Section, int
         _decode_payload(section, cur, module)
     except Malformed as exc:
         raise codec_error(exc.message, section=_label(section), offset=exc.pos) from None
+    except IndexError:
+        raise codec_error("unexpected end of the file inside the section", section=_label(section),
+                          offset=len(data)) from None
     except InvalidModule as exc:
         if getattr(exc, "section", None) is not None:
             raise

@@ -363,6 +363,35 @@ def _decode(data: bytes, pos: int, end: int, stop_at_end: bool) -> tuple[list[In
     return out, pos, start
 
 
+def scan_instructions(data: bytes, pos: int, end: int, wanted: frozenset[OpKey]) -> list[tuple[OpKey, Any, int, int]]:
+    """Walk the instructions in ``data[pos:end]`` without building them, and return
+    ``(op, immediates, immediate start, end)`` of each one whose op is in ``wanted``.
+
+    Several times faster than :func:`decode_instructions`: what a pass that changes a few
+    instructions of many bodies (a function-index shift) uses to find them. Raises as
+    :func:`decode_instructions` does on malformed input."""
+    out: list[tuple[OpKey, Any, int, int]] = []
+    one_byte = _ONE_BYTE
+    start = pos
+    while pos < end:
+        start = pos
+        decoder = one_byte[data[pos]]
+        pos += 1
+        if decoder is None:
+            decoder, pos = _prefixed(data, data[pos - 1], pos)
+        key, reader = decoder
+        if reader is not None:
+            at = pos
+            imm, pos = reader(data, pos)
+            if key in wanted:
+                out.append((key, imm, at, pos))
+        elif key in wanted:
+            out.append((key, (), pos, pos))
+    if pos != end:
+        raise Malformed("the last instruction runs past the end of the function body", start)
+    return out
+
+
 def decode_instructions(data: bytes, pos: int, end: int) -> list[Instruction]:
     """Decode the instructions in ``data[pos:end]`` (spans are offsets in ``data``).
 

@@ -21,7 +21,14 @@ from typing import Any, Optional, Sequence, Union
 import attrs
 
 from ..errors import InvalidModule, Malformed
-from .instructions import Instruction, decode_instructions, encode_instructions, encode_valtype, read_valtype
+from .instructions import (
+    Instruction,
+    decode_instructions,
+    encode_instructions,
+    encode_valtype,
+    read_valtype,
+    scan_instructions,
+)
 from .leb import read_u32, uleb
 from .types import FuncType
 
@@ -276,6 +283,40 @@ class FunctionBody:
         _ = self.instructions  # decode first, so the original stays known
         self._instructions = list(value)
 
+    def scan(self, wanted: frozenset[Any]) -> list[tuple[Any, Any, int, int]]:
+        """``(op, immediates, immediate start, end)`` of the instructions whose op is in
+        ``wanted``, found without decoding the body (offsets in ``source``); from the
+        decoded instructions when the body was decoded already."""
+        if self._instructions is not None or self.code_start < 0:
+            return [(i.op, i.imm, i.start, i.end) for i in self.instructions if i.op in wanted]
+        try:
+            return scan_instructions(self.source, self.code_start, self.end, wanted)
+        except Malformed as exc:
+            raise codec_error(exc.message, section="code", function_index=self.index, offset=exc.pos) from None
+        except IndexError:
+            raise codec_error("unexpected end of the module", section="code", function_index=self.index,
+                              offset=len(self.source)) from None
+
+    def with_immediates(self, edits: list[tuple[int, int, bytes]]) -> FunctionBody:
+        """A copy of this undecoded body with the byte ranges ``[start, end)`` of ``source``
+        replaced (``edits`` in order, not overlapping): a new entry whose bytes are the
+        original's with those immediates re-encoded, decoded lazily like the original."""
+        parts = []
+        at = self.code_start
+        for start, end, raw in edits:
+            parts.append(self.source[at:start])
+            parts.append(raw)
+            at = end
+        parts.append(self.source[at : self.end])
+        head = _entry_head(self.source, self.entry_start)
+        locals_ = self.source[head : self.code_start]
+        code = b"".join(parts)
+        payload = locals_ + code
+        entry = uleb(len(payload)) + payload
+        body = FunctionBody(self.locals, self.index, entry, 0, len(entry) - len(code), len(entry))
+        body._original_locals = self.locals
+        return body
+
     def replace(self, start: int, stop: int, new: list[Instruction]) -> None:
         """Replace ``instructions[start:stop]`` with ``new`` (``stop == start`` inserts)."""
         self.instructions[start:stop] = new
@@ -300,6 +341,12 @@ class FunctionBody:
         locals_ = uleb(len(self.locals)) + b"".join(uleb(n) + encode_valtype(t) for n, t in self.locals)
         code = encode_instructions(self.instructions, None if canonical else self.source)
         return uleb(len(locals_) + len(code)) + locals_ + code
+
+
+def _entry_head(data: bytes, entry_start: int) -> int:
+    """Where a code entry's payload begins (after its size LEB)."""
+    _, pos = read_u32(data, entry_start)
+    return pos
 
 
 def decode_body(data: bytes, pos: int, limit: int, index: int) -> tuple[FunctionBody, int]:

@@ -117,7 +117,9 @@ class Reader:
         flags = self.byte()
         minimum = self.uleb()
         maximum = self.uleb() if flags & 1 else None
-        return Limits(minimum, maximum)
+        if flags & 8:  # custom page size (log2)
+            self.uleb()
+        return Limits(minimum, maximum, shared=bool(flags & 2))
 
     def const_expr(self) -> Optional[Union[int, float]]:
         """A constant expression's value when it is one plain number constant, else None
@@ -162,6 +164,25 @@ def _item(items: Any, index: int, what: str) -> Any:
     return items[index]
 
 
+def _function_segments(body: Reader) -> list[tuple[int, int, tuple[int, ...]]]:
+    """The active element segments of function indices with a constant offset (forms 0 and 2),
+    as ``(table, offset, functions)``; reading stops at the first segment of another form
+    (the outline needs only what a funcref table of wasm-bindgen's holds)."""
+    out = []
+    for _ in range(body.uleb()):
+        flags = body.uleb()
+        if flags not in (0, 2):
+            break
+        table = body.uleb() if flags == 2 else 0
+        offset = body.const_expr()
+        if flags == 2 and body.byte() != 0x00:
+            break
+        functions = tuple(body.uleb() for _ in range(body.uleb()))
+        if isinstance(offset, int):
+            out.append((table, offset & 0xFFFFFFFF, functions))
+    return out
+
+
 def parse(data: bytes) -> WasmModule:
     """Parse the outline of a wasm binary; raises :class:`InvalidModule`."""
     data = bytes(data)
@@ -178,6 +199,8 @@ def parse(data: bytes) -> WasmModule:
     memories: list[Limits] = []
     customs: list[tuple[str, bytes]] = []
     data_segments: list[tuple[int, int]] = []
+    element_segments: list[tuple[int, int, tuple[int, ...]]] = []
+    tags = 0
     start: Optional[int] = None
     imported_funcs: list[FuncType] = []
     imported_globals: list[Global] = []
@@ -226,6 +249,7 @@ def parse(data: bytes) -> WasmModule:
                     body.byte()
                     body.uleb()
                     ext = None
+                    tags += 1
                 else:
                     raise InvalidModule(f"unknown import kind {kind_code}")
                 imports.append(Import(module, name, kind, ext))
@@ -248,6 +272,10 @@ def parse(data: bytes) -> WasmModule:
                 exports_raw.append((name, EXTERNAL_KINDS.get(kind_code, f"kind{kind_code}"), body.uleb()))
         elif section_id == 8:
             start = body.uleb()
+        elif section_id == 13:
+            tags += body.uleb()
+        elif section_id == 9:
+            element_segments.extend(_function_segments(body))
         elif section_id == 11:
             for _ in range(body.uleb()):
                 flags = body.uleb()
@@ -293,4 +321,6 @@ def parse(data: bytes) -> WasmModule:
         custom_sections=tuple(customs),
         size=len(data),
         data_segments=tuple(data_segments),
+        element_segments=tuple(element_segments),
+        tags=tags,
     )

@@ -42,6 +42,8 @@ class FuncType:
 class Limits:
     minimum: int
     maximum: Optional[int]
+    #: A shared memory (the threads proposal).
+    shared: bool = False
 
 
 @attrs.frozen
@@ -103,6 +105,11 @@ class WasmModule:
     size: int
     #: ``(offset, length)`` of each active data segment whose offset is a constant.
     data_segments: tuple[tuple[int, int], ...] = ()
+    #: ``(table, offset, function indices)`` of each active element segment of function indices
+    #: whose offset is an ``i32.const`` (what a funcref table holds at instantiation).
+    element_segments: tuple[tuple[int, int, tuple[int, ...]], ...] = ()
+    #: Exception tags, imported and defined (the exception-handling proposal).
+    tags: int = 0
 
     def export(self, name: str) -> Optional[Export]:
         for export in self.exports:

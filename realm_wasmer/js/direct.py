@@ -1,0 +1,677 @@
+"""Simple JS functions compiled once into Python source: the lean path of every wasm import.
+
+wasm-bindgen's import functions are short and straight-line::
+
+    imports.wbg.__wbg_set_bd72c078edfa51ad = function(arg0, arg1, arg2) {
+        getObject(arg0)[takeObject(arg1)] = takeObject(arg2);
+    };
+
+The closure compiler runs such a body as a tree of closures (a Python call per node, a list
+per argument list, the helper found through the frame chain and dispatched through its
+``impl(this, args)``). Here a function whose body is simple (expression statements,
+declarations of plain names, ``return``, ``if``/``else``, blocks, ``throw``,
+``try``/``catch``/``finally``; no loops, ``switch``, labels, nested function or class
+declarations, ``super``, ``arguments``) is translated, once at load, into one Python
+function taking its arguments positionally (``this`` first, for a function whose body
+reads it)::
+
+    def direct(v5=U, v6=U, v7=U, *_rest):
+        _put(getObject(v5), takeObject(v6), takeObject(v7))   # each call through a cached entry
+        return U
+
+Parameters and locals are Python variables; when a sub-expression is outside the subset (a
+nested function, a template string, an optional chain, ``x++``...) it runs as its ordinary
+compiled closure, and the locals then live in the closures' frame layout (``f[5]``...) so the
+closure sees them. Calls through a variable (``getObject(...)``) cache the callee's positional
+entry at the call site: a function's :attr:`~model.JSFunction.direct` (these translations, and
+wasm-bindgen's recognised helpers, whose ``direct`` is the library's Python implementation, see
+``helpers.py``), else its ``impl``. For a wasm import the engine calls the translation's
+``void``/``i32`` twin with the raw wasm arguments (``webassembly.import_handler``). Semantics
+are the closures' (the same operators from :mod:`.model`, tested against them), with JS's
+evaluation order for member assignment (object, key, then value).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Optional
+
+from ..errors import JsNeedsFrame, JsNotTranslated, JsThrow
+from . import model as m
+from .model import JSFunction, JsObject, Prop
+from .parser import node_text
+from .values import UNDEFINED
+
+#: Binary operators with a direct Python rendering (the same functions the closures use).
+_OPS: dict[str, str] = {
+    "+": "_add", "-": "_sub", "*": "_mul", "/": "_div", "%": "_mod", "&": "_band", "|": "_bor",
+    "^": "_bxor", "<<": "_shl", ">>": "_sar", ">>>": "_shr", "===": "_seq", "!==": "_sne",
+    "==": "_leq", "!=": "_lne", "<": "_lt", ">": "_gt", "<=": "_le", ">=": "_ge",
+}
+#: Translate at all (tests compare both paths; the closures are the reference semantics).
+ENABLED = True
+_FORBIDDEN_WORDS = (b"super", b"arguments", b"yield", b"await", b"eval", b"new.target")
+_MAX_SOURCE = 4000
+
+
+#: The function is outside the subset: it keeps its closures.
+Unsupported = JsNotTranslated
+#: A sub-expression runs as a closure: translate again with the locals in a frame.
+NeedsFrame = JsNeedsFrame
+
+
+# ---------------------------------------------------------------------------------------- runtime
+
+
+def _not_function(text: str) -> JsThrow:
+    return m.throw("TypeError", f"{text} is not a function")
+
+
+def _call0(fn: Any, text: str) -> Any:
+    if type(fn) is JSFunction:
+        d = fn.direct
+        return d() if d is not None else fn.impl(UNDEFINED, [])
+    if isinstance(fn, JSFunction):
+        return fn.impl(UNDEFINED, [])
+    raise _not_function(text)
+
+
+def _call1(fn: Any, a: Any, text: str) -> Any:
+    if type(fn) is JSFunction:
+        d = fn.direct
+        return d(a) if d is not None else fn.impl(UNDEFINED, [a])
+    if isinstance(fn, JSFunction):
+        return fn.impl(UNDEFINED, [a])
+    raise _not_function(text)
+
+
+def _call2(fn: Any, a: Any, b: Any, text: str) -> Any:
+    if type(fn) is JSFunction:
+        d = fn.direct
+        return d(a, b) if d is not None else fn.impl(UNDEFINED, [a, b])
+    if isinstance(fn, JSFunction):
+        return fn.impl(UNDEFINED, [a, b])
+    raise _not_function(text)
+
+
+def _calln(fn: Any, args: list[Any], text: str) -> Any:
+    if type(fn) is JSFunction:
+        d = fn.direct
+        return d(*args) if d is not None else fn.impl(UNDEFINED, args)
+    if isinstance(fn, JSFunction):
+        return fn.impl(UNDEFINED, args)
+    raise _not_function(text)
+
+
+def _entry(cell: list[Any], fn: Any, text: str) -> Callable[..., Any]:
+    """The positional entry of ``fn`` for a call site whose callee is a variable, remembered in
+    ``cell`` (``[fn, entry]``) until the variable holds another value."""
+    if isinstance(fn, JSFunction):
+        entry = fn.direct
+        if entry is None or type(fn) is not JSFunction:
+            impl = fn.impl
+
+            def entry(*args: Any) -> Any:
+                return impl(UNDEFINED, list(args))
+
+    else:
+
+        def entry(*args: Any) -> Any:
+            raise _not_function(text)
+
+    cell[0] = fn
+    cell[1] = entry
+    return entry
+
+
+def _annotate(exc: JsThrow, text: str) -> None:
+    if exc.message and "(reading" in exc.message and "in `" not in exc.message:
+        exc.message = f"{exc.message} in `{text}`"
+
+
+def _get(o: Any, key: Any, text: str) -> Any:
+    if type(o) is JsObject and type(key) is str:
+        v = o.get(key, m._MISSING)
+        if v is not m._MISSING and type(v) is not Prop:
+            return v
+    elif type(o) is list and type(key) is int and 0 <= key < len(o):
+        return o[key]
+    try:
+        return m.get(o, key)
+    except JsThrow as exc:
+        _annotate(exc, text)
+        raise
+
+
+def _mcall(o: Any, key: Any, args: list[Any], text: str) -> Any:
+    try:
+        fn = m.get(o, key)
+    except JsThrow as exc:
+        _annotate(exc, text)
+        raise
+    if isinstance(fn, JSFunction):
+        return fn.impl(o, args)
+    raise _not_function(text)
+
+
+def _new(ctor: Any, args: list[Any], text: str) -> Any:
+    if not isinstance(ctor, JSFunction) or ctor.make is None:
+        raise m.throw("TypeError", f"{text} is not a constructor")
+    return ctor.make(args, ctor)
+
+
+def _put(o: Any, key: Any, value: Any) -> None:
+    t = type(o)
+    if t is JsObject and type(key) is str:
+        current = o.get(key, m._MISSING)
+        if current is m._MISSING:
+            if o.proto is m.OBJECT_PROTO and key not in m.OBJECT_PROTO and o.extensible:
+                o[key] = value  # a new data property: nothing to inherit (JsObject keeps dict's store)
+                return
+        elif type(current) is not Prop:
+            o[key] = value
+            return
+    elif t is list and type(key) is int and 0 <= key <= len(o):
+        if key < len(o):
+            o[key] = value
+        else:
+            o.append(value)
+        return
+    m.put(o, key, value)
+
+
+def _sne(a: Any, b: Any) -> bool:
+    return not m.strict_equals(a, b)
+
+
+def _lne(a: Any, b: Any) -> bool:
+    return not m.loose_equals(a, b)
+
+
+def _void(_: Any) -> Any:
+    return UNDEFINED
+
+
+def _to_i32(v: Any) -> int:
+    """An import's i32 result that is not already one: ECMAScript ToInt32 (as webassembly.to_i32)."""
+    return m.to_int32(v)
+
+
+_RUNTIME: dict[str, Any] = {
+    "U": UNDEFINED, "JsThrow": JsThrow, "_entry": _entry,
+    "_call0": _call0, "_call1": _call1, "_call2": _call2, "_calln": _calln,
+    "_to_i32": _to_i32, "_get": _get, "_mcall": _mcall, "_new": _new, "_put": _put,
+    "_tb": m.to_boolean, "_typeof": m.typeof,
+    "_neg": m.negate, "_num": m.to_number, "_bnot": m.bit_not, "_void": _void,
+    "_add": m.add, "_sub": m.sub, "_mul": m.mul, "_div": m.div, "_mod": m.mod, "_band": m.bit_and,
+    "_bor": m.bit_or, "_bxor": m.bit_xor, "_shl": m.shl, "_sar": m.sar, "_shr": m.shr, "_seq": m.strict_equals,
+    "_sne": _sne, "_leq": m.loose_equals, "_lne": _lne, "_lt": m.lt, "_gt": m.gt, "_le": m.le, "_ge": m.ge,
+}
+
+
+# ---------------------------------------------------------------------------------------- translation
+
+
+class Translator:
+    """Translates one function (``node``, compiled in scope ``scope`` by ``compiler``)."""
+
+    def __init__(self, compiler: Any, scope: Any, frame: bool) -> None:
+        self.compiler = compiler
+        self.scope = scope
+        #: True: locals live in the closures' frame ``f``; False: in Python locals (no fallback).
+        self.frame = frame
+        #: Frame slots of this function read or written (Python-locals mode).
+        self.locals: set[int] = set()
+        #: The body reads ``this`` (the translation then takes it as its first parameter).
+        self.uses_this = False
+        self.consts: dict[str, Any] = {}
+        self.temps = 0
+
+    # -- helpers -------------------------------------------------------------------------------
+    def const(self, value: Any) -> str:
+        if value is UNDEFINED:
+            return "U"
+        if value is None or value is True or value is False:
+            return repr(value)
+        if type(value) is int and abs(value) < 2**53:
+            return repr(value)
+        name = f"_k{len(self.consts)}"
+        self.consts[name] = value
+        return name
+
+    def fallback(self, node: Any) -> str:
+        """``node`` as its ordinary compiled closure, run on the frame."""
+        if not self.frame:
+            raise NeedsFrame()
+        closure = self.compiler.expr(node, self.scope)
+        return f"{self.const(closure)}(f)"
+
+    def temp(self) -> str:
+        self.temps += 1
+        return f"_t{self.temps}"
+
+    def text(self, node: Any) -> str:
+        return self.const(node_text(node, 60))
+
+    # -- identifiers ---------------------------------------------------------------------------
+    def slot(self, name: str) -> Optional[str]:
+        where = self.compiler.resolve(name, self.scope)
+        if where[0] != "slot":
+            return None
+        return self.ref(int(where[1]), int(where[2]))
+
+    def ref(self, hops: int, idx: int) -> str:
+        if self.frame:
+            return "f" + "[0]" * hops + f"[{idx}]"
+        if hops == 0:
+            self.locals.add(idx)
+            return f"v{idx}"
+        return "env" + "[0]" * (hops - 1) + f"[{idx}]"
+
+    # -- expressions ---------------------------------------------------------------------------
+    def expr(self, node: Any) -> str:
+        t = node.type
+        if t == "parenthesized_expression":
+            inner = [c for c in node.named_children if c.type != "comment"]
+            if len(inner) != 1:
+                return self.fallback(node)
+            return self.expr(inner[0])
+        if t == "identifier":
+            name = node.text.decode()
+            ref = self.slot(name)
+            if ref is not None:
+                return ref
+            if name == "undefined":
+                return "U"
+            # a global or an imported binding: the closure reads it without the frame
+            return f"{self.const(self.compiler.expr(node, self.scope))}(None)"
+        if t in ("number", "string", "true", "false", "null"):
+            return self.fallback_const(node)
+        if t == "this":
+            if self.scope.fn.arrow:
+                return self.fallback(node)  # the enclosing function's `this`, through the frames
+            self.uses_this = True
+            return "f[1]" if self.frame else "_this"
+        if t in ("member_expression", "subscript_expression"):
+            if node.child_by_field_name("optional_chain") is not None or self._optional_inside(node):
+                return self.fallback(node)
+            obj_node = node.child_by_field_name("object")
+            if obj_node.type == "super":
+                raise Unsupported("super")
+            obj = self.expr(obj_node)
+            return f"_get({obj}, {self.key(node)}, {self.const(node_text(node))})"  # the closures' text
+        if t == "call_expression":
+            return self.call(node)
+        if t == "new_expression":
+            args = self.arguments(node.child_by_field_name("arguments"))
+            if args is None:
+                return self.fallback(node)
+            ctor = self.expr(node.child_by_field_name("constructor"))
+            return f"_new({ctor}, [{', '.join(args)}], {self.text(node.child_by_field_name('constructor'))})"
+        if t == "binary_expression":
+            return self.binary(node)
+        if t == "unary_expression":
+            return self.unary(node)
+        if t == "ternary_expression":
+            test = self.test(node.child_by_field_name("condition"))
+            yes = self.expr(node.child_by_field_name("consequence"))
+            no = self.expr(node.child_by_field_name("alternative"))
+            return f"({yes} if {test} else {no})"
+        return self.fallback(node)
+
+    def fallback_const(self, node: Any) -> str:
+        closure = self.compiler.expr(node, self.scope)
+        return self.const(closure([]))
+
+    def _optional_inside(self, node: Any) -> bool:
+        """Part of an optional chain (``a?.b.c``): the closures' short-circuit handles it."""
+        n = node
+        while n is not None and n.type in ("member_expression", "subscript_expression", "call_expression"):
+            if n.child_by_field_name("optional_chain") is not None:
+                return True
+            n = n.child_by_field_name("object") or n.child_by_field_name("function")
+        return False
+
+    def key(self, node: Any) -> str:
+        if node.type == "member_expression":
+            prop = node.child_by_field_name("property")
+            if prop.type != "property_identifier":
+                raise Unsupported(prop.type)
+            return repr(prop.text.decode())
+        return self.expr(node.child_by_field_name("index"))
+
+    def arguments(self, node: Any) -> Optional[list[str]]:
+        if node is None:
+            return []
+        if node.type != "arguments":
+            return None
+        out = []
+        for child in node.named_children:
+            if child.type == "comment":
+                continue
+            if child.type == "spread_element":
+                return None
+            out.append(self.expr(child))
+        return out
+
+    def call(self, node: Any) -> str:
+        callee = node.child_by_field_name("function")
+        if node.child_by_field_name("optional_chain") is not None or self._optional_inside(callee):
+            return self.fallback(node)
+        if callee.type in ("super", "import"):
+            return self.fallback(node)
+        args = self.arguments(node.child_by_field_name("arguments"))
+        if args is None:
+            return self.fallback(node)
+        text = self.text(callee)
+        if callee.type in ("member_expression", "subscript_expression"):
+            obj_node = callee.child_by_field_name("object")
+            if obj_node.type == "super":
+                raise Unsupported("super")
+            return f"_mcall({self.expr(obj_node)}, {self.key(callee)}, [{', '.join(args)}], {text})"
+        if callee.type == "identifier" and self.slot(callee.text.decode()) is not None:
+            # a variable callee (getObject, takeObject...): its entry cached at the call site
+            ref = self.slot(callee.text.decode())
+            cell = self.const([None, None])
+            return f"({cell}[1] if {ref} is {cell}[0] else _entry({cell}, {ref}, {text}))({', '.join(args)})"
+        fn = self.expr(callee)
+        if len(args) == 0:
+            return f"_call0({fn}, {text})"
+        if len(args) == 1:
+            return f"_call1({fn}, {args[0]}, {text})"
+        if len(args) == 2:
+            return f"_call2({fn}, {args[0]}, {args[1]}, {text})"
+        return f"_calln({fn}, [{', '.join(args)}], {text})"
+
+    def binary(self, node: Any) -> str:
+        op = node.child_by_field_name("operator").type
+        left_node = node.child_by_field_name("left")
+        if left_node.type == "private_property_identifier":
+            raise Unsupported("#x in obj")
+        fn = _OPS.get(op)
+        if fn is not None:
+            return f"{fn}({self.expr(left_node)}, {self.expr(node.child_by_field_name('right'))})"
+        if op in ("&&", "||", "??"):
+            left = self.expr(left_node)
+            right = self.expr(node.child_by_field_name("right"))
+            t = self.temp()
+            if op == "&&":
+                return f"({right} if _tb({t} := {left}) else {t})"
+            if op == "||":
+                return f"({t} if _tb({t} := {left}) else {right})"
+            return f"({right} if ({t} := {left}) is None or {t} is U else {t})"
+        return self.fallback(node)
+
+    def unary(self, node: Any) -> str:
+        op = node.child_by_field_name("operator").type
+        arg_node = node.child_by_field_name("argument")
+        if op == "typeof":
+            if arg_node.type == "identifier" and self.slot(arg_node.text.decode()) is None:
+                return self.fallback(node)  # typeof of an undeclared global is "undefined", no throw
+            return f"_typeof({self.expr(arg_node)})"
+        if op == "!":
+            return f"(not {self.test(arg_node)})"
+        if op == "-":
+            return f"_neg({self.expr(arg_node)})"
+        if op == "+":
+            return f"_num({self.expr(arg_node)})"
+        if op == "~":
+            return f"_bnot({self.expr(arg_node)})"
+        if op == "void":
+            return f"_void({self.expr(arg_node)})"
+        return self.fallback(node)
+
+    def test(self, node: Any) -> str:
+        """A condition as a Python bool."""
+        while node.type == "parenthesized_expression" and len(node.named_children) == 1:
+            node = node.named_children[0]
+        if node.type == "binary_expression":
+            op = node.child_by_field_name("operator").type
+            if op in ("===", "!==", "==", "!=", "<", ">", "<=", ">="):
+                return self.binary(node)
+        if node.type == "unary_expression" and node.child_by_field_name("operator").type == "!":
+            return f"(not {self.test(node.child_by_field_name('argument'))})"
+        return f"_tb({self.expr(node)})"
+
+    # -- statements ----------------------------------------------------------------------------
+    def statements(self, nodes: list[Any], indent: str, top: bool) -> list[str]:
+        lines: list[str] = []
+        for node in nodes:
+            lines.extend(self.statement(node, indent, top))
+        return lines
+
+    def block(self, node: Any, indent: str) -> list[str]:
+        """A ``{ ... }`` block: its let/const/class names in a scope of their own, as the
+        closures' ``scoped_block`` declares them (new frame slots of the same function)."""
+        kids = [c for c in node.named_children if c.type != "comment"]
+        if any(k.type in ("function_declaration", "class_declaration") for k in kids):
+            raise Unsupported("a declaration that needs instantiating")
+        outer = self.scope
+        self.scope = type(outer)(outer.fn, outer)  # the compiler's Scope
+        try:
+            self.compiler.declare_block(kids, self.scope)
+            lines = self.statements(kids, indent, top=False)
+        finally:
+            self.scope = outer
+        return lines or [indent + "pass"]
+
+    def statement(self, node: Any, indent: str, top: bool) -> list[str]:
+        t = node.type
+        if t in ("comment", "empty_statement"):
+            return []
+        if t == "throw_statement":
+            return [f"{indent}raise JsThrow({self.expr(node.named_children[0])})"]
+        if t == "try_statement":
+            return self.try_(node, indent)
+        if t == "expression_statement":
+            inner = node.named_children[0]
+            if inner.type == "assignment_expression":
+                return [indent + self.assignment(inner)]
+            return [indent + self.expr(inner)]
+        if t == "return_statement":
+            kids = [c for c in node.named_children if c.type != "comment"]
+            return [indent + ("return U" if not kids else f"return {self.expr(kids[0])}")]
+        if t in ("lexical_declaration", "variable_declaration"):
+            lines = []
+            for decl in node.named_children:
+                if decl.type != "variable_declarator":
+                    continue
+                target = decl.child_by_field_name("name")
+                value = decl.child_by_field_name("value")
+                if target.type != "identifier":
+                    raise Unsupported(target.type)
+                where = self.compiler.resolve(target.text.decode(), self.scope)
+                if where[0] != "slot" or where[1] != 0:
+                    raise Unsupported("not a local")
+                ref = self.ref(0, int(where[2]))
+                if value is None:
+                    if t == "variable_declaration":
+                        continue
+                    lines.append(f"{indent}{ref} = U")
+                elif value.type in ("function_expression", "arrow_function", "class", "function"):
+                    raise Unsupported("a named function value")  # keeps the name inference
+                else:
+                    lines.append(f"{indent}{ref} = {self.expr(value)}")
+            return lines
+        if t == "if_statement":
+            test = self.test(node.child_by_field_name("condition"))
+            then = self.branch(node.child_by_field_name("consequence"), indent + "    ")
+            lines = [f"{indent}if {test}:", *then]
+            alt = node.child_by_field_name("alternative")
+            if alt is not None:
+                alt_kids = [alt]
+                if alt.type == "else_clause":
+                    alt_kids = [c for c in alt.named_children if c.type != "comment"]
+                lines.append(f"{indent}else:")
+                body: list[str] = []
+                for kid in alt_kids:
+                    body.extend(self.branch(kid, indent + "    "))
+                lines.extend(body or [indent + "    pass"])
+            return lines
+        if t == "statement_block":
+            return self.block(node, indent)
+        raise Unsupported(t)
+
+    def branch(self, node: Any, indent: str) -> list[str]:
+        if node.type == "statement_block":
+            return self.block(node, indent)
+        return self.statement(node, indent, top=False) or [indent + "pass"]
+
+    def try_(self, node: Any, indent: str) -> list[str]:
+        """``try``/``catch``/``finally`` as Python's: a catch takes what the closures' catch
+        takes (``realm.catchable``), its parameter the thrown JS value; a ``return`` in
+        ``finally`` overrides, as in JS."""
+        inner = indent + "    "
+        lines = [f"{indent}try:", *self.block(node.child_by_field_name("body"), inner)]
+        handler = node.child_by_field_name("handler")
+        if handler is not None:
+            param = handler.child_by_field_name("parameter")
+            name = self.temp()
+            lines.append(f"{indent}except _CATCHABLE as {name}:")
+            outer = self.scope
+            self.scope = type(outer)(outer.fn, outer)
+            try:
+                if param is not None:
+                    if param.type != "identifier":
+                        raise Unsupported("a destructuring catch parameter")
+                    self.scope.declare(param.text.decode())
+                    lines.append(f"{inner}{self.slot(param.text.decode())} = _caught({name})")
+                lines.extend(self.block(handler.child_by_field_name("body"), inner))
+            finally:
+                self.scope = outer
+        finalizer = node.child_by_field_name("finalizer")
+        if finalizer is not None:
+            lines.append(f"{indent}finally:")
+            lines.extend(self.block(finalizer.named_children[-1], inner))
+        return lines
+
+    def assignment(self, node: Any) -> str:
+        left = node.child_by_field_name("left")
+        right = node.child_by_field_name("right")
+        if right.type in ("function_expression", "arrow_function", "class", "function"):
+            raise Unsupported("a named function value")
+        if left.type == "identifier":
+            ref = self.slot(left.text.decode())
+            if ref is None:
+                return self.fallback(node)  # a global: the closure's semantics (strict mode)
+            return f"{ref} = {self.expr(right)}"
+        if left.type in ("member_expression", "subscript_expression"):
+            if left.child_by_field_name("optional_chain") is not None:
+                raise Unsupported("optional chain assignment")
+            obj_node = left.child_by_field_name("object")
+            if obj_node.type == "super":
+                raise Unsupported("super")
+            return f"_put({self.expr(obj_node)}, {self.key(left)}, {self.expr(right)})"
+        return self.fallback(node)
+
+
+def _returning(lines: list[str], void: Optional[str]) -> list[str]:
+    """``lines`` with each ``return X`` made a void return (``void`` given) or an i32 return."""
+    out = []
+    for line in lines:
+        body = line.lstrip()
+        if not body.startswith("return "):
+            out.append(line)
+            continue
+        indent = line[: len(line) - len(body)]
+        value = body[len("return "):]
+        if void is not None:
+            if value != "U":
+                out.append(indent + value)
+            out.append(indent + "return None")
+        else:
+            out.append(f"{indent}_r = {value}")
+            out.append(f"{indent}return _r if type(_r) is int and -2147483648 <= _r <= 4294967295 else _to_i32(_r)")
+    return out
+
+
+def translate(compiler: Any, node: Any, scope: Any, param_slots: Optional[list[int]],
+              self_slot: Optional[int], expression_body: bool) -> Optional[Callable[[list[Any], JSFunction], Any]]:
+    """``factory(env, fn) -> direct`` for a function in the subset (see the module docstring),
+    else None. ``param_slots``: the frame slot of each parameter (None: patterns, defaults,
+    rest: not translated)."""
+    if not ENABLED or param_slots is None or len(node.text) > _MAX_SOURCE:
+        return None
+    body_node = node.child_by_field_name("body")
+    text = body_node.text
+    if any(word in text for word in _FORBIDDEN_WORDS):
+        return None
+    for frame in (False, True):
+        try:
+            return _generate(compiler, node, scope, param_slots, self_slot, expression_body, frame)
+        except NeedsFrame:
+            continue
+        except Unsupported:
+            return None
+    return None
+
+
+def _generate(compiler: Any, node: Any, scope: Any, param_slots: list[int], self_slot: Optional[int],
+              expression_body: bool, frame_mode: bool) -> Optional[Callable[[list[Any], JSFunction], Any]]:
+    body_node = node.child_by_field_name("body")
+    tr = Translator(compiler, scope, frame_mode)
+    # `this` anywhere in a non-arrow function's body (also inside a sub-expression that runs as
+    # a closure and reads the frame's this slot): the translation takes `this`
+    tr.uses_this = not scope.fn.arrow and b"this" in body_node.text
+    if expression_body:
+        lines = [f"        return {tr.expr(body_node)}"]
+    else:
+        stmts = [c for c in body_node.named_children if c.type != "comment"]
+        if any(s.type in ("function_declaration", "class_declaration") for s in stmts):
+            return None
+        lines = tr.statements(stmts, "        ", top=True)
+        if not lines or not lines[-1].lstrip().startswith("return "):
+            lines.append("        return U")
+    # JS's rules for simple parameters: a missing argument is undefined, extra ones are ignored
+    # (`arguments` is not used: see _FORBIDDEN_WORDS)
+    names = [f"a{i}" for i in range(len(param_slots))] if frame_mode else [f"v{s}" for s in param_slots]
+    signature = ", ".join(["_this"] * tr.uses_this + [f"{p}=U" for p in names] + ["*_rest"])
+    if frame_mode:
+        size = scope.fn.size  # after the translation (a fallback may have declared slots)
+        frame = ["env", "_this" if tr.uses_this else "U", "U", "fn", "U"] + ["U"] * (size - compiler.first_slot)
+        for i, s in enumerate(param_slots):
+            frame[s] = f"a{i}"
+        if self_slot is not None:
+            frame[self_slot] = "fn"
+        setup = f"        f = [{', '.join(frame)}]\n"
+    else:
+        inits = []
+        if self_slot is not None and self_slot in tr.locals:
+            inits.append(f"        v{self_slot} = fn\n")
+        rest = sorted(tr.locals - set(param_slots) - ({self_slot} if self_slot is not None else set()))
+        if rest:
+            inits.append("        " + " = ".join(f"v{s}" for s in rest) + " = U\n")
+        setup = "".join(inits)
+    if tr.uses_this:  # called as fn.impl(this, args): no positional entry, no import twins
+        source = (
+            "def factory(env, fn):\n"
+            f"    def method({signature}):\n"
+            f"{setup}" + "\n".join(lines) + "\n"
+            "    method.uses_this = True\n"
+            "    return method\n"
+        )
+    else:
+        source = (
+            "def factory(env, fn):\n"
+            f"    def direct({signature}):\n"
+            f"{setup}" + "\n".join(lines) + "\n"
+            # twins for wasm imports: ``void`` returns None (a void import), ``i32`` an i32 (as
+            # webassembly.to_i32 converts), so the engine calls the translation with no wrapper
+            f"    def void({signature}):\n"
+            f"{setup}" + "\n".join(_returning(lines, "{}")) + "\n"
+            f"    def i32({signature}):\n"
+            f"{setup}" + "\n".join(_returning(lines, None)) + "\n"
+            "    direct.void = void\n"
+            "    direct.i32 = i32\n"
+            "    return direct\n"
+        )
+    namespace = dict(_RUNTIME)
+    namespace["_CATCHABLE"] = compiler.realm.catchable
+    namespace["_caught"] = compiler.caught_value
+    namespace.update(tr.consts)
+    try:
+        code = compile(source, f"<direct {compiler.origin}:{node.start_point[0] + 1}>", "exec")
+    except SyntaxError:  # pragma: no cover - a translation bug: keep the closures
+        return None
+    exec(code, namespace)  # noqa: S102 - source generated above from the parse tree, no user text
+    factory: Callable[[list[Any], JSFunction], Any] = namespace["factory"]
+    return factory

@@ -1,0 +1,183 @@
+"""The hot paths of issue 12 keep the semantics of the checked ones.
+
+``GuestCalls.caller(export)`` (what the bindings and the allocator call) counts,
+translates traps, poisons and refuses foreign threads as ``Instance.call`` does;
+``GuestMemory.trusted`` refuses a range past the end and sees growth; handles are
+counted without a WeakSet; the console log stays bounded however many messages
+the guest writes. No timing here: speed lives in ``benchmarks/``.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import realm_wasmer as rw
+from realm_wasmer.host.context import CONSOLE_LIMIT
+
+from .conftest import REALM_WASM, realm_imports
+
+MASK = 0xFFFFFFFF
+
+
+def _bound(engine: str) -> Any:
+    return rw.bind(REALM_WASM, engine=engine, imports=realm_imports()[0])
+
+
+def _in_thread(function: Callable[[], Any]) -> BaseException | None:
+    raised: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            function()
+        except BaseException as exc:  # noqa: BLE001 - handed back to the test
+            raised.append(exc)
+
+    thread = threading.Thread(target=run, name="foreign")
+    thread.start()
+    thread.join(60)
+    return raised[0] if raised else None
+
+
+def test_caller_counts_and_returns_as_call(engine: str) -> None:
+    instance = rw.load(REALM_WASM, engine=engine, imports=realm_imports()[0])
+    caller = instance.context.calls.caller("rt_i32")
+    assert caller is instance.context.calls.caller("rt_i32")  # made once
+    before = instance.calls
+    assert caller(41) == instance.call("rt_i32", 41)
+    assert instance.calls == before + 2
+
+
+def test_caller_trap_poisons_and_names_the_export(engine: str) -> None:
+    instance = rw.load(REALM_WASM, engine=engine, imports=realm_imports()[0])
+    caller = instance.context.calls.caller("rt_string")
+    with pytest.raises(rw.GuestTrap) as trapped:
+        caller(0xFFFFFFF0 - (1 << 32), 0, 0)  # the out-slot lies past the end of memory
+    assert trapped.value.export == "rt_string" and trapped.value.__cause__ is None
+    assert instance.poisoned
+    with pytest.raises(rw.PoisonedInstance):
+        caller(0, 0, 0)
+
+
+def test_caller_refuses_a_foreign_thread_without_poisoning() -> None:
+    m = _bound("wasmer-cranelift")
+    calls = m.instance.context.calls
+    caller = calls.caller("rt_i32")
+    assert isinstance(_in_thread(lambda: caller(1)), rw.ForeignThread)
+    assert isinstance(_in_thread(lambda: calls.caller("__realm_truth_realm_size")), rw.ForeignThread)  # not made there
+    assert isinstance(_in_thread(lambda: m.rt_string("x")), rw.ForeignThread)
+    assert not m.instance.poisoned and m.rt_string("owner") == "renwo"
+
+
+@given(text=st.text(max_size=300))
+def test_bound_strings_round_trip_and_free_what_they_take(text: str) -> None:
+    m = _bound_cached()
+    crossings = m.instance.abi.crossings
+    assert m.rt_string(text) == text[::-1]
+    # malloc for the argument; free for the String result unless it is empty
+    assert m.instance.abi.crossings - crossings == (2 if text else 1)
+
+
+_CACHE: dict[str, Any] = {}
+
+
+def _bound_cached() -> Any:
+    if "m" not in _CACHE:
+        _CACHE["m"] = _bound("wasmer-cranelift")
+        _CACHE["m"].rt_string("warm")  # the first retptr call allocates the reusable out-slot
+    return _CACHE["m"]
+
+
+def test_trusted_view_checks_bounds_and_sees_growth(engine: str) -> None:
+    instance = rw.load(REALM_WASM, engine=engine, imports=realm_imports()[0])
+    memory = instance.memory
+    size = memory.size
+    assert len(memory.trusted(size - 4, 4)) == size
+    with pytest.raises(rw.GuestMemoryError):
+        memory.trusted(size - 3, 4)
+    with pytest.raises(rw.GuestMemoryError):
+        memory.trusted(-1, 1)
+    ptr = instance.abi.malloc(4 * size, 8)  # dlmalloc grows memory for it
+    assert memory.size > size
+    view = memory.trusted(ptr, 4 * size)
+    view[ptr : ptr + 3] = b"abc"
+    assert memory.read(ptr, 3) == b"abc"
+
+
+def test_live_objects_are_counted_through_close_release_and_drop() -> None:
+    m = _bound("wasmer-cranelift")
+    stats = m.instance.stats
+    base = stats().objects_live
+    kept = [m.Realm() for _ in range(3)]
+    assert stats().objects_live == base + 3
+    kept[0].free()
+    kept[0].free()  # a second free does nothing
+    assert stats().objects_live == base + 2
+    kept[1].handle.release()  # the guest took it by value
+    assert stats().objects_live == base + 1
+    del kept[2]
+    kept.pop()  # dropped: the finalizer frees it
+    assert stats().objects_live == base
+
+
+def test_console_messages_are_bounded_by_count() -> None:
+    m = _bound("wasmer-cranelift")
+    log = m.instance.console_messages
+    start = log.total
+    for _ in range(CONSOLE_LIMIT + 50):
+        m.Realm().free()  # Realm::new logs one line through the console import
+    assert log.total - start == CONSOLE_LIMIT + 50
+    assert len(log) == CONSOLE_LIMIT
+    assert len(log.since(start)) == CONSOLE_LIMIT  # the oldest are counted, not kept
+    assert log[-1] == log.since(log.total - 1)[0]
+
+
+class _GlueHeap:
+    """The glue's slab, transcribed: ``heap``, ``heap_next``, a free slot holding the next free index."""
+
+    def __init__(self, offset: int) -> None:
+        self.heap: list[Any] = [None] * (offset + 4)
+        self.heap_next = len(self.heap)
+        self.reserved = offset + 4
+
+    def add(self, value: Any) -> int:
+        if self.heap_next == len(self.heap):
+            self.heap.append(len(self.heap) + 1)
+        index = self.heap_next
+        self.heap_next = self.heap[index]
+        self.heap[index] = ("value", value)
+        return index
+
+    def drop(self, index: int) -> None:
+        if index < self.reserved:
+            return
+        self.heap[index] = self.heap_next
+        self.heap_next = index
+
+
+@given(ops=st.lists(st.tuples(st.booleans(), st.integers(0, 40)), max_size=200))
+def test_heap_slab_hands_out_the_glues_indices(ops: list[tuple[bool, int]]) -> None:
+    """The slab's free stack reuses indices in the order of the glue's threaded free
+    list (the last dropped first), and holds exactly the live values."""
+    heap, glue, live = rw.JsHeap(offset=32), _GlueHeap(32), {}  # type: ignore[var-annotated]
+    for is_add, pick in ops:
+        if is_add or not live:
+            value = object()
+            index = heap.add(value)
+            assert index == glue.add(value)
+            live[index] = value
+        else:
+            index = sorted(live)[pick % len(live)]
+            assert heap.take(index) is live.pop(index)
+            glue.drop(index)
+            with pytest.raises(rw.errors.HeapError):
+                heap.get(index)
+    assert heap.live_count() == len(live) and all(heap.get(i) is v for i, v in live.items())
+    saved = heap.snapshot()
+    extra = heap.add("x")
+    heap.restore(saved)
+    assert heap.add("x") == extra and heap.live_count() == len(live) + 1
