@@ -448,3 +448,35 @@ def test_a_script_without_the_main_guard_is_served_not_hung(tmp_path: Any) -> No
         "__main__ result " + str(pool_tasks.work_in_python(3)),
         "__mp_main__ WorkerDied: the worker process could not be started: ",
     ], done.stderr[-3000:]
+
+
+def test_errors_cross_by_their_own_reduce_even_after_distributed_installed_tblib() -> None:
+    """``import distributed`` registers tblib's reducer in copyreg for every exception class that
+    exists then, which also pickles ``__cause__``: an error caused by something unpicklable (a
+    handler's exception) would no longer reach the caller. The pool pickles its replies with the
+    errors' own reduce."""
+    import copyreg
+
+    import distributed  # noqa: F401 - the point: tblib's reducers are installed after realm_wasmer's classes exist
+
+    from realm_wasmer.pool import protocol
+
+    class Unpicklable(Exception):
+        def __init__(self) -> None:
+            super().__init__("holds a lambda")
+            self.callback = lambda: None
+
+    try:
+        try:
+            raise Unpicklable()
+        except Unpicklable as cause:
+            raise rw.HostError("env.realm_store_model", "realm_loadModel", cause) from cause
+    except rw.HostError as exc:
+        error = exc
+    assert copyreg.dispatch_table.get(rw.HostError) is not None  # tblib's, so plain pickle.dumps fails:
+    with pytest.raises((AttributeError, pickle.PicklingError, TypeError)):
+        pickle.dumps(error)
+    status, restored = pickle.loads(protocol.dumps(("err", error)))
+    assert status == "err" and type(restored) is rw.HostError and str(restored) == str(error)
+    assert (restored.import_name, restored.export, restored.__cause__) == ("env.realm_store_model",
+                                                                           "realm_loadModel", None)

@@ -915,7 +915,7 @@ class _LocalBackend(_Backend):
 
     def broken(self, error: BaseException) -> None:
         """The workers cannot load the module: fail everything with ``error``."""
-        blob = pickle.dumps(error, pickle.HIGHEST_PROTOCOL)
+        blob = p.dumps(error)
         with self.cond:
             if self.broken_blob is None:
                 self.broken_blob = blob

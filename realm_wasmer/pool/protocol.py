@@ -10,10 +10,14 @@ and come back as :class:`HandleRef` inside arguments.
 
 from __future__ import annotations
 
+import io
+import pickle
 import signal
 from typing import Any, Optional
 
 import attrs
+
+from ..errors import RealmWasmerError
 
 #: Request operations.
 CALL, GET, SET, BATCH, RELEASE, END, STOP = "call", "get", "set", "batch", "release", "end", "stop"
@@ -92,3 +96,25 @@ def death_cause(exitcode: Optional[int]) -> str:
         }.get(name, "")
         return f"killed by {name}{hint}"
     return f"exited with status {exitcode}"
+
+
+class _Pickler(pickle.Pickler):
+    """Pickles realm_wasmer errors by their own ``__reduce__`` whatever ``copyreg`` holds.
+
+    Importing ``distributed`` installs tblib's reducer in ``copyreg`` for every exception
+    class that exists then; it also pickles ``__cause__``, ``__context__`` and the traceback,
+    so an error caused by something that does not pickle (a handler's exception, the JS
+    evaluator's own error object) could no longer be sent. The errors' own reduce sends their
+    fields only, as documented in :mod:`realm_wasmer.errors`."""
+
+    def reducer_override(self, obj: Any) -> Any:
+        if isinstance(obj, RealmWasmerError):
+            return obj.__reduce__()
+        return NotImplemented
+
+
+def dumps(value: Any) -> bytes:
+    """``value`` pickled for the trip between a pool and a worker (see :class:`_Pickler`)."""
+    buffer = io.BytesIO()
+    _Pickler(buffer, pickle.HIGHEST_PROTOCOL).dump(value)
+    return buffer.getvalue()

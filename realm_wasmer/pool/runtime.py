@@ -382,20 +382,20 @@ class Worker:
         """The reply as bytes; a value that does not pickle stays in the session as a handle
         (or, in a stateless call, becomes a :class:`PoolError`)."""
         try:
-            return pickle.dumps(reply, pickle.HIGHEST_PROTOCOL)
+            return p.dumps(reply)
         except Exception as first:
             exc: BaseException = first
             status, value = reply
             if status == "ok" and request.op == p.CALL and request.session is not None:
                 try:
                     kept = self.keep(self.sessions.get(request.session), request.name, value)
-                    return pickle.dumps(("ok", kept), pickle.HIGHEST_PROTOCOL)
+                    return p.dumps(("ok", kept))
                 except Exception as inner:
                     exc = inner
             what = "error" if status == "err" else "result"
             detail = f"{type(value).__name__}: {value}" if status == "err" else type(value).__name__
             error = PoolError(f"the {what} of {request.name!r} ({detail}) cannot be sent from the worker: {exc}")
-            return pickle.dumps(("err", error), pickle.HIGHEST_PROTOCOL)
+            return p.dumps(("err", error))
 
 
 # -- the pool's own worker processes ----------------------------------------------
@@ -409,11 +409,11 @@ def serve(conn: Connection, spec_blob: bytes, name: str) -> None:
         worker = Worker(pickle.loads(spec_blob), name)
     except BaseException as exc:  # noqa: B036 - reported to the pool, which fails its calls with it
         try:
-            conn.send_bytes(pickle.dumps(("failed", exc), pickle.HIGHEST_PROTOCOL))
+            conn.send_bytes(p.dumps(("failed", exc)))
         except Exception:
-            conn.send_bytes(pickle.dumps(("failed", PoolError(f"{name} cannot load the module: {exc!r}"))))
+            conn.send_bytes(p.dumps(("failed", PoolError(f"{name} cannot load the module: {exc!r}"))))
         return
-    conn.send_bytes(pickle.dumps(("ready", worker.info), pickle.HIGHEST_PROTOCOL))
+    conn.send_bytes(p.dumps(("ready", worker.info)))
     while True:
         try:
             request: p.Request = pickle.loads(conn.recv_bytes())
@@ -449,7 +449,7 @@ def run_task(spec_blob: bytes, digest: str, request_blob: bytes) -> bytes:
                 try:
                     worker = Worker(pickle.loads(spec_blob), f"executor worker pid {os.getpid()}")
                 except Exception as exc:  # the load error is the call's (and is tried again next call)
-                    return pickle.dumps(("err", exc), pickle.HIGHEST_PROTOCOL)
+                    return p.dumps(("err", exc))
                 _WORKERS[key] = worker
     return worker.encode(request, worker.handle(request))
 
@@ -470,5 +470,5 @@ class SessionActor:
             try:
                 self.worker = Worker(pickle.loads(self.spec_blob), f"dask actor pid {os.getpid()}")
             except Exception as exc:
-                return pickle.dumps(("err", exc), pickle.HIGHEST_PROTOCOL)
+                return p.dumps(("err", exc))
         return self.worker.encode(request, self.worker.handle(request))
