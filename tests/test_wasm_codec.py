@@ -17,7 +17,6 @@ import pickle
 import random
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -254,13 +253,14 @@ def test_pattern_modules_round_trip(name: str) -> None:
 
 
 @pytest.mark.parametrize("package", CORPUS_IDS)
-def test_corpus_modules_round_trip(corpus: dict[str, dict[str, Any]], package: str) -> None:
-    data = Path(corpus[package]["wasm"]).read_bytes()
-    started = time.perf_counter()
-    module = decode_module(data)
-    assert encode_module(module) == data
-    identity_seconds = time.perf_counter() - started
-    assert identity_seconds < 3, f"identity decode+encode took {identity_seconds:.2f} s"
+def test_corpus_modules_round_trip(corpus: dict[str, dict[str, Any]], package: str, tmp_path: Path) -> None:
+    """Each corpus module through ``realm-wasmer rewrite --identity`` (the issue's contract)
+    comes out byte for byte, and its canonical re-encoding validates."""
+    source = Path(corpus[package]["wasm"])
+    data = source.read_bytes()
+    out = tmp_path / "identity.wasm"
+    assert wasm_cli.run(_args(source, out)) == 0
+    assert out.read_bytes() == data
     canonical = assert_exact_and_canonical(data)
     wasmtime.Module.validate(wasmtime.Engine(), canonical)
 
