@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -176,3 +177,17 @@ def new_packages() -> dict[str, Path]:
     with open(DEFAULT_CACHE / ".fetch.lock", "w") as lock:  # one process unpacks at a time (see the corpus)
         fcntl.flock(lock, fcntl.LOCK_EX)
         return fetch()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def copyreg_restored_after_module() -> Iterator[None]:
+    """How exceptions pickle does not leak from one test module to the next: importing
+    ``distributed`` (the pool's Dask tests) installs tblib's reducer in ``copyreg`` for every
+    exception class then defined, process-wide, which also pickles ``__cause__``, so
+    tests/test_error_pickling.py failed when it ran after them."""
+    import copyreg
+
+    saved = dict(copyreg.dispatch_table)
+    yield
+    copyreg.dispatch_table.clear()
+    copyreg.dispatch_table.update(saved)

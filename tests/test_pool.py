@@ -457,9 +457,11 @@ def test_errors_cross_by_their_own_reduce_even_after_distributed_installed_tblib
     errors' own reduce."""
     import copyreg
 
-    import distributed  # noqa: F401 - the point: tblib's reducers are installed after realm_wasmer's classes exist
+    import tblib.pickling_support
 
     from realm_wasmer.pool import protocol
+
+    tblib.pickling_support.install()  # what importing distributed does (once per process); conftest restores copyreg
 
     class Unpicklable(Exception):
         def __init__(self) -> None:
