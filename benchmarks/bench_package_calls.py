@@ -1,0 +1,227 @@
+"""Every package call against Node, in one run: issue 10's two speed goals, as a table.
+
+    .venv/bin/python benchmarks/bench_package_calls.py [--engine wasmer-cranelift] [--budget 0.3]
+        [--rounds 5] [--only tiktoken,blake3/hash_text] [--out benchmarks/results/package_calls.json]
+
+* The calls: every case of the public corpus (``../shared/corpus/cases``, 36 calls, translated into
+  Python by ``check_calls.py``'s ``RUN``/``SETUP`` tables, imported from there) and every case of
+  the packages tried here (``tests/packages/<id>/cases.json``, replayed by
+  ``tests/package_cases.run_steps``) but the ``fresh`` ones (a wasm trap, which poisons the instance). ``resvg/render_png`` is timed in its ``bench`` form on both
+  sides (the only case with one).
+* Node: ``benchmarks/node_bench.mjs`` (corpus) and ``benchmarks/node_bench_steps.mjs`` (the new
+  packages) run the package's own glue on the same inputs, in calibrated batches, in the same run.
+* Import calls per call: counted on the Python side (``instance.import_calls`` around one call; the
+  wasm decides them, so a faithful host makes Node's count), checked against the corpus trace
+  where one is recorded.
+* Goals (issue 10): a call making fewer than 100 import calls within 1.5x Node; every call within
+  Node's time + 2 us per import call.
+
+Per call: the median of ``rounds`` batches of about ``budget / rounds`` seconds each (Python and
+Node alike). The machine is shared: compare ratios from one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+CORPUS = ROOT.parent / "shared" / "corpus"
+NEW = ROOT / "tests" / "packages"
+FEW_IMPORTS = 100
+RATIO_GOAL = 1.5
+US_PER_IMPORT = 2.0
+
+
+def _check_calls() -> Any:
+    spec = importlib.util.spec_from_file_location("check_calls", CORPUS / "check_calls.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _time(call: Callable[[], object], budget: float, rounds: int) -> dict[str, Any]:
+    clock = time.perf_counter
+    start = clock()
+    call()
+    while clock() - start < budget / rounds / 2:  # warm-up
+        call()
+    t0 = clock()
+    call()
+    single = max(clock() - t0, 1e-7)
+    size = max(1, round(budget / rounds / single))
+    per_call = []
+    for _ in range(rounds):
+        t0 = clock()
+        for _ in range(size):
+            call()
+        per_call.append((clock() - t0) / size)
+    return {"median_s": statistics.median(per_call), "min_s": min(per_call), "batch": size}
+
+
+def _imports(api: Any, call: Callable[[], object]) -> int | None:
+    runtime = getattr(api, "__realm__", None)
+    instances = list(getattr(runtime, "instances", None) or ())
+    if not instances:
+        return None
+    before = [sum(i.import_calls.values()) for i in instances]
+    call()
+    return sum(sum(i.import_calls.values()) - b for i, b in zip(instances, before))
+
+
+def _node(command: list[str], timeout: float) -> dict[str, Any]:
+    out = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
+    try:
+        data: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    except (json.JSONDecodeError, IndexError):
+        return {"error": (out.stderr or out.stdout)[-400:]}
+    return data
+
+
+def corpus_rows(args: argparse.Namespace, rw: Any, cc: Any, node: str) -> list[dict[str, Any]]:
+    from realm_wasmer.bench.corpus import _resvg_render_bench
+
+    cc.CACHE = str(args.corpus_cache)
+    rows = []
+    for pid in cc.PACKAGES:
+        doc = json.loads((CORPUS / "cases" / f"{pid}.json").read_text())
+        cases = [c for c in doc["cases"] if _selected(args, pid, c["id"])]
+        if not cases:
+            continue
+        glue = doc["glue"].removeprefix("package/")
+        api = rw.load_package(str(args.corpus_cache / "pkgs" / pid / "package"), engine=args.engine, entry=glue)
+        budget_ms = f"{args.budget * 1000:.0f}"
+        nd = _node([node, "--no-warnings", "--no-liftoff", str(ROOT / "benchmarks" / "node_bench.mjs"),
+                    "--corpus", str(CORPUS), "--cache", str(args.corpus_cache), "--package", pid,
+                    "--cases", ",".join(c["id"] for c in cases), "--rounds", str(args.rounds),
+                    "--budget-ms", budget_ms], 600)  # fmt: skip
+        setups: dict[str, Any] = {}
+        for c in cases:
+            root = str(args.corpus_cache / "pkgs" / pid)
+            inputs = cc.decode_input(c.get("inputs") or {}, root)
+            state = None
+            if "setup_js" in c:
+                if c["setup_js"] not in setups:
+                    setups[c["setup_js"]] = cc.SETUP[(pid, c["setup_js"])](api, inputs)
+                state = setups[c["setup_js"]]
+            run = _resvg_render_bench if (pid, c["id"]) == ("resvg", "render_png") else cc.RUN[(pid, c["id"])]
+            call = _swallow(lambda run=run, inputs=inputs, state=state: run(api, inputs, state), "throws" in c)
+            trace = c.get("trace", {}).get("imports")
+            rows.append(_row(pid, c["id"], api, call, args, nd.get("cases", {}).get(c["id"], nd),
+                             sum(trace.values()) if trace is not None else None))  # fmt: skip
+        for obj in setups.values():
+            obj.free()
+    return rows
+
+
+def new_rows(args: argparse.Namespace, rw: Any, node: str) -> list[dict[str, Any]]:
+    from tests.package_cases import run_steps
+
+    rows = []
+    for pkg in json.loads((NEW / "packages.json").read_text())["packages"]:
+        pid = pkg["id"]
+        cases = [c for c in json.loads((NEW / pid / "cases.json").read_text())["cases"]
+                 if _selected(args, pid, c["id"]) and not c.get("fresh")]  # a trap poisons the instance: not timed
+        if not cases:
+            continue
+        api = rw.load_package(str(args.new_cache / "pkgs" / pid / "package"), engine=args.engine, entry=pkg["entry"])
+        nd = _node([node, "--no-warnings", "--no-liftoff", str(ROOT / "benchmarks" / "node_bench_steps.mjs"),
+                    "--cache", str(args.new_cache), "--package", pid, "--cases", ",".join(c["id"] for c in cases),
+                    "--rounds", str(args.rounds), "--budget-ms", f"{args.budget * 1000:.0f}"], 600)  # fmt: skip
+        for c in cases:
+            steps, result = c["steps"], c.get("result")
+            call = _swallow(lambda steps=steps, result=result: run_steps(api, steps, result), bool(c.get("expect_throw")))
+            rows.append(_row(pid, c["id"], api, call, args, nd.get("cases", {}).get(c["id"], nd), None))
+    return rows
+
+
+def _swallow(call: Callable[[], object], throws: bool) -> Callable[[], object]:
+    if not throws:
+        return call
+
+    def run() -> object:
+        try:
+            call()
+        except Exception:  # noqa: BLE001 - the case throws in Node too; the throw is what is timed
+            return None
+        raise AssertionError("the case was expected to throw")
+
+    return run
+
+
+def _row(pid: str, cid: str, api: Any, call: Callable[[], object], args: argparse.Namespace,
+         node: dict[str, Any], recorded: int | None) -> dict[str, Any]:  # fmt: skip
+    imports = _imports(api, call)
+    py = _time(call, args.budget, args.rounds)
+    row: dict[str, Any] = {"call": f"{pid}/{cid}", "imports": imports if imports is not None else recorded,
+                           "imports_recorded": recorded, "python_us": py["median_s"] * 1e6}  # fmt: skip
+    if "median_s" not in node:
+        row["node_error"] = str(node.get("error", "not timed"))[:300]
+        return row
+    n = node["median_s"] * 1e6
+    row["node_us"] = n
+    row["ratio"] = row["python_us"] / n
+    k = row["imports"] or 0
+    row["bound_us"] = n + US_PER_IMPORT * k
+    row["goal_few_imports"] = (row["ratio"] <= RATIO_GOAL) if k < FEW_IMPORTS else None
+    row["goal_per_import"] = row["python_us"] <= row["bound_us"]
+    return row
+
+
+def _selected(args: argparse.Namespace, pid: str, cid: str) -> bool:
+    return not args.only or pid in args.only or f"{pid}/{cid}" in args.only
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--engine", default="wasmer-cranelift")
+    p.add_argument("--budget", type=float, default=0.3, help="seconds per call and side")
+    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--only", type=lambda s: set(s.split(",")), default=set())
+    p.add_argument("--corpus-cache", type=Path, default=Path("/tmp/realm-corpus-public"))
+    p.add_argument("--new-cache", type=Path, default=Path("/tmp/realm-new-packages"))
+    p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "package_calls.json")
+    args = p.parse_args()
+    node = shutil.which("node")
+    if node is None:
+        sys.exit("node is needed")
+    import realm_wasmer as rw
+
+    cc = _check_calls()
+    rows = corpus_rows(args, rw, cc, node) + new_rows(args, rw, node)
+    for r in rows:
+        print(f"{r['call']:48} {r['imports'] if r['imports'] is not None else '?':>6} "
+              f"{r['python_us']:10.1f} {r.get('node_us', float('nan')):10.1f} {r.get('ratio', float('nan')):6.2f} "
+              f"{'-' if r.get('goal_few_imports') is None else r['goal_few_imports']!s:5} {r.get('goal_per_import')!s:5}")  # fmt: skip
+    few = [r for r in rows if r.get("goal_few_imports") is not None]
+    doc = {
+        "generated_by": "benchmarks/bench_package_calls.py",
+        "engine": args.engine,
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "goals": {"few_imports": f"calls with < {FEW_IMPORTS} import calls within {RATIO_GOAL}x Node",
+                  "per_import": f"every call within Node + {US_PER_IMPORT} us per import call"},  # fmt: skip
+        "summary": {"calls": len(rows), "few_import_calls": len(few),
+                    "few_imports_met": sum(bool(r["goal_few_imports"]) for r in few),
+                    "per_import_met": sum(bool(r.get("goal_per_import")) for r in rows),
+                    "median_ratio": statistics.median([r["ratio"] for r in rows if "ratio" in r] or [0.0])},  # fmt: skip
+        "budget_s": args.budget,
+        "rounds": args.rounds,
+        "rows": rows,
+    }
+    print(json.dumps(doc["summary"]))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(doc, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
