@@ -6,7 +6,8 @@
 * The calls: every case of the public corpus (``../shared/corpus/cases``, 36 calls, translated into
   Python by ``check_calls.py``'s ``RUN``/``SETUP`` tables, imported from there) and every case of
   the packages tried here (``tests/packages/<id>/cases.json``, replayed by
-  ``tests/package_cases.run_steps``) but the ``fresh`` ones (a wasm trap, which poisons the instance). ``resvg/render_png`` is timed in its ``bench`` form on both
+  ``tests/package_cases.run_steps``) but the ``fresh`` ones (a wasm trap, which poisons the
+  instance). ``resvg/render_png`` is timed in its ``bench`` form on both
   sides (the only case with one).
 * Node: ``benchmarks/node_bench.mjs`` (corpus) and ``benchmarks/node_bench_steps.mjs`` (the new
   packages) run the package's own glue on the same inputs, in calibrated batches, in the same run.
@@ -76,7 +77,7 @@ def _imports(api: Any, call: Callable[[], object]) -> int | None:
         return None
     before = [sum(i.import_calls.values()) for i in instances]
     call()
-    return sum(sum(i.import_calls.values()) - b for i, b in zip(instances, before))
+    return sum(sum(i.import_calls.values()) - b for i, b in zip(instances, before, strict=True))
 
 
 def _node(command: list[str], timeout: float) -> dict[str, Any]:
@@ -115,7 +116,7 @@ def corpus_rows(args: argparse.Namespace, rw: Any, cc: Any, node: str) -> list[d
                     setups[c["setup_js"]] = cc.SETUP[(pid, c["setup_js"])](api, inputs)
                 state = setups[c["setup_js"]]
             run = _resvg_render_bench if (pid, c["id"]) == ("resvg", "render_png") else cc.RUN[(pid, c["id"])]
-            call = _swallow(lambda run=run, inputs=inputs, state=state: run(api, inputs, state), "throws" in c)
+            call = _swallow(lambda api=api, run=run, inputs=inputs, state=state: run(api, inputs, state), "throws" in c)
             trace = c.get("trace", {}).get("imports")
             rows.append(_row(pid, c["id"], api, call, args, nd.get("cases", {}).get(c["id"], nd),
                              sum(trace.values()) if trace is not None else None))  # fmt: skip
@@ -140,7 +141,8 @@ def new_rows(args: argparse.Namespace, rw: Any, node: str) -> list[dict[str, Any
                     "--rounds", str(args.rounds), "--budget-ms", f"{args.budget * 1000:.0f}"], 600)  # fmt: skip
         for c in cases:
             steps, result = c["steps"], c.get("result")
-            call = _swallow(lambda steps=steps, result=result: run_steps(api, steps, result), bool(c.get("expect_throw")))
+            call = _swallow(lambda api=api, steps=steps, result=result: run_steps(api, steps, result),
+                            bool(c.get("expect_throw")))
             rows.append(_row(pid, c["id"], api, call, args, nd.get("cases", {}).get(c["id"], nd), None))
     return rows
 
@@ -200,9 +202,10 @@ def main() -> None:
     cc = _check_calls()
     rows = corpus_rows(args, rw, cc, node) + new_rows(args, rw, node)
     for r in rows:
+        few_goal = "-" if r.get("goal_few_imports") is None else str(r["goal_few_imports"])
         print(f"{r['call']:48} {r['imports'] if r['imports'] is not None else '?':>6} "
               f"{r['python_us']:10.1f} {r.get('node_us', float('nan')):10.1f} {r.get('ratio', float('nan')):6.2f} "
-              f"{'-' if r.get('goal_few_imports') is None else r['goal_few_imports']!s:5} {r.get('goal_per_import')!s:5}")  # fmt: skip
+              f"{few_goal:5} {r.get('goal_per_import')!s:5}")  # fmt: skip
     few = [r for r in rows if r.get("goal_few_imports") is not None]
     doc = {
         "generated_by": "benchmarks/bench_package_calls.py",
@@ -213,7 +216,8 @@ def main() -> None:
         "summary": {"calls": len(rows), "few_import_calls": len(few),
                     "few_imports_met": sum(bool(r["goal_few_imports"]) for r in few),
                     "per_import_met": sum(bool(r.get("goal_per_import")) for r in rows),
-                    "median_ratio": statistics.median([r["ratio"] for r in rows if "ratio" in r] or [0.0])},  # fmt: skip
+                    "median_ratio": statistics.median([r["ratio"] for r in rows if "ratio" in r] or [0.0])},
+        # fmt: skip
         "budget_s": args.budget,
         "rounds": args.rounds,
         "rows": rows,

@@ -240,21 +240,22 @@ def _pass_array(name: str, kind: str) -> None:
         ctx = ctx_getter(access, frame)
         set_len = access.setter("WASM_VECTOR_LEN")
 
-        def run(this: Any, args: list[Any]) -> Any:
-            source = arg(args, 0)
+        def direct(source: Any = UNDEFINED, malloc: Any = UNDEFINED, *rest: Any) -> Any:
             if isinstance(source, typed.TypedArray):
                 n = source.length
             elif isinstance(source, list):
                 n = len(source)
             else:
                 n = m.to_integer(m.get(source, "length"))
-            ptr = _allocate(arg(args, 1), n * size, size)
+            ptr = _allocate(malloc, n * size, size)
             if n:
                 typed.TypedArray(kind, memory_buffer(ctx().memory), ptr, n).write(0, source)
             set_len(frame, n)
             return ptr
 
-        return JSFunction(run, name, 2)
+        fn = JSFunction(lambda this, args: direct(*args), name, 2)
+        fn.direct = direct  # the positional entry translated glue calls (js/direct.py)
+        return fn
 
 
 for _bits, _kind in _PASS.items():
