@@ -17,6 +17,11 @@
 * Goals (issue 10): a call making fewer than 100 import calls within 1.5x Node; every call within
   Node's time + 2 us per import call.
 
+``--baseline DIR`` (a directory holding another checkout's ``realm_wasmer/``, e.g. from
+``git archive <commit> realm_wasmer | tar -x -C DIR``): that tree is imported in the same process
+as ``realm_wasmer_base`` and each call is timed on both trees in interleaved batches; the row gets
+``base_us`` and ``new_over_base`` (the median of the per-round ratios), the before/after figure.
+
 Per call: the median of ``rounds`` batches of about ``budget / rounds`` seconds each (Python and
 Node alike). The machine is shared: compare ratios from one run.
 """
@@ -30,6 +35,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -51,23 +57,28 @@ def _check_calls() -> Any:
     return module
 
 
-def _time(call: Callable[[], object], budget: float, rounds: int) -> dict[str, Any]:
+def _time(calls: dict[str, Callable[[], object]], budget: float, rounds: int) -> dict[str, list[float]]:
+    """Seconds per call of each callable: ``rounds`` batches each, interleaved (one batch of every
+    callable per round), so that a burst of load on the shared machine hits them alike."""
     clock = time.perf_counter
-    start = clock()
-    call()
-    while clock() - start < budget / rounds / 2:  # warm-up
+    sizes = {}
+    for name, call in calls.items():
+        start = clock()
         call()
-    t0 = clock()
-    call()
-    single = max(clock() - t0, 1e-7)
-    size = max(1, round(budget / rounds / single))
-    per_call = []
-    for _ in range(rounds):
-        t0 = clock()
-        for _ in range(size):
+        while clock() - start < budget / rounds / 2:  # warm-up
             call()
-        per_call.append((clock() - t0) / size)
-    return {"median_s": statistics.median(per_call), "min_s": min(per_call), "batch": size}
+        t0 = clock()
+        call()
+        sizes[name] = max(1, round(budget / rounds / max(clock() - t0, 1e-7)))
+    per_call: dict[str, list[float]] = {name: [] for name in calls}
+    for _ in range(rounds):
+        for name, call in calls.items():
+            size = sizes[name]
+            t0 = clock()
+            for _ in range(size):
+                call()
+            per_call[name].append((clock() - t0) / size)
+    return per_call
 
 
 def _imports(api: Any, call: Callable[[], object]) -> int | None:
@@ -89,10 +100,11 @@ def _node(command: list[str], timeout: float) -> dict[str, Any]:
     return data
 
 
-def corpus_rows(args: argparse.Namespace, rw: Any, cc: Any, node: str) -> list[dict[str, Any]]:
+def corpus_rows(args: argparse.Namespace, trees: dict[str, Any], cc: Any, node: str) -> list[dict[str, Any]]:
     from realm_wasmer.bench.corpus import _resvg_render_bench
 
     cc.CACHE = str(args.corpus_cache)
+    undefined = cc.UNDEF
     rows = []
     for pid in cc.PACKAGES:
         doc = json.loads((CORPUS / "cases" / f"{pid}.json").read_text())
@@ -100,32 +112,40 @@ def corpus_rows(args: argparse.Namespace, rw: Any, cc: Any, node: str) -> list[d
         if not cases:
             continue
         glue = doc["glue"].removeprefix("package/")
-        api = rw.load_package(str(args.corpus_cache / "pkgs" / pid / "package"), engine=args.engine, entry=glue)
+        source = str(args.corpus_cache / "pkgs" / pid / "package")
+        apis = {name: mod.load_package(source, engine=args.engine, entry=glue) for name, mod in trees.items()}
         budget_ms = f"{args.budget * 1000:.0f}"
         nd = _node([node, "--no-warnings", "--no-liftoff", str(ROOT / "benchmarks" / "node_bench.mjs"),
                     "--corpus", str(CORPUS), "--cache", str(args.corpus_cache), "--package", pid,
                     "--cases", ",".join(c["id"] for c in cases), "--rounds", str(args.rounds),
                     "--budget-ms", budget_ms], 600)  # fmt: skip
-        setups: dict[str, Any] = {}
+        setups: dict[tuple[str, str], Any] = {}
         for c in cases:
-            root = str(args.corpus_cache / "pkgs" / pid)
-            inputs = cc.decode_input(c.get("inputs") or {}, root)
-            state = None
-            if "setup_js" in c:
-                if c["setup_js"] not in setups:
-                    setups[c["setup_js"]] = cc.SETUP[(pid, c["setup_js"])](api, inputs)
-                state = setups[c["setup_js"]]
             run = _resvg_render_bench if (pid, c["id"]) == ("resvg", "render_png") else cc.RUN[(pid, c["id"])]
-            call = _swallow(lambda api=api, run=run, inputs=inputs, state=state: run(api, inputs, state), "throws" in c)
+            calls = {}
+            for name, api in apis.items():
+                cc.UNDEF = trees[name].UNDEFINED  # each tree's own undefined in the inputs
+                try:
+                    inputs = cc.decode_input(c.get("inputs") or {}, str(args.corpus_cache / "pkgs" / pid))
+                finally:
+                    cc.UNDEF = undefined
+                state = None
+                if "setup_js" in c:
+                    key = (name, c["setup_js"])
+                    if key not in setups:
+                        setups[key] = cc.SETUP[(pid, c["setup_js"])](api, inputs)
+                    state = setups[key]
+                calls[name] = _swallow(lambda api=api, run=run, inputs=inputs, state=state: run(api, inputs, state),
+                                       "throws" in c)  # fmt: skip
             trace = c.get("trace", {}).get("imports")
-            rows.append(_row(pid, c["id"], api, call, args, nd.get("cases", {}).get(c["id"], nd),
+            rows.append(_row(pid, c["id"], apis["new"], calls, args, nd.get("cases", {}).get(c["id"], nd),
                              sum(trace.values()) if trace is not None else None))  # fmt: skip
         for obj in setups.values():
             obj.free()
     return rows
 
 
-def new_rows(args: argparse.Namespace, rw: Any, node: str) -> list[dict[str, Any]]:
+def new_rows(args: argparse.Namespace, trees: dict[str, Any], node: str) -> list[dict[str, Any]]:
     from tests.package_cases import run_steps
 
     rows = []
@@ -135,15 +155,17 @@ def new_rows(args: argparse.Namespace, rw: Any, node: str) -> list[dict[str, Any
                  if _selected(args, pid, c["id"]) and not c.get("fresh")]  # a trap poisons the instance: not timed
         if not cases:
             continue
-        api = rw.load_package(str(args.new_cache / "pkgs" / pid / "package"), engine=args.engine, entry=pkg["entry"])
+        source = str(args.new_cache / "pkgs" / pid / "package")
+        apis = {name: mod.load_package(source, engine=args.engine, entry=pkg["entry"]) for name, mod in trees.items()}
         nd = _node([node, "--no-warnings", "--no-liftoff", str(ROOT / "benchmarks" / "node_bench_steps.mjs"),
                     "--cache", str(args.new_cache), "--package", pid, "--cases", ",".join(c["id"] for c in cases),
                     "--rounds", str(args.rounds), "--budget-ms", f"{args.budget * 1000:.0f}"], 600)  # fmt: skip
         for c in cases:
             steps, result = c["steps"], c.get("result")
-            call = _swallow(lambda api=api, steps=steps, result=result: run_steps(api, steps, result),
-                            bool(c.get("expect_throw")))
-            rows.append(_row(pid, c["id"], api, call, args, nd.get("cases", {}).get(c["id"], nd), None))
+            calls = {name: _swallow(lambda api=api, steps=steps, result=result: run_steps(api, steps, result),
+                                    bool(c.get("expect_throw")))
+                     for name, api in apis.items()}  # fmt: skip
+            rows.append(_row(pid, c["id"], apis["new"], calls, args, nd.get("cases", {}).get(c["id"], nd), None))
     return rows
 
 
@@ -161,12 +183,15 @@ def _swallow(call: Callable[[], object], throws: bool) -> Callable[[], object]:
     return run
 
 
-def _row(pid: str, cid: str, api: Any, call: Callable[[], object], args: argparse.Namespace,
+def _row(pid: str, cid: str, api: Any, calls: dict[str, Callable[[], object]], args: argparse.Namespace,
          node: dict[str, Any], recorded: int | None) -> dict[str, Any]:  # fmt: skip
-    imports = _imports(api, call)
-    py = _time(call, args.budget, args.rounds)
+    imports = _imports(api, calls["new"])
+    py = _time(calls, args.budget, args.rounds)
     row: dict[str, Any] = {"call": f"{pid}/{cid}", "imports": imports if imports is not None else recorded,
-                           "imports_recorded": recorded, "python_us": py["median_s"] * 1e6}  # fmt: skip
+                           "imports_recorded": recorded, "python_us": statistics.median(py["new"]) * 1e6}  # fmt: skip
+    if "base" in py:
+        row["base_us"] = statistics.median(py["base"]) * 1e6
+        row["new_over_base"] = statistics.median(n / b for n, b in zip(py["new"], py["base"], strict=True))
     if "median_s" not in node:
         row["node_error"] = str(node.get("error", "not timed"))[:300]
         return row
@@ -178,6 +203,15 @@ def _row(pid: str, cid: str, api: Any, call: Callable[[], object], args: argpars
     row["goal_few_imports"] = (row["ratio"] <= RATIO_GOAL) if k < FEW_IMPORTS else None
     row["goal_per_import"] = row["python_us"] <= row["bound_us"]
     return row
+
+
+def _baseline(directory: Path) -> Any:
+    """The baseline tree's package, imported as ``realm_wasmer_base`` (a renamed copy: the
+    package imports itself relatively)."""
+    holder = Path(tempfile.mkdtemp(prefix="realm-bench-base-"))
+    shutil.copytree(directory / "realm_wasmer", holder / "realm_wasmer_base")
+    sys.path.insert(0, str(holder))
+    return importlib.import_module("realm_wasmer_base")
 
 
 def _selected(args: argparse.Namespace, pid: str, cid: str) -> bool:
@@ -192,6 +226,7 @@ def main() -> None:
     p.add_argument("--only", type=lambda s: set(s.split(",")), default=set())
     p.add_argument("--corpus-cache", type=Path, default=Path("/tmp/realm-corpus-public"))
     p.add_argument("--new-cache", type=Path, default=Path("/tmp/realm-new-packages"))
+    p.add_argument("--baseline", type=Path, help="a directory with another checkout's realm_wasmer/")
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "package_calls.json")
     args = p.parse_args()
     node = shutil.which("node")
@@ -200,12 +235,13 @@ def main() -> None:
     import realm_wasmer as rw
 
     cc = _check_calls()
-    rows = corpus_rows(args, rw, cc, node) + new_rows(args, rw, node)
+    trees = {"new": rw} if args.baseline is None else {"new": rw, "base": _baseline(args.baseline)}
+    rows = corpus_rows(args, trees, cc, node) + new_rows(args, trees, node)
     for r in rows:
         few_goal = "-" if r.get("goal_few_imports") is None else str(r["goal_few_imports"])
         print(f"{r['call']:48} {r['imports'] if r['imports'] is not None else '?':>6} "
               f"{r['python_us']:10.1f} {r.get('node_us', float('nan')):10.1f} {r.get('ratio', float('nan')):6.2f} "
-              f"{few_goal:5} {r.get('goal_per_import')!s:5}")  # fmt: skip
+              f"{few_goal:5} {r.get('goal_per_import')!s:5} {r.get('new_over_base', float('nan')):5.2f}", flush=True)
     few = [r for r in rows if r.get("goal_few_imports") is not None]
     doc = {
         "generated_by": "benchmarks/bench_package_calls.py",
@@ -213,6 +249,7 @@ def main() -> None:
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "goals": {"few_imports": f"calls with < {FEW_IMPORTS} import calls within {RATIO_GOAL}x Node",
                   "per_import": f"every call within Node + {US_PER_IMPORT} us per import call"},  # fmt: skip
+        "baseline": str(args.baseline) if args.baseline else None,
         "summary": {"calls": len(rows), "few_import_calls": len(few),
                     "few_imports_met": sum(bool(r["goal_few_imports"]) for r in few),
                     "per_import_met": sum(bool(r.get("goal_per_import")) for r in rows),

@@ -372,14 +372,16 @@ def _data_view(access: GlueAccess, frame: list[Any], fallback: JSFunction) -> JS
     ctx = ctx_getter(access, frame)
     cache: list[Any] = [None, None]
 
-    def run(this: Any, args: list[Any]) -> Any:
+    def direct(*args: Any) -> Any:
         c = ctx()
         if cache[0] is not c:
             cache[0] = c
             cache[1] = typed.DataView(memory_buffer(c.memory), 0, None)
         return cache[1]
 
-    return JSFunction(run, "getDataViewMemory0", 0)
+    fn = JSFunction(lambda this, args: direct(), "getDataViewMemory0", 0)
+    fn.direct = direct
+    return fn
 
 
 # ---------------------------------------------------------------------------------------- errors

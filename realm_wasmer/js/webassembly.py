@@ -156,7 +156,15 @@ def export_function(ctx: Any, name: str, sig: FuncType) -> JSFunction:
             raw = call(name, *[a if type(a) is int and -2147483648 <= a <= 2147483647 else to_i32(a) for a in args])
             return UNDEFINED if none else raw
 
-        return JSFunction(fast, name, n)
+        def direct(*args: Any) -> Any:  # the positional entry (js/direct.py's ``wasm.f(...)`` calls)
+            if len(args) != n:
+                args = (args + (UNDEFINED,) * n)[:n]
+            raw = call(name, *[a if type(a) is int and -2147483648 <= a <= 2147483647 else to_i32(a) for a in args])
+            return UNDEFINED if none else raw
+
+        out = JSFunction(fast, name, n)
+        out.direct = direct
+        return out
 
     def general(this: Any, args: list[Any]) -> Any:
         if len(args) != n:
