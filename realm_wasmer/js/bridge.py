@@ -291,6 +291,10 @@ class Bridge:
             return v
         if t is int:
             return v if -m.MAX_SAFE <= v <= m.MAX_SAFE else m.BigInt(v)
+        if t is bytes:  # the common byte inputs first: no shared memory to look for
+            return typed.new_bytes(v)
+        if t is np.ndarray and v.ndim:
+            return typed.shared(v) or typed.from_numpy(v)
         if isinstance(v, JsInstance):
             return v._js
         if isinstance(v, (JSFunction, typed.TypedArray, typed.ArrayBuffer, m.Symbol, PromiseObject)):

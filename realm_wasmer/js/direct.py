@@ -40,6 +40,7 @@ from . import model as m
 from .model import JSFunction, JsObject, Prop
 from .parser import node_text
 from .values import UNDEFINED
+from .webassembly import WasmExports
 
 #: Binary operators with a direct Python rendering (the same functions the closures use).
 _OPS: dict[str, str] = {
@@ -143,6 +144,10 @@ def _get(o: Any, key: Any, text: str) -> Any:
 
 
 def _mcall(o: Any, key: Any, args: list[Any], text: str) -> Any:
+    if type(o) is WasmExports:  # ``wasm.f(...)``: an own data property, the export's positional entry
+        fn = dict.get(o, key)
+        if type(fn) is JSFunction and fn.direct is not None:
+            return fn.direct(*args)
     try:
         fn = m.get(o, key)
     except JsThrow as exc:

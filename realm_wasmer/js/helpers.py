@@ -240,21 +240,22 @@ def _pass_array(name: str, kind: str) -> None:
         ctx = ctx_getter(access, frame)
         set_len = access.setter("WASM_VECTOR_LEN")
 
-        def run(this: Any, args: list[Any]) -> Any:
-            source = arg(args, 0)
+        def direct(source: Any = UNDEFINED, malloc: Any = UNDEFINED, *rest: Any) -> Any:
             if isinstance(source, typed.TypedArray):
                 n = source.length
             elif isinstance(source, list):
                 n = len(source)
             else:
                 n = m.to_integer(m.get(source, "length"))
-            ptr = _allocate(arg(args, 1), n * size, size)
+            ptr = _allocate(malloc, n * size, size)
             if n:
                 typed.TypedArray(kind, memory_buffer(ctx().memory), ptr, n).write(0, source)
             set_len(frame, n)
             return ptr
 
-        return JSFunction(run, name, 2)
+        fn = JSFunction(lambda this, args: direct(*args), name, 2)
+        fn.direct = direct  # the positional entry translated glue calls (js/direct.py)
+        return fn
 
 
 for _bits, _kind in _PASS.items():
@@ -371,14 +372,16 @@ def _data_view(access: GlueAccess, frame: list[Any], fallback: JSFunction) -> JS
     ctx = ctx_getter(access, frame)
     cache: list[Any] = [None, None]
 
-    def run(this: Any, args: list[Any]) -> Any:
+    def direct(*args: Any) -> Any:
         c = ctx()
         if cache[0] is not c:
             cache[0] = c
             cache[1] = typed.DataView(memory_buffer(c.memory), 0, None)
         return cache[1]
 
-    return JSFunction(run, "getDataViewMemory0", 0)
+    fn = JSFunction(lambda this, args: direct(), "getDataViewMemory0", 0)
+    fn.direct = direct
+    return fn
 
 
 # ---------------------------------------------------------------------------------------- errors

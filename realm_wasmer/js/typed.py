@@ -33,6 +33,12 @@ KINDS: dict[str, tuple[str, int, str, bool, bool]] = {
     "BigInt64Array": ("q", 8, "<i8", False, True),
     "BigUint64Array": ("Q", 8, "<u8", False, True),
 }
+#: kind name -> (struct of one element, itemsize, is_float, is_bigint), built once: a typed array
+#: is made on every ``subarray`` and every array passed to wasm.
+_LAYOUT: dict[str, tuple[struct.Struct, int, bool, bool]] = {
+    kind: (struct.Struct("<" + code), size, is_float, is_big)
+    for kind, (code, size, _, is_float, is_big) in KINDS.items()
+}
 #: numpy dtype -> typed array kind (for values coming in from Python).
 KIND_OF_DTYPE = {
     np.dtype("int8"): "Int8Array",
@@ -112,8 +118,7 @@ class TypedArray:
         self.buffer = buffer
         self.offset = offset
         self.fixed = length
-        code, self.size, _, self.is_float, self.is_big = KINDS[kind]
-        self.code = struct.Struct("<" + code)
+        self.code, self.size, self.is_float, self.is_big = _LAYOUT[kind]
 
     @property
     def length(self) -> int:
@@ -172,6 +177,14 @@ class TypedArray:
 
     def write(self, index: int, source: Any) -> None:
         """``set(source, index)``: copy an array-like in at element ``index``."""
+        if type(source) is TypedArray and source.kind == self.kind:  # a byte copy (numpy copes with overlap)
+            n = source.length
+            if index < 0 or index + n > self.length:
+                raise m.throw("RangeError", "offset is out of bounds")
+            if n:
+                start, size, at = self.offset + index * self.size, n * self.size, source.offset
+                self.buffer.np()[start : start + size] = source.buffer.np()[at : at + size]
+            return
         if isinstance(source, TypedArray):
             values = source.numpy()
             if source.kind != self.kind:
@@ -594,6 +607,10 @@ def install(realm: Any, g: JsObject) -> None:
 
 def _range(args: list[Any], n: int) -> tuple[int, int]:
     """(start, end) of ``slice(start, end)``-style arguments over a length ``n``."""
+    if len(args) == 2:
+        start, end = args
+        if type(start) is int and type(end) is int and 0 <= start <= end <= n:  # the glue's subarray(ptr, ptr + len)
+            return start, end
     start = m.to_integer(args[0]) if args and args[0] is not UNDEFINED else 0
     end = m.to_integer(args[1]) if len(args) > 1 and args[1] is not UNDEFINED else n
     if start < 0:

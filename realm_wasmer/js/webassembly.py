@@ -147,16 +147,24 @@ def export_function(ctx: Any, name: str, sig: FuncType) -> JSFunction:
             return raw if c is None else c(raw)
         return [v if c is None else c(v) for c, v in zip(conv_out, raw, strict=False)]
 
-    if simple and len(results) <= 1 and all(c is None for c in conv_out):
-        none = not results
+    if simple and all(c is None for c in conv_out):  # i32s in, i32s out (several: a JS array, as finish)
+        shape = len(results)
 
         def fast(this: Any, args: list[Any]) -> Any:
             if len(args) != n:
                 args = (args + [UNDEFINED] * n)[:n]
             raw = call(name, *[a if type(a) is int and -2147483648 <= a <= 2147483647 else to_i32(a) for a in args])
-            return UNDEFINED if none else raw
+            return raw if shape == 1 else (UNDEFINED if shape == 0 else list(raw))
 
-        return JSFunction(fast, name, n)
+        def direct(*args: Any) -> Any:  # the positional entry (js/direct.py's ``wasm.f(...)`` calls)
+            if len(args) != n:
+                args = (args + (UNDEFINED,) * n)[:n]
+            raw = call(name, *[a if type(a) is int and -2147483648 <= a <= 2147483647 else to_i32(a) for a in args])
+            return raw if shape == 1 else (UNDEFINED if shape == 0 else list(raw))
+
+        out = JSFunction(fast, name, n)
+        out.direct = direct
+        return out
 
     def general(this: Any, args: list[Any]) -> Any:
         if len(args) != n:
