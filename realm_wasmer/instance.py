@@ -14,6 +14,7 @@ components inside it (memory, JS values, ABI, tables, calls) never hold the inst
 from __future__ import annotations
 
 import struct
+import threading
 from typing import Any, Callable, Optional, Union
 
 import attrs
@@ -370,6 +371,9 @@ class Instance(ContextParts):
                 raise ConstructorError(f"constructor {name} returned a null object pointer")
             return Object(calls, info, ptr & 0xFFFFFFFF, ctor, registry, free, free_call)
 
+        raw = calls.raw(name) if ctor.pattern == 3 and not ctor.multi_value and self.info.roles.get("malloc") else None
+        if raw is not None:
+            return self._construct_region(name, raw, made, (info, ctor, registry, free, free_call))
         if ctor.pattern == 3 and not ctor.multi_value and self.info.roles.get("malloc"):
             # The hot path: the reusable out-slot, the export's bound caller, the three
             # words cleared and read on one memoryview (memory keeps its base when it
@@ -398,6 +402,60 @@ class Instance(ContextParts):
         if ctor.pattern == 3:  # no malloc: the stack slot of construct()
             return lambda *args: self.construct(class_name, *args, export=name)
         return lambda *args: made(int(call(name, *args)), 0, 0)
+
+    def _construct_region(
+        self,
+        name: str,
+        raw: Callable[..., Any],
+        made: Callable[[int, int, int], Object],
+        handle: tuple[ClassInfo, Constructor, LiveObjects, tuple[str, int], Optional[Callable[..., Any]]],
+    ) -> Callable[..., Object]:
+        """The Pattern 3 hot path on engines with raw callables bound to one thread: the
+        one crossing as a guarded region (the bookkeeping of ``GuestCalls.caller``, as
+        ``bindings/region.py`` generates it) with the out-slot of the depth taken
+        without the lock, the three words cleared and read on one memoryview."""
+        calls, abi, memory = self.context.calls, self.abi, self.memory
+        budget, hooks, slots, owner = calls.budget, calls.after_outermost, abi.slot_list, calls.owner
+        get_ident, failed, names = threading.get_ident, calls.region_failed, (name,)
+        words3 = struct.Struct("<3I")
+        pack_into, unpack_from = words3.pack_into, words3.unpack_from
+        trusted = memory.trusted
+        info, ctor, registry, free, free_call = handle
+
+        def construct_region(*args: Any) -> Object:
+            if calls.poisoned_by is not None or get_ident() != owner:
+                calls._refuse()
+            depth = calls._depth
+            if not depth:
+                calls._last_import = None
+                calls._host_exception = None
+                budget.used = 0
+                budget.export = name
+            sd = abi._slot_depth
+            slot = slots[sd] if sd < len(slots) else abi.slot_at(sd)  # before the region: counts itself
+            calls._depth = depth + 1
+            abi._slot_depth = sd + 1
+            try:
+                view = memory.trusted_view
+                if slot + 12 > len(view):
+                    view = trusted(slot, 12)
+                pack_into(view, slot, 0, 0, 0)
+                calls.calls += 1
+                raw(slot, *args)
+                ptr, err, is_err = unpack_from(view, slot)
+            except BaseException as exc:
+                failed(names, 0, exc)
+                raise
+            finally:
+                abi._slot_depth = sd
+                calls._depth = depth
+                if not depth and hooks:
+                    calls.run_hooks()
+            if is_err or not ptr:
+                return made(ptr, err, is_err)  # raises
+            return Object(calls, info, ptr, ctor, registry, free, free_call)
+
+        return construct_region
 
     def wrap(self, class_name: str, ptr: int) -> Object:
         """Take ownership of an object pointer the guest returned (a static
