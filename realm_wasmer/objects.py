@@ -135,11 +135,13 @@ class Object:
         is discarded with it on ``reset()``)."""
         if self.closed:
             return
-        self.closed = True
-        if self._registry is not None:
-            self._registry.count -= 1
+        self._disown()
         if self._calls.poisoned_by is not None:
             return
+        self.close_free()
+
+    def close_free(self) -> None:
+        """The free call of :meth:`close` (``BoundObject.close`` inlines the rest)."""
         args = (self._ptr, 0) if self._free_arity == 2 else (self._ptr,)
         if self._free_call is not None:
             self._free_call(*args)
