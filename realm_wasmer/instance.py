@@ -31,7 +31,7 @@ from .host.linker import link
 from .host.resolver import Imports, MissingPolicy, Resolver
 from .inspection import ClassInfo, Constructor, ModuleInfo
 from .js.values import js_error
-from .objects import ExplainStep, LiveObjects, Object, free_export_of
+from .objects import ExplainStep, HandleKind, LiveObjects, Object, free_export_of
 from .pipeline import Prepared, TransformResolver, prepare
 from .references import resolve_imports
 from .spec import ImportsLike, LoadSpec, Source
@@ -363,17 +363,18 @@ class Instance(ContextParts):
         call, name = calls.call, ctor.export
         free = free_export_of(info, ctor, calls.has)  # once, not per object
         free_call = calls.caller(free[0]) if calls.has(free[0]) else None
+        kind, from_kind = HandleKind(calls, info, ctor, free[0], free[1], free_call, registry), Object.from_kind
 
         def made(ptr: int, err: int, is_err: int) -> Object:
             if is_err:
                 raise js_error(values.take(err & 0xFFFFFFFF))
             if not ptr:
                 raise ConstructorError(f"constructor {name} returned a null object pointer")
-            return Object(calls, info, ptr & 0xFFFFFFFF, ctor, registry, free, free_call)
+            return from_kind(kind, ptr & 0xFFFFFFFF)
 
         raw = calls.raw(name) if ctor.pattern == 3 and not ctor.multi_value and self.info.roles.get("malloc") else None
         if raw is not None:
-            return self._construct_region(name, raw, made, (info, ctor, registry, free, free_call))
+            return self._construct_region(name, raw, made, kind)
         if ctor.pattern == 3 and not ctor.multi_value and self.info.roles.get("malloc"):
             # The hot path: the reusable out-slot, the export's bound caller, the three
             # words cleared and read on one memoryview (memory keeps its base when it
@@ -394,7 +395,7 @@ class Instance(ContextParts):
                     release()
                 if is_err or not ptr:
                     return made(ptr, err, is_err)  # raises
-                return Object(calls, info, ptr, ctor, registry, free, free_call)
+                return from_kind(kind, ptr)
 
             return construct_retptr
         if ctor.pattern == 3 and ctor.multi_value:
@@ -408,7 +409,7 @@ class Instance(ContextParts):
         name: str,
         raw: Callable[..., Any],
         made: Callable[[int, int, int], Object],
-        handle: tuple[ClassInfo, Constructor, LiveObjects, tuple[str, int], Optional[Callable[..., Any]]],
+        kind: HandleKind,
     ) -> Callable[..., Object]:
         """The Pattern 3 hot path on engines with raw callables bound to one thread: the
         one crossing as a guarded region (the bookkeeping of ``GuestCalls.caller``, as
@@ -420,7 +421,7 @@ class Instance(ContextParts):
         words3 = struct.Struct("<3I")
         pack_into, unpack_from = words3.pack_into, words3.unpack_from
         trusted = memory.trusted
-        info, ctor, registry, free, free_call = handle
+        registry, new = self._objects, Object.__new__
 
         def construct_region(*args: Any) -> Object:
             if calls.poisoned_by is not None or get_ident() != owner:
@@ -453,7 +454,12 @@ class Instance(ContextParts):
                     calls.run_hooks()
             if is_err or not ptr:
                 return made(ptr, err, is_err)  # raises
-            return Object(calls, info, ptr, ctor, registry, free, free_call)
+            obj = new(Object)  # Object.from_kind inline
+            obj._kind = kind
+            obj._ptr = ptr
+            registry.count += 1
+            obj.closed = False
+            return obj
 
         return construct_region
 

@@ -62,15 +62,16 @@ class BoundObject:
         if h.closed:
             return
         h.closed = True
-        registry = h._registry
+        kind = h._kind
+        registry = kind.registry
         if registry is not None:
             registry.count -= 1
-        if h._calls.poisoned_by is not None:
+        if kind.calls.poisoned_by is not None:
             return
-        free_call = h._free_call
+        free_call = kind.free_call
         if free_call is None:
             h.close_free()
-        elif h._free_arity == 2:
+        elif kind.free_arity == 2:
             free_call(h._ptr, 0)
         else:
             free_call(h._ptr)
