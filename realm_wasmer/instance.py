@@ -14,6 +14,7 @@ components inside it (memory, JS values, ABI, tables, calls) never hold the inst
 from __future__ import annotations
 
 import struct
+import threading
 from typing import Any, Callable, Optional, Union
 
 import attrs
@@ -30,7 +31,7 @@ from .host.linker import link
 from .host.resolver import Imports, MissingPolicy, Resolver
 from .inspection import ClassInfo, Constructor, ModuleInfo
 from .js.values import js_error
-from .objects import ExplainStep, LiveObjects, Object, free_export_of
+from .objects import ExplainStep, HandleKind, LiveObjects, Object, free_export_of
 from .pipeline import Prepared, TransformResolver, prepare
 from .references import resolve_imports
 from .spec import ImportsLike, LoadSpec, Source
@@ -362,14 +363,18 @@ class Instance(ContextParts):
         call, name = calls.call, ctor.export
         free = free_export_of(info, ctor, calls.has)  # once, not per object
         free_call = calls.caller(free[0]) if calls.has(free[0]) else None
+        kind, from_kind = HandleKind(calls, info, ctor, free[0], free[1], free_call, registry), Object.from_kind
 
         def made(ptr: int, err: int, is_err: int) -> Object:
             if is_err:
                 raise js_error(values.take(err & 0xFFFFFFFF))
             if not ptr:
                 raise ConstructorError(f"constructor {name} returned a null object pointer")
-            return Object(calls, info, ptr & 0xFFFFFFFF, ctor, registry, free, free_call)
+            return from_kind(kind, ptr & 0xFFFFFFFF)
 
+        raw = calls.raw(name) if ctor.pattern == 3 and not ctor.multi_value and self.info.roles.get("malloc") else None
+        if raw is not None:
+            return self._construct_region(name, raw, made, kind)
         if ctor.pattern == 3 and not ctor.multi_value and self.info.roles.get("malloc"):
             # The hot path: the reusable out-slot, the export's bound caller, the three
             # words cleared and read on one memoryview (memory keeps its base when it
@@ -390,7 +395,7 @@ class Instance(ContextParts):
                     release()
                 if is_err or not ptr:
                     return made(ptr, err, is_err)  # raises
-                return Object(calls, info, ptr, ctor, registry, free, free_call)
+                return from_kind(kind, ptr)
 
             return construct_retptr
         if ctor.pattern == 3 and ctor.multi_value:
@@ -398,6 +403,65 @@ class Instance(ContextParts):
         if ctor.pattern == 3:  # no malloc: the stack slot of construct()
             return lambda *args: self.construct(class_name, *args, export=name)
         return lambda *args: made(int(call(name, *args)), 0, 0)
+
+    def _construct_region(
+        self,
+        name: str,
+        raw: Callable[..., Any],
+        made: Callable[[int, int, int], Object],
+        kind: HandleKind,
+    ) -> Callable[..., Object]:
+        """The Pattern 3 hot path on engines with raw callables bound to one thread: the
+        one crossing as a guarded region (the bookkeeping of ``GuestCalls.caller``, as
+        ``bindings/region.py`` generates it) with the out-slot of the depth taken
+        without the lock, the three words cleared and read on one memoryview."""
+        calls, abi, memory = self.context.calls, self.abi, self.memory
+        budget, hooks, slots, owner = calls.budget, calls.after_outermost, abi.slot_list, calls.owner
+        get_ident, failed, names = threading.get_ident, calls.region_failed, (name,)
+        words3 = struct.Struct("<3I")
+        pack_into, unpack_from = words3.pack_into, words3.unpack_from
+        trusted = memory.trusted
+        registry, new = self._objects, Object.__new__
+
+        def construct_region(*args: Any) -> Object:
+            if calls.poisoned_by is not None or get_ident() != owner:
+                calls._refuse()
+            depth = calls._depth
+            if not depth:
+                calls._last_import = None
+                calls._host_exception = None
+                budget.used = 0
+                budget.export = name
+            sd = abi._slot_depth
+            slot = slots[sd] if sd < len(slots) else abi.slot_at(sd)  # before the region: counts itself
+            calls._depth = depth + 1
+            abi._slot_depth = sd + 1
+            try:
+                view = memory.trusted_view
+                if slot + 12 > len(view):
+                    view = trusted(slot, 12)
+                pack_into(view, slot, 0, 0, 0)
+                calls.calls += 1
+                raw(slot, *args)
+                ptr, err, is_err = unpack_from(view, slot)
+            except BaseException as exc:
+                failed(names, 0, exc)
+                raise
+            finally:
+                abi._slot_depth = sd
+                calls._depth = depth
+                if not depth and hooks:
+                    calls.run_hooks()
+            if is_err or not ptr:
+                return made(ptr, err, is_err)  # raises
+            obj = new(Object)  # Object.from_kind inline
+            obj._kind = kind
+            obj._ptr = ptr
+            registry.count += 1
+            obj.closed = False
+            return obj
+
+        return construct_region
 
     def wrap(self, class_name: str, ptr: int) -> Object:
         """Take ownership of an object pointer the guest returned (a static

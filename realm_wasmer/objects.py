@@ -66,6 +66,21 @@ class LiveObjects:
         self.count = 0
 
 
+@attrs.frozen(eq=False)
+class HandleKind:
+    """What every handle made by one constructor shares: one object referenced by each
+    handle instead of seven slots filled per handle (the hot path makes one per object)."""
+
+    calls: GuestCalls
+    info: ClassInfo
+    constructor: Constructor
+    free_export: str
+    free_arity: int
+    #: The free export's bound caller (``GuestCalls.caller``), from a prebuilt constructor.
+    free_call: Optional[Callable[..., Any]] = None
+    registry: Optional[LiveObjects] = None
+
+
 class Object:
     """A handle owning one guest object. ``close()`` (or leaving a ``with``
     block) frees it with the class's free export at its arity; a finalizer does
@@ -73,9 +88,10 @@ class Object:
     the handle is dropped first. Use after close raises :class:`UseAfterFree`;
     a second ``close()`` does nothing, so a double free cannot happen."""
 
-    # Slots: a handle is made per guest object on the hot path (no per-handle dict).
-    __slots__ = ("_calls", "class_info", "constructor", "_ptr", "explain", "_free_export", "_free_arity",
-                 "_free_call", "_registry", "closed", "__weakref__")  # fmt: skip
+    # Slots: a handle is made per guest object on the hot path (no per-handle dict); what
+    # handles of one constructor share is one HandleKind. Hot paths make a handle with
+    # ``Object.__new__`` and set ``_kind``, ``_ptr`` and (last) ``closed`` (see ``from_kind``).
+    __slots__ = ("_kind", "_ptr", "_explain", "closed", "__weakref__")
 
     def __init__(
         self,
@@ -87,21 +103,65 @@ class Object:
         free: Optional[tuple[str, int]] = None,
         free_call: Optional[Callable[..., Any]] = None,
     ) -> None:
-        self._calls = calls
-        self.class_info = info
-        self.constructor = constructor
-        self._ptr = ptr
-        self.explain: list[ExplainStep] = []
         # ``free``: free_export_of(info, constructor, ...) computed once by a prebuilt constructor.
         free_export, arity = free if free is not None else free_export_of(info, constructor, calls.has)
-        self._free_export = free_export
-        self._free_arity = arity
-        #: The free export's bound caller (``GuestCalls.caller``), from a prebuilt constructor.
-        self._free_call = free_call
-        self._registry = registry
+        self._kind = HandleKind(calls, info, constructor, free_export, arity, free_call, registry)
+        self._ptr = ptr
         if registry is not None:
             registry.count += 1
         self.closed = False  # owning from here on (the finalizer frees only a fully made handle)
+
+    @classmethod
+    def from_kind(cls, kind: HandleKind, ptr: int) -> "Object":
+        """A handle of ``kind`` owning ``ptr`` (what the hot paths inline)."""
+        obj = cls.__new__(cls)
+        obj._kind = kind
+        obj._ptr = ptr
+        if kind.registry is not None:
+            kind.registry.count += 1
+        obj.closed = False
+        return obj
+
+    @property
+    def explain(self) -> list[ExplainStep]:
+        """The steps of an explained construction (``Instance.construct``), else empty."""
+        try:
+            return self._explain
+        except AttributeError:
+            self._explain: list[ExplainStep] = []
+            return self._explain
+
+    @explain.setter
+    def explain(self, steps: list[ExplainStep]) -> None:
+        self._explain = steps
+
+    @property
+    def _calls(self) -> GuestCalls:
+        return self._kind.calls
+
+    @property
+    def class_info(self) -> ClassInfo:
+        return self._kind.info
+
+    @property
+    def constructor(self) -> Constructor:
+        return self._kind.constructor
+
+    @property
+    def _free_export(self) -> str:
+        return self._kind.free_export
+
+    @property
+    def _free_arity(self) -> int:
+        return self._kind.free_arity
+
+    @property
+    def _free_call(self) -> Optional[Callable[..., Any]]:
+        return self._kind.free_call
+
+    @property
+    def _registry(self) -> Optional[LiveObjects]:
+        return self._kind.registry
 
     @property
     def poisoned(self) -> bool:
@@ -135,11 +195,13 @@ class Object:
         is discarded with it on ``reset()``)."""
         if self.closed:
             return
-        self.closed = True
-        if self._registry is not None:
-            self._registry.count -= 1
+        self._disown()
         if self._calls.poisoned_by is not None:
             return
+        self.close_free()
+
+    def close_free(self) -> None:
+        """The free call of :meth:`close` (``BoundObject.close`` inlines the rest)."""
         args = (self._ptr, 0) if self._free_arity == 2 else (self._ptr,)
         if self._free_call is not None:
             self._free_call(*args)

@@ -193,3 +193,69 @@ def test_caller_keeps_an_exports_value_conversion() -> None:
     marker = object()
     assert instance.context.calls.caller("id")(marker) is marker
     assert instance.call("id", "kept") == "kept"
+
+
+# -- guarded regions (bindings/region.py): one set of checks for a binding's crossings ------
+@given(text=st.text(max_size=40))
+def test_a_binding_counts_each_crossing_it_makes(text: str) -> None:
+    m = _bound_cached()
+    before, crossings = m.instance.calls, m.instance.abi.crossings
+    assert m.rt_string(text) == text[::-1]
+    # malloc, the export, and free unless the result is empty: one count each, as per-crossing callers counted
+    assert m.instance.calls - before == (3 if text else 2)
+    assert m.instance.abi.crossings - crossings == (2 if text else 1)
+
+
+def test_a_binding_on_every_engine_counts_alike(engine: str) -> None:
+    m = _bound(engine)
+    m.rt_string("warm")
+    before = m.instance.calls
+    m.rt_string("abc")
+    m.rt_string("")
+    assert m.instance.calls - before == 5
+    realm = m.Realm()
+    realm.free()
+    assert m.instance.calls - before == 7 and realm.closed
+
+
+def test_a_host_exception_inside_a_binding_names_its_export_and_poisons(engine: str) -> None:
+    from realm_wasmer.demo import EchoModel, tiny_gguf
+
+    class Failing(EchoModel):
+        def next_token(self, caller: Any, model_id: int, tokens_ptr: int, tokens_len: int) -> int:
+            raise LookupError("no next token")
+
+    m = rw.bind(REALM_WASM, engine=engine, imports=Failing().imports())
+    realm = m.Realm()
+    realm.loadModel(tiny_gguf(["a", "b", "c", "d"]))
+    with pytest.raises(rw.HostError) as failed:
+        realm.generate("a b")
+    assert failed.value.export == "realm_generate" and failed.value.import_name.endswith("realm_next_token")
+    assert isinstance(failed.value.__cause__, LookupError)
+    assert m.instance.poisoned and not m.instance.context.calls.busy
+    with pytest.raises(rw.PoisonedInstance):
+        m.rt_string("after")
+
+
+def test_a_binding_nested_in_a_handler_keeps_the_outer_calls_slot(engine: str) -> None:
+    """A binding called from inside an import handler runs at depth 1: its own out-slot,
+    no outermost resets; the outer call's result is intact."""
+    from realm_wasmer.demo import EchoModel, tiny_gguf
+
+    inner: list[str] = []
+    box: dict[str, Any] = {}
+
+    class Nesting(EchoModel):
+        def next_token(self, caller: Any, model_id: int, tokens_ptr: int, tokens_len: int) -> int:
+            inner.append(box["m"].rt_string("nested"))
+            return super().next_token(caller, model_id, tokens_ptr, tokens_len)
+
+    m = box["m"] = rw.bind(REALM_WASM, engine=engine, imports=Nesting().imports())
+    realm = m.Realm()
+    realm.loadModel(tiny_gguf(["a", "b", "c", "d", "e"]))
+    plain = rw.bind(REALM_WASM, engine=engine, imports=realm_imports()[0])
+    expected = plain.Realm()
+    expected.loadModel(tiny_gguf(["a", "b", "c", "d", "e"]))
+    assert realm.generate("a b") == expected.generate("a b")
+    assert inner and set(inner) == {"detsen"}
+    assert not m.instance.poisoned and not m.instance.context.calls.busy

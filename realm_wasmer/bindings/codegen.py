@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import itertools
 import linecache
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Optional
+
+if TYPE_CHECKING:
+    from .region import Region
 
 _counter = itertools.count(1)
 
@@ -36,6 +39,8 @@ class Namespace:
     def __init__(self) -> None:
         self.ns: dict[str, Any] = {}
         self._n = itertools.count()
+        #: The guarded region of the function being generated (None: bound callers).
+        self.region: Optional["Region"] = None
 
     def add(self, obj: Any, hint: str = "h") -> str:
         name = f"_{hint}{next(self._n)}"

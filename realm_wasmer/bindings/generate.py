@@ -22,6 +22,7 @@ from .hints import python_signature
 from .lifting import direct_expr, inline_retcall, retcall
 from .lowering import arg_codec, release
 from .program import Member, python_identifier
+from .region import Region
 from .runtime import Context
 
 
@@ -88,6 +89,9 @@ def compile_member(
         raws.append("s")
     body: list[str] = []
     indent = ""
+    export = member.export
+    if member.kind != "constructor":
+        g.region = Region.open(ctx.instance.context.calls, g, export)
     closers: list[list[str]] = []
     for var, codec in zip(arg_vars, codecs, strict=True):
         lowered = codec.lower(var, g)
@@ -98,7 +102,6 @@ def compile_member(
             closers.append([indent + "finally:", *(indent + "    " + c for c in lowered.cleanup)])
             indent += "    "
     raw_list = ", ".join(raws)
-    export = member.export
     if member.kind == "constructor":
         body.append(indent + f"a0._wbg_handle = {g.add(_constructor(ctx, member, qualname), 'ctor')}({raw_list})")
     else:
@@ -110,8 +113,13 @@ def compile_member(
         elif layout.aggregate and layout.leaves:
             body.append(indent + f"return {g.add(retcall(ctx, export, member.ret, qualname), 'ret')}({raw_list})")
         else:
-            # The export's bound caller (GuestCalls.caller): the arity is right by construction.
-            guest = g.add(ctx.instance.context.calls.caller(export), "guest")
+            # The export's raw callable in the region, or its bound caller (GuestCalls.caller):
+            # the arity is right by construction.
+            if g.region is not None:
+                stage, guest = g.region.call(export)
+                body.append(indent + stage)
+            else:
+                guest = g.add(ctx.instance.context.calls.caller(export), "guest")
             if not layout.leaves:
                 body.append(indent + f"{guest}({raw_list})")
                 body.append(indent + "return None")
@@ -120,7 +128,7 @@ def compile_member(
                 body.append(indent + f"return {direct_expr(member.ret, 'r', ctx, g, qualname)}")
     for closer in reversed(closers):
         body.extend(closer)
-    lines.extend(body)
+    lines.extend(body if g.region is None else g.region.wrap(body))
     fname = python_identifier(qualname.rsplit(".", 1)[-1])
     source = f"def {fname}(*args, **kwargs):\n" + "".join(f"    {line}\n" for line in lines)
     function = compile_function(source, fname, g.ns, qualname)

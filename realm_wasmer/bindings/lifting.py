@@ -202,21 +202,40 @@ def inline_retcall(ctx: Context, export: str, ty: d.Type, where: str, g: Namespa
         fmt += "x" * (at - offset) + _LEAF_FORMAT[leaf]
         offset = at + struct.calcsize("<" + _LEAF_FORMAT[leaf])
     unpack_from = struct.Struct(fmt + "x" * (layout.size - offset)).unpack_from
-    acquire, release = g.add(abi.acquire_slot, "acquire"), g.add(abi.release_slot, "release")
-    guest = g.add(instance.context.calls.caller(export), "guest")
     # Ranges are checked against the memory's last view (GuestMemory.trusted_view) inline;
     # GuestMemory.trusted refreshes it when one lies past its end.
     mem, memory = g.add(instance.memory.trusted, "trusted"), g.add(instance.memory, "memory")
     size = layout.size
-    lines = [
-        f"slot = {acquire}()",
-        "try:",
-        f"    {guest}(slot{', ' if raws else ''}{raws})",
+    read_slot = [
         f"    v = {memory}.trusted_view",
         f"    f = {g.add(unpack_from, 'unpack')}(v if slot + {size} <= len(v) else {mem}(slot, {size}), slot)",
-        "finally:",
-        f"    {release}()",
     ]
+    if g.region is not None:
+        # In the guarded region (one thread, the owner's): the slot of this depth, no lock.
+        stage, guest = g.region.call(export)
+        a, slots = g.add(abi, "abi"), g.add(abi.slot_list, "slots")
+        lines = [
+            f"_sd = {a}._slot_depth",
+            f"slot = {slots}[_sd] if _sd < len({slots}) else {a}.slot_at(_sd)",
+            f"{a}._slot_depth = _sd + 1",
+            "try:",
+            f"    {stage}",
+            f"    {guest}(slot{', ' if raws else ''}{raws})",
+            *read_slot,
+            "finally:",
+            f"    {a}._slot_depth = _sd",
+        ]
+    else:
+        acquire, release = g.add(abi.acquire_slot, "acquire"), g.add(abi.release_slot, "release")
+        guest = g.add(instance.context.calls.caller(export), "guest")
+        lines = [
+            f"slot = {acquire}()",
+            "try:",
+            f"    {guest}(slot{', ' if raws else ''}{raws})",
+            *read_slot,
+            "finally:",
+            f"    {release}()",
+        ]
     if not isinstance(unclamp(ty), d.Str) or not instance.info.roles.get("free"):
         return [*lines, f"return {g.add(reader(ty, ctx, where)[1], 'read')}(f, 0)"]
     # Abi.take_string inline: decode on the view, free (counted) even when decoding fails.
@@ -231,8 +250,17 @@ def inline_retcall(ctx: Context, export: str, ty: d.Type, where: str, g: Namespa
         "finally:",
         "    if rn:",
         f"        {g.add(abi, 'abi')}.crossings += 1",
-        f"        {g.add(abi.free_caller(), 'free')}(rp, rn, 1)",
+        *("        " + line for line in _free_lines(ctx, g)),
     ]
+
+
+def _free_lines(ctx: Context, g: Namespace) -> list[str]:
+    """``free(rp, rn, 1)`` at the module's arity: raw in the guarded region, else the bound caller."""
+    abi = ctx.abi
+    if g.region is None:
+        return [f"{g.add(abi.free_caller(), 'free')}(rp, rn, 1)"]
+    stage, free = g.region.call(abi.roles["free"] or "")
+    return [stage, f"{free}(rp, rn{', 1' if abi.free_arity == 3 else ''})"]
 
 
 def direct_expr(ty: d.Type, r: str, ctx: Context, g: Namespace, where: str) -> str:

@@ -150,12 +150,17 @@ class _StrArg(Arg):
             return self._pass_pair(v, abi.pass_bytes, g)
         # pass_bytes inline: one malloc crossing (counted), the copy on the view that call checked.
         memory = self.ctx.instance.memory
-        malloc, trusted, mem = g.add(abi.malloc_caller(), "malloc"), g.add(memory.trusted, "trusted"), g.add(memory)
+        trusted, mem = g.add(memory.trusted, "trusted"), g.add(memory)
+        if g.region is not None:  # the raw malloc at the module's arity, in the guarded region
+            stage, malloc = g.region.call(abi.roles["malloc"] or "")
+            alloc = [stage, f"{v}p = {malloc}({v}n{', 1' if abi.malloc_arity == 2 else ''}) & 0xFFFFFFFF"]
+        else:
+            alloc = [f"{v}p = {g.add(abi.malloc_caller(), 'malloc')}({v}n, 1) & 0xFFFFFFFF"]
         return Lowered(
             pre=[
                 f"{v}n = len({v})",
                 f"{g.add(abi, 'abi')}.crossings += 1",
-                f"{v}p = {malloc}({v}n, 1) & 0xFFFFFFFF",
+                *alloc,
                 f"v = {mem}.trusted_view",
                 f"if {v}p + {v}n > len(v): v = {trusted}({v}p, {v}n)",
                 f"v[{v}p : {v}p + {v}n] = {v}",

@@ -54,12 +54,30 @@ class BoundObject:
         return self._wbg_handle.closed
 
     def close(self) -> None:
-        """Free the guest object (a second call does nothing)."""
-        self._wbg_handle.close()
+        """Free the guest object (a second call does nothing).
 
-    def free(self) -> None:
-        """The JS name of :meth:`close`."""
-        self._wbg_handle.close()
+        :meth:`Object.close <realm_wasmer.objects.Object.close>` inline (one frame
+        less on the hot path of ``Realm().free()``); keep the two in step."""
+        h = self._wbg_handle
+        if h.closed:
+            return
+        h.closed = True
+        kind = h._kind
+        registry = kind.registry
+        if registry is not None:
+            registry.count -= 1
+        if kind.calls.poisoned_by is not None:
+            return
+        free_call = kind.free_call
+        if free_call is None:
+            h.close_free()
+        elif kind.free_arity == 2:
+            free_call(h._ptr, 0)
+        else:
+            free_call(h._ptr)
+
+    #: The JS name of :meth:`close`.
+    free = close
 
     def __enter__(self: _T) -> _T:
         return self

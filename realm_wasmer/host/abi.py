@@ -198,6 +198,19 @@ class Abi:
         self._slot_depth = depth + 1
         return slots[depth]
 
+    @property
+    def slot_list(self) -> list[int]:
+        """The reusable out-slots by call depth (the list itself, kept for the
+        instance's life: generated code indexes it by ``_slot_depth``)."""
+        return self._slots
+
+    def slot_at(self, depth: int) -> int:
+        """The reusable out-slot of ``depth``, allocated (one counted malloc each) up to it."""
+        slots = self._slots
+        while len(slots) <= depth:
+            slots.append(self.malloc(SLOT_SIZE, SLOT_ALIGN))
+        return slots[depth]
+
     def release_slot(self) -> None:
         self._slot_depth -= 1
         self._lock_release()
@@ -252,7 +265,7 @@ class Abi:
 
     def restore_slots(self, slots: tuple[int, ...]) -> None:
         """Forget slots allocated after a memory snapshot that is being restored."""
-        self._slots = list(slots)
+        self._slots[:] = slots  # in place: generated code holds the list
         self._slot_depth = 0
 
     def release_slots(self) -> None:

@@ -290,6 +290,45 @@ class GuestCalls:
 
         return call
 
+    # -- guarded regions: several raw crossings under one set of checks -------------
+    # Generated bindings (``bindings/region.py``) run a binding's whole sequence (malloc,
+    # the export, free) as ONE guarded call: the checks, the outermost resets, the depth and
+    # the try that translates engine errors, as :meth:`caller` does per crossing, once; the
+    # engine's raw callables inside; the export that failed named by the stage reached.
+    def raw(self, export: str) -> Optional[Callable[..., Any]]:
+        """The engine's raw callable for ``export`` (the export's wrapper applied), for a
+        guarded region; None where regions do not apply (an engine that is not bound to
+        one thread or hands out no raw callable, an export with several results)."""
+        engine = self._engine
+        raw_export = getattr(engine, "raw_export", None)
+        signature = self._module.export_signature(export)
+        if raw_export is None or not engine.thread_affine or signature is None or len(signature.results) > 1:
+            return None
+        self.check_thread()
+        self._callables.get(export) or self._entry(export)  # ExportNotFound, as caller() raises
+        function: Callable[..., Any] = raw_export(export)
+        wrap = self.export_wrappers.get(export)
+        return function if wrap is None else wrap(function)
+
+    @property
+    def owner(self) -> Optional[int]:
+        """The thread id a thread-affine engine instance is bound to (None: any thread)."""
+        return self._owner
+
+    def region_failed(self, names: tuple[str, ...], stage: int, exc: BaseException) -> None:
+        """A guarded region's ``except``: ``exc`` raised at ``stage`` (the crossing of
+        ``names[stage]`` or the Python code after it), translated and reported as
+        :meth:`caller` reports it; returns when ``exc`` is to propagate unchanged."""
+        translated = self._engine.translate_error(exc)
+        if translated is not None:
+            self._failed(names[stage], translated)  # raises its GuestTrap/EnginePanic
+        self._failed(names[stage], exc)
+
+    def run_hooks(self) -> None:
+        """The :attr:`after_outermost` hooks, as an outermost call ends."""
+        for hook in self.after_outermost:
+            hook()
+
     def invoke(self, label: str, function: Callable[..., Any], *args: Any) -> Any:
         """Run ``function`` (e.g. the engine's instantiation, whose start function and
         data segments run guest code) with the same translation as :meth:`call`:

@@ -1,0 +1,73 @@
+"""A guarded region: a binding's whole sequence of crossings as one guarded call.
+
+Where the engine hands out raw callables and is bound to one thread (wasmer), a
+generated binding does the per-call bookkeeping of :meth:`GuestCalls.caller`
+once for its malloc, export and free instead of once per crossing: the owner and
+poison checks, the outermost-call resets (last import, pending host exception,
+host budget), the depth, one ``try`` that turns an engine error into
+:class:`~realm_wasmer.errors.GuestTrap` naming the export that was running (the
+stage ``_k`` reached), the call count (one per crossing made) and the hooks after
+the outermost call. Elsewhere (:meth:`Region.open` gives None) the bindings call
+the bound callers as before.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Optional
+
+from ..host.calls import GuestCalls
+from .codegen import Namespace
+
+
+class Region:
+    """The crossings of one generated function, and the lines around them."""
+
+    def __init__(self, calls: GuestCalls, g: Namespace, export: str) -> None:
+        self.calls = calls
+        self.g = g
+        self.export = export
+        self.names: list[str] = []
+
+    @classmethod
+    def open(cls, calls: GuestCalls, g: Namespace, export: str) -> Optional["Region"]:
+        """A region for the function being generated, or None where the engine has none."""
+        return cls(calls, g, export) if calls.raw(export) is not None else None
+
+    def call(self, export: str) -> tuple[str, str]:
+        """(the stage line, the callee's name) for one crossing into ``export``: its raw
+        callable, or its bound caller (a nested guarded call) where it has no raw one."""
+        raw = self.calls.raw(export)
+        if raw is None:
+            return "pass", self.g.add(self.calls.caller(export), "guest")
+        self.names.append(export)
+        return f"_k = {len(self.names) - 1}", self.g.add(raw, "raw")
+
+    def wrap(self, body: list[str]) -> list[str]:
+        """``body`` (which makes the crossings of :meth:`call`) inside the guarded region."""
+        if not self.names:
+            return body
+        g, calls = self.g, self.calls
+        c = g.add(calls, "calls")
+        budget = g.add(calls.budget, "budget")
+        return [
+            f"if {c}.poisoned_by is not None or {g.add(threading.get_ident, 'ident')}() != {calls.owner!r}: "
+            f"{c}._refuse()",
+            f"_d = {c}._depth",
+            "if not _d:",
+            f"    {c}._last_import = None",
+            f"    {c}._host_exception = None",
+            f"    {budget}.used = 0",
+            f"    {budget}.export = {self.export!r}",
+            f"{c}._depth = _d + 1",
+            "_k = -1",
+            "try:",
+            *("    " + line for line in body),
+            "except BaseException as _e:",
+            f"    if _k >= 0: {g.add(calls.region_failed, 'failed')}({tuple(self.names)!r}, _k, _e)",
+            "    raise",
+            "finally:",
+            f"    {c}._depth = _d",
+            f"    {c}.calls += _k + 1",
+            f"    if not _d and {g.add(calls.after_outermost, 'hooks')}: {c}.run_hooks()",
+        ]
