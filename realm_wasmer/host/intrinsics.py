@@ -346,24 +346,33 @@ def is_object(value: Any) -> bool:
     )
 
 
-def _predicate(name: str, test: Callable[[Any], bool], source: str) -> None:
+def _predicate(name: str, test: Callable[[Any], int], source: str) -> None:
+    """A ``js -> i32`` test; ``test`` returns the 0/1 itself (the handler, no wrapper frame)."""
+
     @intrinsic(name, "js -> i32", source)
     def factory(ctx: HostContext) -> Callable[..., Any]:
-        def check(value: Any) -> int:
-            return 1 if test(value) else 0
-
-        return check
+        return test
 
 
-_predicate("__wbindgen_is_undefined", lambda v: v is UNDEFINED, "glue: getObject(i) === undefined (tiktoken)")
-_predicate("__wbindgen_is_null", lambda v: v is None, "src/lib.rs@0.2.83 is_null: === null")
-_predicate("__wbindgen_is_string", lambda v: isinstance(v, str), "src/lib.rs@0.2.83 is_string: typeof === 'string'")
+_predicate(
+    "__wbindgen_is_undefined", lambda v: 1 if v is UNDEFINED else 0, "glue: getObject(i) === undefined (tiktoken)"
+)
+_predicate("__wbindgen_is_null", lambda v: 1 if v is None else 0, "src/lib.rs@0.2.83 is_null: === null")
+_predicate(
+    "__wbindgen_is_string",
+    lambda v: 1 if isinstance(v, str) else 0,
+    "src/lib.rs@0.2.83 is_string: typeof === 'string'",
+)
 _predicate(
     "__wbindgen_is_function",
-    lambda v: callable(v) and not isinstance(v, type),
+    lambda v: 1 if callable(v) and not isinstance(v, type) else 0,
     "src/lib.rs@0.2.83 is_function: typeof === 'function'",
 )
-_predicate("__wbindgen_is_object", is_object, "src/lib.rs@0.2.83, css_inline glue: typeof === 'object' && !== null")
+_predicate(
+    "__wbindgen_is_object",
+    lambda v: 1 if is_object(v) else 0,
+    "src/lib.rs@0.2.83, css_inline glue: typeof === 'object' && !== null",
+)
 
 
 @intrinsic("__wbindgen_in", "js js -> i32", "css_inline glue: arg0 in arg1")
