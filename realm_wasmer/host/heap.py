@@ -21,10 +21,11 @@ cross the boundary as i32 indices. Python stands in for JS values as
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from ..errors import HeapError as HeapError
 from ..js.values import UNDEFINED
+from ..limits import HostBudget
 
 
 class _FreeSlot:
@@ -44,11 +45,33 @@ class JsHeap:
 
     Freed indices are kept on a stack and the last one freed is reused first, the
     order of the glue's free list threaded through ``heap`` (``heap_next``); a free
-    slot holds the one :data:`_FREE` marker, so a drop allocates nothing."""
+    slot holds the one :data:`_FREE` marker, so a drop allocates nothing.
+
+    The per-crossing operations (:attr:`get`, :attr:`take`, :attr:`add`, :attr:`drop`,
+    :attr:`clone` and their :class:`JsValueStore` names) are closures over the slot and
+    free lists, made once per heap: one frame each, no attribute lookups. The two lists
+    are only ever changed in place (:meth:`restore` too), so the closures stay valid.
+    The live count and the high-water mark follow from the lists' lengths (an owned
+    slot is only appended while no slot is free, so the slab's owned length is the peak)."""
 
     kind = "heap"
     #: A JS value crosses the boundary as an index into the slab.
     wasm_type = "i32"
+
+    #: The value at an index (the glue's getObject).
+    get: Callable[[int], Any]
+    #: Read and drop (the glue's takeObject).
+    take: Callable[[int], Any]
+    #: Store a value and return its new index (the glue's addHeapObject).
+    add: Callable[[Any], int]
+    #: Release an index (the glue's dropObject); constants and borrowed slots are ignored.
+    drop: Callable[[int], None]
+    #: A new index holding the same value (``__wbindgen_object_clone_ref``).
+    clone: Callable[[int], int]
+    # the JsValueStore protocol (host/values.py): the glue's names, the same closures
+    lift: Callable[[int], Any]
+    lift_owned: Callable[[int], Any]
+    lower: Callable[[Any], int]
 
     def __init__(self, offset: int = 128) -> None:
         self.offset = offset
@@ -56,60 +79,134 @@ class JsHeap:
         self._slots: list[Any] = [UNDEFINED] * offset + [UNDEFINED, None, True, False]
         self._free: list[int] = []
         self._stack_pointer = offset
-        self._live = 0
-        #: High-water mark of live owned values (for leak reports).
-        self.peak = 0
+        self.get = self.lift = self._getter()
+        self.take = self.lift_owned = self._taker()
+        self.add = self.lower = self._adder()
+        self.drop = self._dropper()
+        self.clone = self._cloner()
 
-    # -- owned values -------------------------------------------------------
-    def add(self, value: Any) -> int:
-        """Store ``value`` and return its new index (the glue's addHeapObject)."""
-        free, slots = self._free, self._slots
-        if free:
-            index = free.pop()
-            slots[index] = value
-        else:
-            index = len(slots)
-            slots.append(value)
-        live = self._live = self._live + 1
-        if live > self.peak:
-            self.peak = live
-        return index
-
-    def get(self, index: int) -> Any:
-        """The value at ``index`` (the glue's getObject)."""
+    # -- owned values: the closures ---------------------------------------------
+    def _bad_index(self, index: int) -> HeapError:
+        """The error for an index that holds no value the guest may read."""
         if index < 0:
-            raise HeapError(f"JS heap index {index} is negative")
-        try:
-            value = self._slots[index]
-        except IndexError:
-            raise HeapError(f"JS heap index {index} is beyond the heap ({len(self._slots)} slots)") from None
-        if value is _FREE:
-            raise HeapError(f"JS heap index {index} holds no value (it was dropped)")
-        return value
+            return HeapError(f"JS heap index {index} is negative")
+        if index >= len(self._slots):
+            return HeapError(f"JS heap index {index} is beyond the heap ({len(self._slots)} slots)")
+        return HeapError(f"JS heap index {index} holds no value (it was dropped)")
 
-    def drop(self, index: int) -> None:
-        """Release ``index`` (the glue's dropObject); constants and borrowed slots are ignored."""
-        if index < self.reserved:
-            return
-        slots = self._slots
-        if index >= len(slots) or slots[index] is _FREE:
-            raise HeapError(f"JS heap index {index} dropped twice or never allocated")
-        slots[index] = _FREE
-        self._free.append(index)
-        self._live -= 1
+    def _getter(self) -> Callable[[int], Any]:
+        slots, bad = self._slots, self._bad_index
 
-    def take(self, index: int) -> Any:
-        """Read and drop (the glue's takeObject)."""
-        value = self.get(index)
-        if index >= self.reserved:
-            self._slots[index] = _FREE
-            self._free.append(index)
-            self._live -= 1
-        return value
+        def get(index: int) -> Any:
+            try:
+                value = slots[index]
+            except IndexError:
+                raise bad(index) from None
+            if value is _FREE or index < 0:
+                raise bad(index)
+            return value
 
-    def clone(self, index: int) -> int:
-        """A new index holding the same value (``__wbindgen_object_clone_ref``)."""
-        return self.add(self.get(index))
+        return get
+
+    def _taker(self) -> Callable[[int], Any]:
+        slots, free, reserved, bad = self._slots, self._free, self.reserved, self._bad_index
+        append = free.append
+
+        def take(index: int) -> Any:
+            try:
+                value = slots[index]
+            except IndexError:
+                raise bad(index) from None
+            if index < reserved:
+                if index < 0:
+                    raise bad(index)
+                return value  # a constant or a borrowed slot: read, never freed
+            if value is _FREE:
+                raise bad(index)
+            slots[index] = _FREE
+            append(index)
+            return value
+
+        return take
+
+    def _adder(self) -> Callable[[Any], int]:
+        slots, free = self._slots, self._free
+        pop, append = free.pop, slots.append
+
+        def add(value: Any) -> int:
+            if free:
+                index = pop()
+                slots[index] = value
+                return index
+            append(value)
+            return len(slots) - 1
+
+        return add
+
+    def _dropper(self) -> Callable[[int], None]:
+        slots, free, reserved = self._slots, self._free, self.reserved
+        append = free.append
+
+        def drop(index: int) -> None:
+            if index < reserved:
+                return
+            if index >= len(slots) or slots[index] is _FREE:
+                raise HeapError(f"JS heap index {index} dropped twice or never allocated")
+            slots[index] = _FREE
+            append(index)
+
+        return drop
+
+    def _cloner(self) -> Callable[[int], int]:
+        get, add = self.get, self.add
+        return lambda index: add(get(index))
+
+    def charged_adder(self, budget: HostBudget, size: int, what: str) -> Callable[[Any], int]:
+        """:attr:`add` that first charges ``budget`` ``size`` bytes as import ``what``
+        (the charge inlined: one frame per value lowered)."""
+        slots, free, charge = self._slots, self._free, budget.charge
+        pop, append = free.pop, slots.append
+
+        def add(value: Any) -> int:
+            used = budget.used + size
+            limit = budget.limit
+            if limit is not None and used > limit:
+                charge(size, what)  # raises ResourceExhausted, naming the import
+            budget.used = used
+            if free:
+                index = pop()
+                slots[index] = value
+                return index
+            append(value)
+            return len(slots) - 1
+
+        return add
+
+    def charged_cloner(self, budget: HostBudget, size: int, what: str) -> Callable[[int], int]:
+        """``__wbindgen_object_clone_ref`` in one frame: charge ``size`` bytes, read, add."""
+        slots, free, charge, bad = self._slots, self._free, budget.charge, self._bad_index
+        pop, append = free.pop, slots.append
+
+        def clone_ref(index: int) -> int:
+            used = budget.used + size
+            limit = budget.limit
+            if limit is not None and used > limit:
+                charge(size, what)  # raises ResourceExhausted, naming the import
+            budget.used = used
+            try:
+                value = slots[index]
+            except IndexError:
+                raise bad(index) from None
+            if value is _FREE or index < 0:
+                raise bad(index)
+            if free:
+                new = pop()
+                slots[new] = value
+                return new
+            append(value)
+            return len(slots) - 1
+
+        return clone_ref
 
     # -- borrowed values ----------------------------------------------------
     def push_borrowed(self, value: Any) -> int:
@@ -128,11 +225,12 @@ class JsHeap:
     # -- snapshots (the probe restores instance state between trials) -------
     def snapshot(self) -> tuple[Any, ...]:
         """The slab's whole state (shallow copies: the values are the guest's, not copied)."""
-        return (list(self._slots), list(self._free), self._stack_pointer, self._live, self.peak)
+        return (list(self._slots), list(self._free), self._stack_pointer)
 
     def restore(self, snapshot: tuple[Any, ...]) -> None:
-        slots, free, self._stack_pointer, self._live, self.peak = snapshot
-        self._slots, self._free = list(slots), list(free)
+        slots, free, self._stack_pointer = snapshot
+        self._slots[:] = slots  # in place: the closures hold these lists
+        self._free[:] = free
 
     # -- constants and stats -----------------------------------------------
     def index_of_constant(self, value: Any) -> int | None:
@@ -149,19 +247,17 @@ class JsHeap:
 
     def live_count(self) -> int:
         """Owned values currently held for the guest."""
-        return self._live
+        return len(self._slots) - self.reserved - len(self._free)
+
+    @property
+    def peak(self) -> int:
+        """High-water mark of live owned values (for leak reports)."""
+        return len(self._slots) - self.reserved
 
     @property
     def borrowed_depth(self) -> int:
         return self.offset - self._stack_pointer
 
-    # -- the JsValueStore protocol (host/values.py): the glue's names, bound directly (no extra frame)
-    #: A JS value the guest passes to an import (borrowed): getObject.
-    lift = get
-    #: A JS value the guest hands over (owned): takeObject.
-    lift_owned = take
-    #: A JS value an import returns to the guest (a new owned index): addHeapObject.
-    lower = add
-    #: A ``&JsValue`` argument of an export call; undone by ``release_borrowed``.
+    #: A ``&JsValue`` argument of an export call (JsValueStore); undone by ``release_borrowed``.
     borrow = push_borrowed
     release_borrowed = pop_borrowed

@@ -132,15 +132,9 @@ def adapt(
     if store.wasm_type == "externref":
         return handler  # values cross as themselves (on "handles" too: the linker converts handles)
     lifts = [store.lift if p == "js" else store.lift_owned if p == "own" else None for p in shape.params]
-    lower = store.lower if shape.result in _JS_WORDS else None
+    lower: Optional[Callable[[Any], Any]] = store.lower if shape.result in _JS_WORDS else None
     if lower is not None and budget is not None:
-        unbounded, charge = lower, budget.charge
-
-        def charged(value: Any) -> Any:
-            charge(SLOT_BYTES, label)
-            return unbounded(value)
-
-        lower = charged
+        lower = _charged_lower(store, budget, label)
     if not any(lifts):
         if lower is None:
             return handler
@@ -173,6 +167,78 @@ def adapt(
     return general
 
 
+def _charged_lower(store: JsValueStore, budget: HostBudget, label: str) -> Callable[[Any], Any]:
+    """``store.lower`` charging ``budget`` one slot first (inlined into the slab's add on a heap)."""
+    if isinstance(store, JsHeap):
+        return store.charged_adder(budget, SLOT_BYTES, label)
+    unbounded, charge = store.lower, budget.charge
+
+    def charged(value: Any) -> Any:
+        charge(SLOT_BYTES, label)
+        return unbounded(value)
+
+    return charged
+
+
+#: Imports the guest crosses most, written for the heap slab in one frame each (raw i32s in
+#: and out, the budget charge and the slab operation inlined): the same semantics as the
+#: intrinsic's handler under :func:`adapt`, without its wrappers. Keyed by intrinsic (or
+#: cast) name; a factory gets the context and the label the budget names.
+HeapFused = Callable[[HostContext, str], Callable[..., Any]]
+_HEAP_FUSED: dict[str, HeapFused] = {}
+
+
+def _fused_for(name: str, ctx: HostContext, label: str) -> Optional[Callable[..., Any]]:
+    """The one-frame heap version of intrinsic ``name``, when the module's store is a heap slab."""
+    factory = _HEAP_FUSED.get(name)
+    return factory(ctx, label) if factory is not None and isinstance(ctx.values, JsHeap) else None
+
+
+def _fused_string_new(ctx: HostContext, label: str) -> Callable[..., Any]:
+    """``addHeapObject(getStringFromWasm0(ptr, len))``: charge the copy and the slot, decode
+    the UTF-8 straight from the last memoryview (checked against the engine only when the
+    range lies past it, as :meth:`GuestMemory.trusted` does; an import runs inside an export
+    call, which made the thread check), add to the slab."""
+    heap = ctx.values
+    assert isinstance(heap, JsHeap)
+    memory, budget = ctx.memory, ctx.calls.budget
+    string, charge = memory.string, budget.charge
+    add = heap.add
+
+    def string_new(ptr: int, length: int) -> int:
+        used = budget.used + length + SLOT_BYTES
+        limit = budget.limit
+        if length < 0 or (limit is not None and used > limit):
+            charge(length, label)  # the unhurried steps: one of them raises if over the limit
+            text = string(ptr & 0xFFFFFFFF, length, True)
+            charge(SLOT_BYTES, label)
+            return add(text)
+        budget.used = used
+        ptr &= 0xFFFFFFFF
+        end = ptr + length
+        view = memory.trusted_view
+        if end > len(view):
+            return add(string(ptr, length, True))
+        try:
+            return add(str(view[ptr:end], "utf-8"))
+        except UnicodeDecodeError:
+            return add(string(ptr, length, True))  # raises InvalidGuestValue naming the address
+
+    return string_new
+
+
+def _fused_lower(ctx: HostContext, label: str) -> Callable[..., Any]:
+    """An intrinsic whose handler is the identity (number_new, identity casts): the charged add."""
+    heap = ctx.values
+    assert isinstance(heap, JsHeap)
+    return heap.charged_adder(ctx.calls.budget, SLOT_BYTES, label)
+
+
+_HEAP_FUSED.update(
+    {"__wbindgen_string_new": _fused_string_new, "__wbindgen_number_new": _fused_lower}
+)
+
+
 # -- object references (heap slab only) ----------------------------------------
 
 
@@ -190,13 +256,8 @@ def _drop_ref(ctx: HostContext) -> Callable[..., Any]:
 )
 def _clone_ref(ctx: HostContext) -> Callable[..., Any]:
     assert isinstance(ctx.values, JsHeap)
-    clone, charge = ctx.values.clone, ctx.calls.budget.charge
-
-    def clone_ref(index: int) -> int:
-        charge(SLOT_BYTES, "__wbindgen_object_clone_ref")  # one more heap slot
-        return clone(index)
-
-    return clone_ref
+    # one more heap slot, charged before the read; charge, read and add in one frame
+    return ctx.values.charged_cloner(ctx.calls.budget, SLOT_BYTES, "__wbindgen_object_clone_ref")
 
 
 # -- strings and numbers ------------------------------------------------------
@@ -285,24 +346,33 @@ def is_object(value: Any) -> bool:
     )
 
 
-def _predicate(name: str, test: Callable[[Any], bool], source: str) -> None:
+def _predicate(name: str, test: Callable[[Any], int], source: str) -> None:
+    """A ``js -> i32`` test; ``test`` returns the 0/1 itself (the handler, no wrapper frame)."""
+
     @intrinsic(name, "js -> i32", source)
     def factory(ctx: HostContext) -> Callable[..., Any]:
-        def check(value: Any) -> int:
-            return 1 if test(value) else 0
-
-        return check
+        return test
 
 
-_predicate("__wbindgen_is_undefined", lambda v: v is UNDEFINED, "glue: getObject(i) === undefined (tiktoken)")
-_predicate("__wbindgen_is_null", lambda v: v is None, "src/lib.rs@0.2.83 is_null: === null")
-_predicate("__wbindgen_is_string", lambda v: isinstance(v, str), "src/lib.rs@0.2.83 is_string: typeof === 'string'")
+_predicate(
+    "__wbindgen_is_undefined", lambda v: 1 if v is UNDEFINED else 0, "glue: getObject(i) === undefined (tiktoken)"
+)
+_predicate("__wbindgen_is_null", lambda v: 1 if v is None else 0, "src/lib.rs@0.2.83 is_null: === null")
+_predicate(
+    "__wbindgen_is_string",
+    lambda v: 1 if isinstance(v, str) else 0,
+    "src/lib.rs@0.2.83 is_string: typeof === 'string'",
+)
 _predicate(
     "__wbindgen_is_function",
-    lambda v: callable(v) and not isinstance(v, type),
+    lambda v: 1 if callable(v) and not isinstance(v, type) else 0,
     "src/lib.rs@0.2.83 is_function: typeof === 'function'",
 )
-_predicate("__wbindgen_is_object", is_object, "src/lib.rs@0.2.83, css_inline glue: typeof === 'object' && !== null")
+_predicate(
+    "__wbindgen_is_object",
+    lambda v: 1 if is_object(v) else 0,
+    "src/lib.rs@0.2.83, css_inline glue: typeof === 'object' && !== null",
+)
 
 
 @intrinsic("__wbindgen_in", "js js -> i32", "css_inline glue: arg0 in arg1")
@@ -469,6 +539,10 @@ _CASTS: dict[str, tuple[str, str, Factory]] = {
     "identity": ("", "cast: the value itself (from the glue)", lambda ctx: lambda value: value),
 }
 
+#: The heap-fused version of each cast (see :data:`_HEAP_FUSED`): a string cast is string_new,
+#: an identity cast on a heap slab takes a number (a JS value would already be an index) and adds it.
+_CAST_FUSED = {"string": "__wbindgen_string_new", "identity": "__wbindgen_number_new"}
+
 
 class IntrinsicResolver:
     """Answers wasm-bindgen intrinsics and the glue's casts, in the module's value store."""
@@ -488,7 +562,9 @@ class IntrinsicResolver:
             if entry.stores is not None and GLUE_SEMANTICS[store.kind] not in entry.stores:
                 continue
             if entry.shape.signature(store.wasm_type) == request.signature:
-                handler = adapt(entry.factory(ctx), entry.shape, store, ctx.calls.budget, parsed.base)
+                handler = _fused_for(parsed.base, ctx, parsed.base) or adapt(
+                    entry.factory(ctx), entry.shape, store, ctx.calls.budget, parsed.base
+                )
                 return Resolution(handler, "intrinsic", f"{parsed.base}: {entry.source}", "intrinsic")
         return None
 
@@ -511,7 +587,8 @@ class IntrinsicResolver:
         shape = Shape.parse(shape_text)
         if shape.signature(store.wasm_type) != sig:
             return None
-        handler = adapt(factory(ctx), shape, store, ctx.calls.budget, request.name)
+        fused = _fused_for(_CAST_FUSED[kind], ctx, request.name)
+        handler = fused or adapt(factory(ctx), shape, store, ctx.calls.budget, request.name)
         return Resolution(handler, "intrinsic", description, "intrinsic")
 
 

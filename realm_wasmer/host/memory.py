@@ -152,8 +152,11 @@ class GuestMemory:
 
     def string(self, address: int, length: int, trusted: bool = False) -> str:
         """Decode UTF-8 strictly, as the glue's fatal TextDecoder does (``trusted``: see :meth:`trusted`)."""
-        view = self.trusted(address, length) if trusted else self._checked(address, length)
-        data = view[address : address + length]
+        view = self.trusted_view  # the trusted fast path inlined (see :meth:`trusted`)
+        end = address + length
+        if not trusted or address < 0 or length < 0 or end > len(view):
+            view = self._checked(address, length)
+        data = view[address:end]
         try:
             return str(data, "utf-8")
         except UnicodeDecodeError as exc:

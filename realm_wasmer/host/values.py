@@ -107,14 +107,22 @@ class ExternrefTableStore:
         self._call = call
         self._exports = exported_functions
         self._engine: Optional[EngineInstance] = None
+        #: The (table, store) pair found by :meth:`_table`, kept for the instance's life.
+        self._found: Optional[tuple[Any, Any]] = None
 
     def bind(self, engine_instance: EngineInstance) -> None:
         self._engine = engine_instance
+        self._found = None
 
     def release_borrowed(self) -> None:
         return None
 
     def _table(self) -> tuple[Any, Any]:
+        """The module's externref table and the engine's store (looked up once per binding:
+        ``add``/``take`` run per crossing on externref modules)."""
+        found = self._found
+        if found is not None:
+            return found
         engine = self._engine
         table_of = getattr(engine, "table", None)
         store = getattr(engine, "store", None)
@@ -122,7 +130,8 @@ class ExternrefTableStore:
             for name in self.table_names:
                 table = table_of(name)
                 if table is not None:
-                    return table, store
+                    self._found = (table, store)
+                    return self._found
         raise UnsupportedFeature(
             "this engine cannot reach the module's externref table from the host "
             f"(tables: {list(self.table_names)}); use engine='wasmtime'"
