@@ -10,10 +10,16 @@ from __future__ import annotations
 
 import itertools
 import linecache
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import Any, Callable, Optional, Protocol
 
-if TYPE_CHECKING:
-    from .region import Region
+
+class GuardedRegion(Protocol):
+    """What generated code asks of a binding's guarded region (:class:`.region.Region`;
+    named by this protocol so codegen does not import region, which imports codegen)."""
+
+    def call(self, export: str) -> tuple[str, str]: ...
+
+    def wrap(self, body: list[str]) -> list[str]: ...
 
 _counter = itertools.count(1)
 
@@ -40,7 +46,7 @@ class Namespace:
         self.ns: dict[str, Any] = {}
         self._n = itertools.count()
         #: The guarded region of the function being generated (None: bound callers).
-        self.region: Optional["Region"] = None
+        self.region: Optional[GuardedRegion] = None
 
     def add(self, obj: Any, hint: str = "h") -> str:
         name = f"_{hint}{next(self._n)}"

@@ -37,10 +37,9 @@ from typing import Any, Callable, Optional
 
 from ..errors import JsNeedsFrame, JsNotTranslated, JsThrow
 from . import model as m
-from .model import JSFunction, JsObject, Prop
+from .model import JSFunction, JsObject, Prop, WasmExports
 from .parser import node_text
 from .values import UNDEFINED
-from .webassembly import WasmExports
 
 #: Binary operators with a direct Python rendering (the same functions the closures use).
 _OPS: dict[str, str] = {

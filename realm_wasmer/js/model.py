@@ -119,6 +119,16 @@ class JsObject(dict):  # type: ignore[type-arg]
         return (JsObject, (), None, None, iter(dict.items(self)))
 
 
+class WasmExports(JsObject):
+    """``instance.exports`` (made in :mod:`.webassembly`); ``ctx`` is the instance's
+    HostContext. Defined here so translated glue (:mod:`.direct`) can recognise it
+    without importing the WebAssembly namespace."""
+
+    __slots__ = ("ctx", "instance")
+    ctx: Any
+    instance: Any
+
+
 def new_object(proto: Any = _MISSING, cls: str = "Object") -> JsObject:
     obj = JsObject()
     if proto is not _MISSING:

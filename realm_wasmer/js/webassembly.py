@@ -25,6 +25,7 @@ from ..wasm import FuncType
 from . import model as m
 from . import typed
 from .model import JSFunction, JsObject, Prop
+from .model import WasmExports as WasmExports
 from .values import UNDEFINED
 
 _BUFFERS: "weakref.WeakKeyDictionary[Any, typed.MemoryBuffer]" = weakref.WeakKeyDictionary()
@@ -36,14 +37,6 @@ def memory_buffer(memory: GuestMemory) -> typed.MemoryBuffer:
     if buf is None:
         buf = _BUFFERS[memory] = typed.MemoryBuffer(memory)
     return buf
-
-
-class WasmExports(JsObject):
-    """``instance.exports``; ``ctx`` is the instance's HostContext."""
-
-    __slots__ = ("ctx", "instance")
-    ctx: Any
-    instance: Any
 
 
 class WasmMemoryObject(JsObject):
