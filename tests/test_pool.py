@@ -395,6 +395,9 @@ def test_the_same_pool_on_a_dask_local_cluster(local: rw.BoundModule) -> None:
             with pytest.raises(rw.SessionLost, match="its worker died") as lost:
                 held.isLoaded()
             assert lost.value.key == "doomed" and lost.value.worker == f"Dask worker {address}"
+            # The nanny restarts the worker; a task sent while Dask reconciles the loss may come back
+            # cancelled (PoolClosed), so wait for the cluster first (see the branch report).
+            client.wait_for_workers(2, timeout=60)
             assert pool.call("rt_string", "abc") == "cba"
             assert pool.session("doomed").call("Realm").isLoaded() is False
 
