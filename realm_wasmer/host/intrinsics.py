@@ -206,23 +206,26 @@ def _fused_string_new(ctx: HostContext, label: str) -> Callable[..., Any]:
     add = heap.add
 
     def string_new(ptr: int, length: int) -> int:
-        used = budget.used + length + SLOT_BYTES
+        used = budget.used + length
         limit = budget.limit
-        if length < 0 or (limit is not None and used > limit):
+        if length < 0 or (limit is not None and used + SLOT_BYTES > limit):
             charge(length, label)  # the unhurried steps: one of them raises if over the limit
             text = string(ptr & 0xFFFFFFFF, length, True)
             charge(SLOT_BYTES, label)
             return add(text)
-        budget.used = used
+        budget.used = used  # the copy is charged before the read, the slot after it (as adapt does)
         ptr &= 0xFFFFFFFF
         end = ptr + length
         view = memory.trusted_view
         if end > len(view):
-            return add(string(ptr, length, True))
-        try:
-            return add(str(view[ptr:end], "utf-8"))
-        except UnicodeDecodeError:
-            return add(string(ptr, length, True))  # raises InvalidGuestValue naming the address
+            text = string(ptr, length, True)  # checked against the engine: GuestMemoryError past the end
+        else:
+            try:
+                text = str(view[ptr:end], "utf-8")
+            except UnicodeDecodeError:
+                text = string(ptr, length, True)  # raises InvalidGuestValue naming the address
+        budget.used = used + SLOT_BYTES
+        return add(text)
 
     return string_new
 
