@@ -61,10 +61,14 @@ def _pickled(spec: LoadSpec) -> bytes:
         ) from exc
 
 
+#: How many times a stateless call an executor cancelled (a lost Dask worker) is sent again.
+RESUBMIT_CANCELLED = 2
+
+
 class _Job:
     """One request on its way: the pickled request, the caller's future, its session."""
 
-    __slots__ = ("request", "blob", "future", "session", "control")
+    __slots__ = ("request", "blob", "future", "session", "control", "resubmitted")
 
     def __init__(self, request: p.Request, session: Optional["Session"] = None, control: bool = False) -> None:
         self.request = request
@@ -76,6 +80,8 @@ class _Job:
         self.session = session
         #: Session housekeeping (end, release): not counted against the queue, no caller waits.
         self.control = control
+        #: Times an executor cancelled this stateless call and it was sent again.
+        self.resubmitted = 0
 
 
 @attrs.frozen
@@ -998,11 +1004,23 @@ class _ExecutorBackend(_Backend):
             self.outstanding += 1
         job.future.set_running_or_notify_cancel()
         try:
-            future = self.executor.submit(run_task, self.spec_arg, self.digest, job.blob, **self.submit_options)
+            self._send(job)
         except BaseException:
             self._done_one()
             raise
+
+    def _send(self, job: _Job) -> None:
+        future = self.executor.submit(run_task, self.spec_arg, self.digest, job.blob, **self.submit_options)
         future.add_done_callback(lambda f: self._finished(job, f))
+
+    def _resubmit(self, job: _Job) -> None:
+        with self.cond:
+            self.outstanding += 1
+        try:
+            self._send(job)
+        except BaseException as exc:  # noqa: BLE001 - the caller's future carries it
+            self._done_one()
+            job.future.set_exception(WorkerDied(self.describe(), f"resubmitting failed: {exc}", job.request.name))
 
     def _done_one(self) -> None:
         with self.cond:
@@ -1012,7 +1030,17 @@ class _ExecutorBackend(_Backend):
     def _finished(self, job: _Job, future: "Future[Any]") -> None:
         self._done_one()
         if future.cancelled():
-            job.future.set_exception(PoolClosed(f"the executor cancelled {job.request.name!r}"))
+            if self.pool._closing:
+                job.future.set_exception(PoolClosed(f"the pool was closed before {job.request.name!r} ran"))
+            elif job.resubmitted < RESUBMIT_CANCELLED:
+                # Dask cancels the tasks of a worker it lost while its replacement starts; a
+                # stateless call is sent again (at least once, as Dask itself re-runs tasks).
+                job.resubmitted += 1
+                self._resubmit(job)
+            else:
+                job.future.set_exception(WorkerDied(
+                    self.describe(), f"the executor cancelled the call {job.resubmitted + 1} times (workers lost)",
+                    job.request.name))
             return
         error = future.exception()
         if error is not None:  # run_task never raises: this is the executor's (a worker lost, a broken pool)
