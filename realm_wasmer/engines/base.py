@@ -109,7 +109,9 @@ class EngineInstance(abc.ABC):
 
 
 #: What a module may need of an engine, in the order refusals are reported.
-CAPABILITIES: tuple[str, ...] = ("externref_crossing", "multi_value", "reference_types", "exceptions", "threads")
+CAPABILITIES: tuple[str, ...] = (
+    "externref_crossing", "funcref_crossing", "multi_value", "reference_types", "exceptions", "threads"
+)
 #: Capabilities a module or a spec's limits call for without ever causing a refusal (so
 #: ``module_needs`` does not report them; the load pipeline plans transforms for them):
 #: the host calling through funcref tables, reaching the shadow stack pointer, stopping
@@ -120,7 +122,8 @@ CAPABILITIES += ("table_access", "stack_pointer_access", "metering", "grow_limit
 def module_needs(module: WasmModule) -> dict[str, str]:
     """The capabilities ``module`` needs, each with the detail that shows it:
     ``externref_crossing`` (an import or export passes externref: the host sees
-    it), ``multi_value`` (a function returns several values), ``reference_types``
+    it), ``funcref_crossing`` (an import or export passes a funcref),
+    ``multi_value`` (a function returns several values), ``reference_types``
     (any function type mentions externref), ``exceptions`` (exception tags: the
     exception-handling proposal), ``threads`` (a shared memory)."""
     needs: dict[str, str] = {}
@@ -131,6 +134,13 @@ def module_needs(module: WasmModule) -> dict[str, str]:
     )
     if crossing:
         needs["externref_crossing"] = ", ".join(crossing[:3]) + (", ..." if len(crossing) > 3 else "")
+    funcrefs = sorted(
+        {f"import {imp.module}.{imp.name}" for imp in module.imports
+         if imp.kind == "func" and isinstance(imp.type, FuncType) and imp.type.uses_funcref}
+        | {f"export {name}" for name, sig in module.function_exports() if sig.uses_funcref}
+    )
+    if funcrefs:
+        needs["funcref_crossing"] = ", ".join(funcrefs[:3]) + (", ..." if len(funcrefs) > 3 else "")
     multi = sorted({str(t) for t in module.functions if t.multi_value})
     if multi:
         needs["multi_value"] = ", ".join(multi)

@@ -150,6 +150,8 @@ _LIMITATIONS = {
     "reference_types": "wasmer-python 1.1.0 cannot reach externref values or tables from Python ({detail}); "
     "load it with transforms='auto' (externref lowered to i32 handles) or use engine='wasmtime'",
     # Met by no transform: refused before compiling.
+    "funcref_crossing": "the module passes a funcref across the host boundary ({detail}), which wasmer-python "
+    "1.1.0 cannot do (it panics: 'not implemented'); use engine='wasmtime'",
     "exceptions": "wasmer 1.1.0 cannot run wasm exception handling ({detail}); use engine='wasmtime'",
     "threads": "wasmer-python 1.1.0 runs no shared memories or atomics ({detail}); no engine of realm_wasmer "
     "runs them (wasmtime-py is configured without shared memory)",

@@ -37,6 +37,10 @@ class FuncType:
     def uses_externref(self) -> bool:
         return "externref" in self.params or "externref" in self.results
 
+    @property
+    def uses_funcref(self) -> bool:
+        return "funcref" in self.params or "funcref" in self.results
+
 
 @attrs.frozen
 class Limits:
