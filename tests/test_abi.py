@@ -217,3 +217,19 @@ def test_a_funcref_crossing_is_refused_on_wasmer_before_it_panics() -> None:
         with pytest.raises(rw.EngineRefused, match=r"funcref across the host boundary \(export takes\).*wasmtime"):
             rw.load(data, engine=engine, cache=rw.ArtifactCache.disabled())
     assert rw.load(data, engine="wasmtime").call("takes", None) is None
+
+
+def test_simd_is_refused_on_singlepass_before_it_aborts() -> None:
+    """Found by the thorough fuzz campaign (smith1446): wasmer 1.1.0's singlepass compiler
+    panics on v128 and, after other modules, panicked while panicking (the process aborted)."""
+    import wasmtime
+
+    data = bytes(wasmtime.wat2wasm('(module (func (export "lane") (param v128) (result i32) '
+                                   'local.get 0 i32x4.extract_lane 1))'))
+    with pytest.raises(rw.EngineRefused, match=r"singlepass compiler has no SIMD.*\(v128\) -> \(i32\)"):
+        rw.load(data, engine="wasmer-singlepass", cache=rw.ArtifactCache.disabled())
+    from realm_wasmer.engines.base import module_needs
+    from realm_wasmer.wasm import parse
+
+    assert module_needs(parse(data))["simd"] == "(v128) -> (i32)"
+    rw.load(data, engine="wasmer-cranelift", cache=rw.ArtifactCache.disabled())  # cranelift compiles it

@@ -110,7 +110,7 @@ class EngineInstance(abc.ABC):
 
 #: What a module may need of an engine, in the order refusals are reported.
 CAPABILITIES: tuple[str, ...] = (
-    "externref_crossing", "funcref_crossing", "multi_value", "reference_types", "exceptions", "threads"
+    "externref_crossing", "funcref_crossing", "multi_value", "reference_types", "simd", "exceptions", "threads"
 )
 #: Capabilities a module or a spec's limits call for without ever causing a refusal (so
 #: ``module_needs`` does not report them; the load pipeline plans transforms for them):
@@ -124,7 +124,8 @@ def module_needs(module: WasmModule) -> dict[str, str]:
     ``externref_crossing`` (an import or export passes externref: the host sees
     it), ``funcref_crossing`` (an import or export passes a funcref),
     ``multi_value`` (a function returns several values), ``reference_types``
-    (any function type mentions externref), ``exceptions`` (exception tags: the
+    (any function type mentions externref), ``simd`` (a function type or global
+    mentions v128; SIMD only inside bodies is not seen), ``exceptions`` (exception tags: the
     exception-handling proposal), ``threads`` (a shared memory)."""
     needs: dict[str, str] = {}
     crossing = sorted(
@@ -147,6 +148,10 @@ def module_needs(module: WasmModule) -> dict[str, str]:
     typed = sorted({str(t) for t in module.functions if t.uses_externref})
     if typed:
         needs["reference_types"] = ", ".join(typed[:3]) + (", ..." if len(typed) > 3 else "")
+    simd = sorted({str(t) for t in module.functions if "v128" in t.params or "v128" in t.results})
+    simd += [f"global {i}" for i, g in enumerate(module.globals) if g.type.valtype == "v128"]
+    if simd:
+        needs["simd"] = ", ".join(simd[:3]) + (", ..." if len(simd) > 3 else "")
     if module.tags:
         needs["exceptions"] = f"{module.tags} exception tag{'s' if module.tags > 1 else ''}"
     shared = [i for i, memory in enumerate(module.memories) if memory.shared]

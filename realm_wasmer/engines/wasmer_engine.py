@@ -165,6 +165,8 @@ _LIMITATIONS = {
     "before every memory.grow/table.grow",
 }
 _SINGLEPASS_LIMITATIONS = {
+    "simd": "wasmer 1.1.0's singlepass compiler has no SIMD and may abort the process on it ({detail}); "
+    "use wasmer-cranelift, wasmer-llvm or wasmtime",
     "multi_value": "wasmer 1.1.0's singlepass compiler cannot load multi-value modules, and this module has "
     "functions returning several values: {detail}; use wasmer-cranelift or wasmtime",
     "reference_types": "wasmer 1.1.0's singlepass compiler panics on externref-typed functions ({detail}); "
