@@ -128,20 +128,14 @@ def module_needs(module: WasmModule) -> dict[str, str]:
     mentions v128; SIMD only inside bodies is not seen), ``exceptions`` (exception tags: the
     exception-handling proposal), ``threads`` (a shared memory)."""
     needs: dict[str, str] = {}
-    crossing = sorted(
-        {f"import {imp.module}.{imp.name}" for imp in module.imports
-         if imp.kind == "func" and isinstance(imp.type, FuncType) and imp.type.uses_externref}
-        | {f"export {name}" for name, sig in module.function_exports() if sig.uses_externref}
-    )
-    if crossing:
-        needs["externref_crossing"] = ", ".join(crossing[:3]) + (", ..." if len(crossing) > 3 else "")
-    funcrefs = sorted(
-        {f"import {imp.module}.{imp.name}" for imp in module.imports
-         if imp.kind == "func" and isinstance(imp.type, FuncType) and imp.type.uses_funcref}
-        | {f"export {name}" for name, sig in module.function_exports() if sig.uses_funcref}
-    )
-    if funcrefs:
-        needs["funcref_crossing"] = ", ".join(funcrefs[:3]) + (", ..." if len(funcrefs) > 3 else "")
+    for need, uses in (("externref_crossing", "uses_externref"), ("funcref_crossing", "uses_funcref")):
+        crossing = sorted(
+            {f"import {imp.module}.{imp.name}" for imp in module.imports
+             if imp.kind == "func" and isinstance(imp.type, FuncType) and getattr(imp.type, uses)}
+            | {f"export {name}" for name, sig in module.function_exports() if getattr(sig, uses)}
+        )
+        if crossing:
+            needs[need] = ", ".join(crossing[:3]) + (", ..." if len(crossing) > 3 else "")
     multi = sorted({str(t) for t in module.functions if t.multi_value})
     if multi:
         needs["multi_value"] = ", ".join(multi)
