@@ -95,6 +95,8 @@ def _allocator(bare: Bare) -> tuple[Callable[[int], int], Callable[[int, int], o
     malloc: Callable[[int], int] = raw_malloc if abi.malloc_arity == 1 else (lambda n: raw_malloc(n, 1))
     free: Callable[[int, int], object] = raw_free if abi.free_arity == 2 else (lambda p, n: raw_free(p, n, 1))
     slot = (raw_malloc(16) if abi.malloc_arity == 1 else raw_malloc(16, 8)) & 0xFFFFFFFF
+    if slot + 16 > len(bare.view):  # allocating the slot grew memory past the view the floors read
+        bare.refresh()
     return malloc, free, slot
 
 
