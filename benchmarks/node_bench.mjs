@@ -18,6 +18,7 @@ import { register } from "node:module";
 import { readFileSync, existsSync } from "node:fs";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { join, resolve } from "node:path";
+import { timeBatches as timeBatchesWith } from "./node_timing.mjs";
 
 const argv = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -66,33 +67,7 @@ function decode(v, pkgRoot) {
 
 const now = () => process.hrtime.bigint();
 
-function timeBatches(fn) {
-  const warmStart = now();
-  for (let i = 0; i < WARMUP || Number(now() - warmStart) < WARMUP_NS; i++) fn();
-  // calibrate: one call, then one trial batch, so that a batch lasts about BUDGET / ROUNDS
-  const target = BUDGET_NS / ROUNDS;
-  let t0 = now();
-  fn();
-  let single = Math.max(Number(now() - t0), 50);
-  let size = Math.max(1, Math.min(1e6, Math.round(target / single)));
-  if (size > 1) {
-    const probe = Math.max(1, Math.round(size / 4));
-    t0 = now();
-    for (let i = 0; i < probe; i++) fn();
-    single = Math.max(Number(now() - t0) / probe, 1);
-    size = Math.max(1, Math.min(1e6, Math.round(target / single)));
-  }
-  const perCall = [];
-  for (let r = 0; r < ROUNDS; r++) {
-    t0 = now();
-    for (let i = 0; i < size; i++) fn();
-    perCall.push(Number(now() - t0) / 1e9 / size);
-  }
-  const sorted = [...perCall].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-  return { batch_size: size, rounds: ROUNDS, per_call_s: perCall, median_s: median, min_s: sorted[0], max_s: sorted[sorted.length - 1] };
-}
+const timeBatches = (fn) => timeBatchesWith(fn, { budgetNs: BUDGET_NS, rounds: ROUNDS, warmup: WARMUP, warmupNs: WARMUP_NS });
 
 const pkgs = JSON.parse(readFileSync(join(CORPUS, "packages.json"), "utf8")).packages;
 const pkg = pkgs.find((p) => p.id === PACKAGE);

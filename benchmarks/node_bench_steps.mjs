@@ -10,6 +10,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { dirname, join, resolve } from "node:path";
 import { runSteps, loadPackage } from "../tests/packages/record.mjs";
+import { timeBatches as timeBatchesWith } from "./node_timing.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const PKGS = join(HERE, "..", "tests", "packages");
@@ -20,28 +21,8 @@ const PACKAGE = opt("--package", null);
 const CASES = (opt("--cases", "") || "").split(",").filter(Boolean);
 const ROUNDS = Math.max(1, Number(opt("--rounds", "5")));
 const BUDGET_NS = Math.max(1, Number(opt("--budget-ms", "300"))) * 1e6;
-const now = () => process.hrtime.bigint();
 
-function timeBatches(fn) {
-  const target = BUDGET_NS / ROUNDS;
-  const warm = now();
-  fn();
-  while (Number(now() - warm) < target / 2) fn();
-  let t0 = now();
-  fn();
-  const single = Math.max(Number(now() - t0), 1);
-  const size = Math.max(1, Math.min(1e6, Math.round(target / single)));
-  const perCall = [];
-  for (let r = 0; r < ROUNDS; r++) {
-    t0 = now();
-    for (let i = 0; i < size; i++) fn();
-    perCall.push(Number(now() - t0) / 1e9 / size);
-  }
-  const sorted = [...perCall].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-  return { batch_size: size, per_call_s: perCall, median_s: median, min_s: sorted[0] };
-}
+const timeBatches = (fn) => timeBatchesWith(fn, { budgetNs: BUDGET_NS, rounds: ROUNDS });
 
 const pkg = JSON.parse(readFileSync(join(PKGS, "packages.json"), "utf8")).packages.find((p) => p.id === PACKAGE);
 const out = { node_version: process.version, package: PACKAGE, cases: {} };
