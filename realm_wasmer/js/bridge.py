@@ -31,12 +31,28 @@ from .values import UNDEFINED, JsErrorValue
 EVAL_LOCK = threading.RLock()
 
 
-def _call(fn: Any, this: Any, args: list[Any]) -> Any:
-    return m.call(fn, this, args)
+def _not_callable(fn: Any) -> Callable[[Any, list[Any]], Any]:
+    def refuse(this: Any, args: list[Any]) -> Any:
+        return m.call(fn, this, args)  # raises JS's TypeError "... is not a function"
+
+    return refuse
 
 
-def _construct(cls: Any, this: Any, args: list[Any]) -> Any:
-    return m.construct(cls, args)
+def _runner(fn: Any) -> Callable[[Any, list[Any]], Any]:
+    """What calling ``fn`` runs: its ``impl(this, args)`` (the function's translation or
+    closures), read at call time so a function made later is seen."""
+    return fn.impl if isinstance(fn, JSFunction) else _not_callable(fn)
+
+
+def _constructor(cls: Any) -> Callable[[Any, list[Any]], Any]:
+    def run(this: Any, args: list[Any]) -> Any:
+        return m.construct(cls, args)
+
+    return run
+
+
+#: The JS values a call returns that are their own Python value (no conversion).
+_FINAL = frozenset({str, bool, int, type(None)})
 
 
 class JsMap(dict):  # type: ignore[type-arg]
@@ -105,31 +121,37 @@ class Bridge:
 
     # -- calls ----------------------------------------------------------------------------------
     def invoke(self, fn: Any, this: Any, args: list[Any], label: str) -> Any:
-        return self._enter(_call, fn, this, args, label, True)
+        return self._enter(_runner(fn), this, args, label, True)
 
     def construct(self, cls: JSFunction, args: list[Any], label: str) -> Any:
-        return self._enter(_construct, cls, None, args, label, False)
+        return self._enter(_constructor(cls), None, args, label, False)
 
-    def _enter(self, run: Callable[[Any, Any, list[Any]], Any], fn: Any, this: Any, args: list[Any],
-               label: str, convert: bool) -> Any:
-        """Run JS from Python: this realm active (restored after), the evaluator's host budget
-        reset for an outermost call, jobs and cleanups run, errors translated."""
+    def _enter(self, run: Callable[[Any, list[Any]], Any], this: Any, args: list[Any], label: str,
+               convert: bool) -> Any:
+        """``run(this, args)`` from Python: this realm active (restored after), the evaluator's
+        host budget reset for an outermost call, jobs and cleanups run, errors translated, the
+        result converted to Python (``convert``)."""
         with self.lock:
             realm = self.realm
-            previous = m.activate(realm.intrinsics)
-            outermost = self._depth == 0
-            if outermost:
+            intrinsics = realm.intrinsics
+            previous = m.ACTIVE
+            if previous is not intrinsics:
+                m.activate(intrinsics)
+            depth = self._depth
+            if not depth:
                 budget = realm.budget
                 budget.used = 0
                 budget.export = label
-            self._depth += 1
+            self._depth = depth + 1
             try:
                 if realm.cleanups:
                     realm.run_cleanups()
-                result = run(fn, this, args)
+                result = run(this, args)
                 if realm.jobs:
                     realm.run_jobs()
-                return self.to_py(result, label=label) if convert else result
+                if not convert or type(result) in _FINAL or result is UNDEFINED:
+                    return result
+                return self.to_py(result, label=label)
             except JsError as exc:
                 raise self.py_error(exc, label) from None
             except RecursionError:
@@ -142,8 +164,9 @@ class Bridge:
                 realm.poison(exc)
                 raise
             finally:
-                self._depth -= 1
-                m.activate(previous)
+                self._depth = depth
+                if previous is not intrinsics:
+                    m.activate(previous)
 
     def py_error(self, exc: JsError, label: str = "") -> JsError:
         """The exception a caller sees for a JS throw (name/message from an Error)."""
@@ -381,8 +404,10 @@ class Bridge:
     def py_function(self, fn: JSFunction, name: str, this: Any = UNDEFINED) -> Callable[..., Any]:
         bridge = self
 
+        enter, to_js = bridge._enter, bridge.to_js
+
         def call(*args: Any) -> Any:
-            return bridge.invoke(fn, this, [bridge.to_js(a) for a in args], name)
+            return enter(fn.impl, this, list(map(to_js, args)) if args else [], name, True)
 
         call.__name__ = call.__qualname__ = name
         call.__doc__ = f"JS function {name}({', '.join(fn.params)})"
@@ -459,8 +484,10 @@ class Bridge:
     def _method(self, key: str, fn: JSFunction, owner: str) -> Callable[..., Any]:
         bridge = self
 
+        enter, to_js, label = bridge._enter, bridge.to_js, f"{owner}.{key}"
+
         def method(self: Any, *args: Any) -> Any:
-            return bridge.invoke(fn, self._js, [bridge.to_js(a) for a in args], f"{owner}.{key}")
+            return enter(fn.impl, self._js, list(map(to_js, args)) if args else [], label, True)
 
         method.__name__ = method.__qualname__ = key
         method.__signature__ = _signature(fn.params, method=True)  # type: ignore[attr-defined]
@@ -469,8 +496,10 @@ class Bridge:
     def _static(self, cls: JSFunction, key: str, fn: JSFunction, owner: str) -> Callable[..., Any]:
         bridge = self
 
+        enter, to_js, label = bridge._enter, bridge.to_js, f"{owner}.{key}"
+
         def static(*args: Any) -> Any:
-            return bridge.invoke(fn, cls, [bridge.to_js(a) for a in args], f"{owner}.{key}")
+            return enter(fn.impl, cls, list(map(to_js, args)) if args else [], label, True)
 
         static.__name__ = static.__qualname__ = key
         static.__signature__ = _signature(fn.params)  # type: ignore[attr-defined]
@@ -479,11 +508,12 @@ class Bridge:
     def _property(self, key: str, prop: Prop) -> property:
         bridge = self
         getter_, setter_ = prop.getter, prop.setter
+        enter, get_label = bridge._enter, f"get {key}"
 
         def fget(self: Any) -> Any:
             if getter_ is None:
                 raise AttributeError(f"{key} has no getter")
-            return bridge.invoke(getter_, self._js, [], f"get {key}")
+            return enter(_runner(getter_), self._js, [], get_label, True)
 
         def fset(self: Any, value: Any) -> None:
             if setter_ is None:

@@ -121,56 +121,89 @@ def _from_wasm(valtype: str, ctx: Any, owned: bool) -> Optional[Callable[[Any], 
 
 
 def export_function(ctx: Any, name: str, sig: FuncType) -> JSFunction:
-    """A JS function calling export ``name`` (JS values in, JS values out)."""
-    call = ctx.calls.call
-    params = sig.params
-    conv_in = [_to_wasm(p, ctx, owned=False) for p in params]
-    borrowed = sum(1 for p in params if p == "externref")
-    results = sig.results
+    """A JS function calling export ``name`` (JS values in, JS values out).
+
+    Its positional entry (``direct``, what js/direct.py's ``wasm.f(...)`` calls) is generated
+    for the export's signature and calls the export's bound caller
+    (:meth:`~realm_wasmer.host.calls.GuestCalls.caller`: the poison, thread and error
+    translation of ``GuestCalls.call`` without its per-call arity and table look-ups; the arity
+    is the signature's here). It is bound on the first call: the engine's callables are made
+    for the exports a package uses, not for all of them at load."""
+    calls = ctx.calls
+    params, results = sig.params, sig.results
+    conv_in = [None if p == "i32" else _to_wasm(p, ctx, owned=False) for p in params]
     conv_out = [_from_wasm(r, ctx, owned=True) for r in results]
-    n = len(params)
-    simple = all(p == "i32" for p in params)
-    release = ctx.values.release_borrowed
+    build = _entry_builder(
+        tuple(c is None for c in conv_in), tuple(c is None for c in conv_out), sum(p == "externref" for p in params)
+    )
+    out = JSFunction(_unbound, name, len(params))
 
-    def finish(raw: Any) -> Any:
-        if not results:
-            return UNDEFINED
-        if len(results) == 1:
-            c = conv_out[0]
-            return raw if c is None else c(raw)
-        return [v if c is None else c(v) for c, v in zip(conv_out, raw, strict=False)]
-
-    if simple and all(c is None for c in conv_out):  # i32s in, i32s out (several: a JS array, as finish)
-        shape = len(results)
-
-        def fast(this: Any, args: list[Any]) -> Any:
-            if len(args) != n:
-                args = (args + [UNDEFINED] * n)[:n]
-            raw = call(name, *[a if type(a) is int and -2147483648 <= a <= 2147483647 else to_i32(a) for a in args])
-            return raw if shape == 1 else (UNDEFINED if shape == 0 else list(raw))
-
-        def direct(*args: Any) -> Any:  # the positional entry (js/direct.py's ``wasm.f(...)`` calls)
-            if len(args) != n:
-                args = (args + (UNDEFINED,) * n)[:n]
-            raw = call(name, *[a if type(a) is int and -2147483648 <= a <= 2147483647 else to_i32(a) for a in args])
-            return raw if shape == 1 else (UNDEFINED if shape == 0 else list(raw))
-
-        out = JSFunction(fast, name, n)
+    def bind(*args: Any) -> Any:
+        direct = build(calls.caller(name), conv_in, conv_out, ctx.values.release_borrowed)
         out.direct = direct
-        return out
+        out.impl = lambda this, args: direct(*args)
+        return direct(*args)
 
-    def general(this: Any, args: list[Any]) -> Any:
-        if len(args) != n:
-            args = (args + [UNDEFINED] * n)[:n]
-        wasm_args = [c(a) for c, a in zip(conv_in, args, strict=False)]
-        try:
-            raw = call(name, *wasm_args)
-        finally:
-            for _ in range(borrowed):
-                release()
-        return finish(raw)
+    out.direct = bind
+    out.impl = lambda this, args: bind(*args)
+    return out
 
-    return JSFunction(general, name, n)
+
+def _unbound(this: Any, args: list[Any]) -> Any:  # pragma: no cover - replaced in export_function
+    raise AssertionError("export function used before it was made")
+
+
+_ENTRY_BUILDERS: dict[tuple[tuple[bool, ...], tuple[bool, ...], int], Callable[..., Callable[..., Any]]] = {}
+
+
+def _entry_builder(
+    i32_in: tuple[bool, ...], raw_out: tuple[bool, ...], borrowed: int
+) -> Callable[..., Callable[..., Any]]:
+    """``build(call, conv_in, conv_out, release) -> entry`` for one export signature shape
+    (compiled once per shape): ``entry(*js_args)`` converts each argument to its wasm type (an
+    i32 checked inline; missing ones are undefined, extra ones ignored, as JS calls them), calls
+    ``call`` with exactly the export's arity, releases the borrowed externref slots, and converts
+    the results (none: undefined; several: a JS array)."""
+    key = (i32_in, raw_out, borrowed)
+    found = _ENTRY_BUILDERS.get(key)
+    if found is not None:
+        return found
+    names = [f"a{i}" for i in range(len(i32_in))]
+    wasm_args = ", ".join(
+        f"{a} if type({a}) is int and -2147483648 <= {a} <= 2147483647 else to_i32({a})" if i32 else f"c{i}({a})"
+        for i, (a, i32) in enumerate(zip(names, i32_in, strict=True))
+    )
+    if not raw_out:
+        result = "U"
+    elif len(raw_out) == 1:
+        result = "raw" if raw_out[0] else "r0(raw)"
+    else:
+        result = "[" + ", ".join(f"raw[{i}]" if keep else f"r{i}(raw[{i}])" for i, keep in enumerate(raw_out)) + "]"
+    if borrowed:
+        body = (
+            f"        wasm_args = ({wasm_args},)\n"
+            "        try:\n"
+            "            raw = call(*wasm_args)\n"
+            "        finally:\n"
+            + "".join("            release()\n" for _ in range(borrowed))
+        )
+    else:
+        body = f"        raw = call({wasm_args})\n"
+    unpack = "".join(f"    c{i} = conv_in[{i}]\n" for i, i32 in enumerate(i32_in) if not i32)
+    unpack += "".join(f"    r{i} = conv_out[{i}]\n" for i, keep in enumerate(raw_out) if not keep)
+    source = (
+        "def build(call, conv_in, conv_out, release):\n"
+        f"{unpack}"
+        f"    def entry({', '.join([f'{a}=U' for a in names] + ['*_rest'])}):\n"
+        f"{body}"
+        f"        return {result}\n"
+        "    return entry\n"
+    )
+    namespace: dict[str, Any] = {"U": UNDEFINED, "to_i32": to_i32}
+    exec(compile(source, "<wasm export entry>", "exec"), namespace)  # noqa: S102 - generated from the signature shape
+    build: Callable[..., Callable[..., Any]] = namespace["build"]
+    _ENTRY_BUILDERS[key] = build
+    return build
 
 
 def make_exports(ctx: Any, instance: Any, proto: Any) -> WasmExports:
