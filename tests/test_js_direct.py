@@ -53,6 +53,13 @@ FUNCTIONS = {
     "optional chain fallback": "function (a, b) { return [a?.x, b?.x?.y]; }",
     "assignment as expression": "function (a, b) { let x; const y = (x = a); return [x, y]; }",
     "augmented assignment": "function (a, b) { let x = 1; x += a; return x; }",
+    "augmented member assignment in order": "function (a, b) { const log = []; const o = { get k() {"
+    " log.push('get'); return a; }, set k(v) { log.push('set'); this.v = v; } };"
+    " const t = (x, v) => { log.push(x); return v; }; t('obj', o)[t('key', 'k')] -= t('value', b);"
+    " const p = {n: a}; p.n |= 1; p['n'] += b; return [o.v, p.n, log]; }",
+    "computed member call evaluates its key once": "function (a, b) { const log = [];"
+    " const o = { m(x) { return [x, this === o]; } }; const k = (x) => { log.push(x); return x; };"
+    " const r = o[k('m')](a); return [r, log]; }",
     "not a function": "function (a, b) { return a(b); }",
     "method of undefined": "function (a, b) { return a.foo(b); }",
     "read of undefined": "function (a, b) { return b.x.y; }",

@@ -51,6 +51,8 @@ _OPS: dict[str, str] = {
 ENABLED = True
 _FORBIDDEN_WORDS = (b"super", b"arguments", b"yield", b"await", b"eval", b"new.target")
 _MAX_SOURCE = 4000
+#: A member call's arguments longer than this (Python source) are not written twice (see call).
+_MAX_INLINE_ARGS = 400
 
 
 #: The function is outside the subset: it keeps its closures.
@@ -129,8 +131,9 @@ def _annotate(exc: JsThrow, text: str) -> None:
 
 
 def _get(o: Any, key: Any, text: str) -> Any:
-    if type(o) is JsObject and type(key) is str:
-        v = o.get(key, m._MISSING)
+    t = type(o)
+    if (t is JsObject or t is WasmExports) and type(key) is str:
+        v = dict.get(o, key, m._MISSING)
         if v is not m._MISSING and type(v) is not Prop:
             return v
     elif type(o) is list and type(key) is int and 0 <= key < len(o):
@@ -201,7 +204,7 @@ def _to_i32(v: Any) -> int:
 
 
 _RUNTIME: dict[str, Any] = {
-    "U": UNDEFINED, "JsThrow": JsThrow, "_entry": _entry,
+    "U": UNDEFINED, "JsThrow": JsThrow, "_entry": _entry, "_WE": WasmExports, "_JSF": JSFunction, "_dget": dict.get,
     "_call0": _call0, "_call1": _call1, "_call2": _call2, "_calln": _calln,
     "_to_i32": _to_i32, "_get": _get, "_mcall": _mcall, "_new": _new, "_put": _put,
     "_tb": m.to_boolean, "_typeof": m.typeof,
@@ -286,6 +289,9 @@ class Translator:
                 return ref
             if name == "undefined":
                 return "U"
+            where = self.compiler.resolve(name, self.scope)
+            if where[0] == "import" and where[1].name == "*":  # ``import * as wasm``: the namespace
+                return f"{self.const(self.compiler.namespaces)}[{where[1].index}]"
             # a global or an imported binding: the closure reads it without the frame
             return f"{self.const(self.compiler.expr(node, self.scope))}(None)"
         if t in ("number", "string", "true", "false", "null"):
@@ -371,7 +377,17 @@ class Translator:
             obj_node = callee.child_by_field_name("object")
             if obj_node.type == "super":
                 raise Unsupported("super")
-            return f"_mcall({self.expr(obj_node)}, {self.key(callee)}, [{', '.join(args)}], {text})"
+            obj, key, listed = self.expr(obj_node), self.key(callee), ", ".join(args)
+            if callee.type != "member_expression" or len(listed) > _MAX_INLINE_ARGS:  # o[k]: k evaluated once
+                return f"_mcall({obj}, {key}, [{listed}], {text})"
+            # ``wasm.f(...)``: the export's positional entry, straight (an own data property of
+            # the instance's exports); anything else through _mcall. The arguments appear in
+            # both branches, only one runs.
+            o, d = self.temp(), self.temp()
+            return (
+                f"({d}({listed}) if type({o} := {obj}) is _WE and type({d} := _dget({o}, {key})) is _JSF"
+                f" and ({d} := {d}.direct) is not None else _mcall({o}, {key}, [{listed}], {text}))"
+            )
         if callee.type == "identifier" and self.slot(callee.text.decode()) is not None:
             # a variable callee (getObject, takeObject...): its entry cached at the call site
             ref = self.slot(callee.text.decode())
@@ -470,6 +486,8 @@ class Translator:
             inner = node.named_children[0]
             if inner.type == "assignment_expression":
                 return [indent + self.assignment(inner)]
+            if inner.type == "augmented_assignment_expression":
+                return [indent + self.augmented(inner)]
             return [indent + self.expr(inner)]
         if t == "return_statement":
             kids = [c for c in node.named_children if c.type != "comment"]
@@ -565,6 +583,35 @@ class Translator:
             if obj_node.type == "super":
                 raise Unsupported("super")
             return f"_put({self.expr(obj_node)}, {self.key(left)}, {self.expr(right)})"
+        return self.fallback(node)
+
+
+    def augmented(self, node: Any) -> str:
+        """``x op= v`` / ``o.k op= v`` as a statement, in the closures' order: the reference
+        (object, key), its value read, then ``v``, the operator, the write."""
+        op = node.child_by_field_name("operator").type
+        fn = _OPS.get(op[:-1])
+        left = node.child_by_field_name("left")
+        if fn is None:  # &&=, ||=, ??=: short-circuit writes
+            return self.fallback(node)
+        right = self.expr(node.child_by_field_name("right"))
+        if left.type == "identifier":
+            ref = self.slot(left.text.decode())
+            if ref is None:
+                return self.fallback(node)
+            return f"{ref} = {fn}({ref}, {right})"
+        if left.type in ("member_expression", "subscript_expression"):
+            if left.child_by_field_name("optional_chain") is not None:
+                raise Unsupported("optional chain assignment")
+            obj_node = left.child_by_field_name("object")
+            if obj_node.type == "super":
+                raise Unsupported("super")
+            o, k = self.temp(), self.temp()
+            text = self.const(node_text(left))
+            return (
+                f"_put({o} := {self.expr(obj_node)}, {k} := {self.key(left)}, "
+                f"{fn}(_get({o}, {k}, {text}), {right}))"
+            )
         return self.fallback(node)
 
 

@@ -21,7 +21,7 @@ import attrs
 
 from ..host.memory import GuestMemory
 from ..host.resolver import ImportRequest, Resolution
-from ..wasm import FuncType
+from ..wasm import FuncType, GlobalType
 from . import model as m
 from . import typed
 from .model import JSFunction, JsObject, Prop
@@ -230,25 +230,40 @@ def fill_exports(exports: WasmExports, ctx: Any, instance: Any, protos: Any) -> 
             mem.memory = ctx.memory
             dict.__setitem__(exports, name, mem)
         elif export.kind == "global":
-            dict.__setitem__(exports, name, make_global(ctx, name, protos["Global"]))
+            valtype = export.type.valtype if isinstance(export.type, GlobalType) else None
+            dict.__setitem__(exports, name, make_global(ctx, name, protos["Global"], valtype))
         elif export.kind == "table":
             dict.__setitem__(exports, name, make_table(ctx, name, protos["Table"]))
     exports.extensible = False
 
 
-def make_global(ctx: Any, name: str, proto: JsObject) -> JsObject:
+def make_global(ctx: Any, name: str, proto: JsObject, valtype: Optional[str] = None) -> JsObject:
+    """``exports.<name>`` for a global: ``value`` reads and writes it (wasm-bindgen's stack
+    pointer, ``wasm.__wbindgen_export_N.value -= 16``), converted by the global's type
+    (``valtype``; None: by the type of the value it holds, read on each write)."""
     engine = ctx.calls.engine
     g = m.new_object(proto, "WebAssembly.Global")
+    global_get, global_set = engine.global_get, engine.global_set
 
     def get_value(this: Any, args: list[Any]) -> Any:
-        v = engine.global_get(name)
-        return from_f64(v) if isinstance(v, float) else v
+        v = global_get(name)
+        return from_f64(v) if type(v) is float else v
 
-    def set_value(this: Any, args: list[Any]) -> Any:
-        v = args[0] if args else UNDEFINED
-        current = engine.global_get(name)
-        engine.global_set(name, to_f64(v) if isinstance(current, float) else to_i32(v))
-        return UNDEFINED
+    if valtype == "i32":
+
+        def set_value(this: Any, args: list[Any]) -> Any:
+            v = args[0] if args else UNDEFINED
+            global_set(name, v if type(v) is int and -2147483648 <= v <= 2147483647 else to_i32(v))
+            return UNDEFINED
+
+    else:
+        convert = {"i64": to_i64, "f32": to_f64, "f64": to_f64}.get(valtype or "")
+
+        def set_value(this: Any, args: list[Any]) -> Any:
+            v = args[0] if args else UNDEFINED
+            to_wasm = convert or (to_f64 if isinstance(global_get(name), float) else to_i32)
+            global_set(name, to_wasm(v))
+            return UNDEFINED
 
     dict.__setitem__(g, "value", Prop(getter=JSFunction(get_value, "value"), setter=JSFunction(set_value, "value")))
     return g
