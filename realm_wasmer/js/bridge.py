@@ -430,8 +430,10 @@ class Bridge:
             "__module__": "realm_wasmer.js.package",
         }
 
+        enter, to_js, new_label, construct = bridge._enter, bridge.to_js, f"new {label}", _constructor(cls)
+
         def __init__(self: Any, *args: Any) -> None:
-            obj = bridge.construct(cls, [bridge.to_js(a) for a in args], f"new {label}")
+            obj = enter(construct, None, list(map(to_js, args)) if args else [], new_label, False)
             if not isinstance(obj, JsObject):
                 raise TypeError(f"the constructor of {label} returned {m.describe(obj)}, not an object")
             existing = obj.wrapper() if obj.wrapper is not None else None

@@ -132,11 +132,14 @@ def _annotate(exc: JsThrow, text: str) -> None:
 
 def _get(o: Any, key: Any, text: str) -> Any:
     t = type(o)
-    if (t is JsObject or t is WasmExports) and type(key) is str:
+    if (t is JsObject or t is WasmExports or t is JSFunction) and type(key) is str:
         v = dict.get(o, key, m._MISSING)
-        if v is not m._MISSING and type(v) is not Prop:
-            return v
-    elif type(o) is list and type(key) is int and 0 <= key < len(o):
+        if v is not m._MISSING:  # an own property: its value, or the Prop's ([[Get]] as m.lookup)
+            if type(v) is not Prop:
+                return v
+            if v.getter is None and v.setter is None:
+                return v.value
+    elif t is list and type(key) is int and 0 <= key < len(o):
         return o[key]
     try:
         return m.get(o, key)
@@ -146,16 +149,23 @@ def _get(o: Any, key: Any, text: str) -> Any:
 
 
 def _mcall(o: Any, key: Any, args: list[Any], text: str) -> Any:
-    if type(o) is WasmExports:  # ``wasm.f(...)``: an own data property, the export's positional entry
-        fn = dict.get(o, key)
-        if type(fn) is JSFunction and fn.direct is not None:
-            return fn.direct(*args)
-    try:
-        fn = m.get(o, key)
-    except JsThrow as exc:
-        _annotate(exc, text)
-        raise
-    if isinstance(fn, JSFunction):
+    fn: Any = m._MISSING
+    t = type(o)
+    if (t is JsObject or t is JSFunction or t is WasmExports) and type(key) is str:
+        fn = dict.get(o, key, m._MISSING)  # an own data property (a static method, an export)
+        if type(fn) is Prop:
+            fn = fn.value if fn.getter is None and fn.setter is None else m._MISSING
+        elif fn is m._MISSING and t is JsObject:
+            fn = m.lookup(o.proto, key, o)  # a method on the prototype chain
+        elif t is WasmExports and type(fn) is JSFunction and fn.direct is not None:
+            return fn.direct(*args)  # ``wasm.f(...)``: the export's positional entry
+    if fn is m._MISSING:
+        try:
+            fn = m.get(o, key)
+        except JsThrow as exc:
+            _annotate(exc, text)
+            raise
+    if type(fn) is JSFunction or isinstance(fn, JSFunction):
         return fn.impl(o, args)
     raise _not_function(text)
 

@@ -124,22 +124,16 @@ def export_function(ctx: Any, name: str, sig: FuncType) -> JSFunction:
     """A JS function calling export ``name`` (JS values in, JS values out).
 
     Its positional entry (``direct``, what js/direct.py's ``wasm.f(...)`` calls) is generated
-    for the export's signature and calls the export's bound caller
-    (:meth:`~realm_wasmer.host.calls.GuestCalls.caller`: the poison, thread and error
-    translation of ``GuestCalls.call`` without its per-call arity and table look-ups; the arity
-    is the signature's here). It is bound on the first call: the engine's callables are made
+    for the export on its first call (:func:`export_entry`): the engine's callables are made
     for the exports a package uses, not for all of them at load."""
-    calls = ctx.calls
     params, results = sig.params, sig.results
     conv_in = [None if p == "i32" else _to_wasm(p, ctx, owned=False) for p in params]
     conv_out = [_from_wasm(r, ctx, owned=True) for r in results]
-    build = _entry_builder(
-        tuple(c is None for c in conv_in), tuple(c is None for c in conv_out), sum(p == "externref" for p in params)
-    )
+    borrowed = sum(p == "externref" for p in params)
     out = JSFunction(_unbound, name, len(params))
 
     def bind(*args: Any) -> Any:
-        direct = build(calls.caller(name), conv_in, conv_out, ctx.values.release_borrowed)
+        direct = export_entry(ctx.calls, name, conv_in, conv_out, borrowed, ctx.values.release_borrowed)
         out.direct = direct
         out.impl = lambda this, args: direct(*args)
         return direct(*args)
@@ -153,57 +147,55 @@ def _unbound(this: Any, args: list[Any]) -> Any:  # pragma: no cover - replaced 
     raise AssertionError("export function used before it was made")
 
 
-_ENTRY_BUILDERS: dict[tuple[tuple[bool, ...], tuple[bool, ...], int], Callable[..., Callable[..., Any]]] = {}
+def export_entry(
+    calls: Any,
+    name: str,
+    conv_in: list[Optional[Callable[[Any], Any]]],
+    conv_out: list[Optional[Callable[[Any], Any]]],
+    borrowed: int,
+    release: Callable[[], None],
+) -> Callable[..., Any]:
+    """``entry(*js_args)`` for export ``name``, generated: each argument converted to its wasm
+    type (``conv_in``; None: an i32, checked inline), missing ones undefined and extra ones
+    ignored as JS calls them, then the crossing with exactly the export's arity, the borrowed
+    externref slots released, the results converted (``conv_out``; none: undefined; several:
+    a JS array). Where the engine hands out raw callables (wasmer) the crossing is a guarded
+    region (``bindings/region.py``: the checks and error translation of
+    :meth:`~realm_wasmer.host.calls.GuestCalls.caller` inline, one Python frame less per
+    crossing); elsewhere the export's bound caller makes it."""
+    from ..bindings.codegen import Namespace, compile_function
+    from ..bindings.region import Region
 
-
-def _entry_builder(
-    i32_in: tuple[bool, ...], raw_out: tuple[bool, ...], borrowed: int
-) -> Callable[..., Callable[..., Any]]:
-    """``build(call, conv_in, conv_out, release) -> entry`` for one export signature shape
-    (compiled once per shape): ``entry(*js_args)`` converts each argument to its wasm type (an
-    i32 checked inline; missing ones are undefined, extra ones ignored, as JS calls them), calls
-    ``call`` with exactly the export's arity, releases the borrowed externref slots, and converts
-    the results (none: undefined; several: a JS array)."""
-    key = (i32_in, raw_out, borrowed)
-    found = _ENTRY_BUILDERS.get(key)
-    if found is not None:
-        return found
-    names = [f"a{i}" for i in range(len(i32_in))]
-    wasm_args = ", ".join(
-        f"{a} if type({a}) is int and -2147483648 <= {a} <= 2147483647 else to_i32({a})" if i32 else f"c{i}({a})"
-        for i, (a, i32) in enumerate(zip(names, i32_in, strict=True))
-    )
-    if not raw_out:
-        result = "U"
-    elif len(raw_out) == 1:
-        result = "raw" if raw_out[0] else "r0(raw)"
+    g = Namespace()
+    names = [f"a{i}" for i in range(len(conv_in))]
+    to_i32_name = g.add(to_i32, "to_i32")
+    lines = [
+        f"w{i} = {a} if type({a}) is int and -2147483648 <= {a} <= 2147483647 else {to_i32_name}({a})"
+        if c is None
+        else f"w{i} = {g.add(c, 'c')}({a})"
+        for i, (a, c) in enumerate(zip(names, conv_in, strict=True))
+    ]
+    wasm_args = ", ".join(f"w{i}" for i in range(len(names)))
+    region = Region.open(calls, g, name)
+    if region is None:
+        crossing = [f"raw = {g.add(calls.caller(name), 'guest')}({wasm_args})"]
     else:
-        result = "[" + ", ".join(f"raw[{i}]" if keep else f"r{i}(raw[{i}])" for i, keep in enumerate(raw_out)) + "]"
+        stage, raw = region.call(name)
+        crossing = region.wrap([stage, f"raw = {raw}({wasm_args})"])
     if borrowed:
-        body = (
-            f"        wasm_args = ({wasm_args},)\n"
-            "        try:\n"
-            "            raw = call(*wasm_args)\n"
-            "        finally:\n"
-            + "".join("            release()\n" for _ in range(borrowed))
-        )
-    else:
-        body = f"        raw = call({wasm_args})\n"
-    unpack = "".join(f"    c{i} = conv_in[{i}]\n" for i, i32 in enumerate(i32_in) if not i32)
-    unpack += "".join(f"    r{i} = conv_out[{i}]\n" for i, keep in enumerate(raw_out) if not keep)
+        crossing = ["try:", *("    " + line for line in crossing), "finally:"]
+        crossing += ["    " + g.add(release, "release") + "()"] * borrowed
+    lines += crossing
+    outs = [f"raw[{i}]" if len(conv_out) > 1 else "raw" for i in range(len(conv_out))]
+    outs = [v if c is None else f"{g.add(c, 'r')}({v})" for v, c in zip(outs, conv_out, strict=True)]
+    result = "U" if not outs else outs[0] if len(outs) == 1 else "[" + ", ".join(outs) + "]"
+    g.ns["U"] = UNDEFINED
     source = (
-        "def build(call, conv_in, conv_out, release):\n"
-        f"{unpack}"
-        f"    def entry({', '.join([f'{a}=U' for a in names] + ['*_rest'])}):\n"
-        f"{body}"
-        f"        return {result}\n"
-        "    return entry\n"
+        f"def entry({', '.join([f'{a}=U' for a in names] + ['*_rest'])}):\n"
+        + "".join(f"    {line}\n" for line in lines)
+        + f"    return {result}\n"
     )
-    namespace: dict[str, Any] = {"U": UNDEFINED, "to_i32": to_i32}
-    exec(compile(source, "<wasm export entry>", "exec"), namespace)  # noqa: S102 - generated from the signature shape
-    build: Callable[..., Callable[..., Any]] = namespace["build"]
-    _ENTRY_BUILDERS[key] = build
-    return build
+    return compile_function(source, "entry", g.ns, f"wasm export {name}")
 
 
 def make_exports(ctx: Any, instance: Any, proto: Any) -> WasmExports:
