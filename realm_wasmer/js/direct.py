@@ -12,8 +12,8 @@ per argument list, the helper found through the frame chain and dispatched throu
 declarations of plain names, ``return``, ``if``/``else``, blocks, ``throw``,
 ``try``/``catch``/``finally``; no loops, ``switch``, labels, nested function or class
 declarations, ``super``, ``arguments``) is translated, once at load, into one Python
-function taking its arguments positionally (``this`` first, for a function whose body
-reads it)::
+function taking its arguments positionally (a function whose body reads ``this`` becomes
+its ``impl(this, args)`` itself, the arguments unpacked from the list)::
 
     def direct(v5=U, v6=U, v7=U, *_rest):
         _put(getObject(v5), takeObject(v6), takeObject(v7))   # each call through a cached entry
@@ -685,7 +685,7 @@ def _generate(compiler: Any, node: Any, scope: Any, param_slots: list[int], self
     # JS's rules for simple parameters: a missing argument is undefined, extra ones are ignored
     # (`arguments` is not used: see _FORBIDDEN_WORDS)
     names = [f"a{i}" for i in range(len(param_slots))] if frame_mode else [f"v{s}" for s in param_slots]
-    signature = ", ".join(["_this"] * tr.uses_this + [f"{p}=U" for p in names] + ["*_rest"])
+    signature = ", ".join([f"{p}=U" for p in names] + ["*_rest"])
     if frame_mode:
         size = scope.fn.size  # after the translation (a fallback may have declared slots)
         frame = ["env", "_this" if tr.uses_this else "U", "U", "fn", "U"] + ["U"] * (size - compiler.first_slot)
@@ -702,11 +702,13 @@ def _generate(compiler: Any, node: Any, scope: Any, param_slots: list[int], self
         if rest:
             inits.append("        " + " = ".join(f"v{s}" for s in rest) + " = U\n")
         setup = "".join(inits)
-    if tr.uses_this:  # called as fn.impl(this, args): no positional entry, no import twins
+    if tr.uses_this:  # it is the function's impl(this, args): no positional entry, no import twins
+        unpack = "".join(f"        {p} = _args[{i}] if _n > {i} else U\n" for i, p in enumerate(names))
         source = (
             "def factory(env, fn):\n"
-            f"    def method({signature}):\n"
-            f"{setup}" + "\n".join(lines) + "\n"
+            "    def method(_this, _args):\n"
+            + ("        _n = len(_args)\n" + unpack if names else "")
+            + f"{setup}" + "\n".join(lines) + "\n"
             "    method.uses_this = True\n"
             "    return method\n"
         )

@@ -150,7 +150,7 @@ class Realm:
             translated = direct_factory(env, fn) if direct_factory is not None else None
             if translated is not None and kind != "constructor":
                 if getattr(translated, "uses_this", False):
-                    fn.impl = lambda this, args: translated(this, *args)
+                    fn.impl = translated  # takes (this, args) as impl does
                 else:
                     fn.direct = translated
                     fn.impl = lambda this, args: translated(*args)
@@ -448,7 +448,7 @@ def _translated_ctor(
         this = ctx[1]
         if this is UNDEFINED:
             return closures(args, ctx)
-        r = translated(this, *args) if takes_this else translated(*args)
+        r = translated(this, args) if takes_this else translated(*args)
         return r if is_object(r) else this
 
     return run_ctor
