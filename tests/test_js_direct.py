@@ -68,6 +68,9 @@ FUNCTIONS = {
     "new of a non-constructor": "function (a, b) { return new a(); }",
     "global read": "function (a, b) { return [typeof Math.max, globalThis === globalThis]; }",
     "undeclared global": "function (a, b) { return undeclaredThing; }",
+    "global accessor, data and built-in reads": "function (a, b) { Object.defineProperty(globalThis, 'gx',"
+    " { get() { return 'got' + a; }, configurable: true }); globalThis.gy = b; const r = [gx, gy, typeof Object,"
+    " typeof Math.max]; delete globalThis.gx; delete globalThis.gy; return r; }",
     "arrow expression body": "(a, b) => a * b",
     "block scopes": "function (a, b) { const x = 1; { const x = a; b = x; } if (a) { let y = b; return [x, y]; }"
     " return x; }",

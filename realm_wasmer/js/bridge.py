@@ -45,8 +45,16 @@ def _runner(fn: Any) -> Callable[[Any, list[Any]], Any]:
 
 
 def _constructor(cls: Any) -> Callable[[Any, list[Any]], Any]:
+    make = cls.make if isinstance(cls, JSFunction) else None
+    if make is None:  # not a constructor: m.construct raises JS's TypeError
+
+        def refuse(this: Any, args: list[Any]) -> Any:
+            return m.construct(cls, args)
+
+        return refuse
+
     def run(this: Any, args: list[Any]) -> Any:
-        return m.construct(cls, args)
+        return make(args, cls)  # what m.construct(cls, args) calls
 
     return run
 
@@ -115,7 +123,8 @@ class Bridge:
         self.realm = realm
         #: One lock for every package's JS: the active realm (model.activate) is process-wide.
         self.lock = EVAL_LOCK
-        self._depth = 0
+        #: ``enter(run, this, args, label, convert)``: every call into JS (see :meth:`_make_enter`).
+        self._enter = self._make_enter()
         self._classes: dict[int, tuple[JSFunction, type]] = {}
         self._enum_cache: dict[int, tuple[Any, type]] = {}
 
@@ -126,47 +135,53 @@ class Bridge:
     def construct(self, cls: JSFunction, args: list[Any], label: str) -> Any:
         return self._enter(_constructor(cls), None, args, label, False)
 
-    def _enter(self, run: Callable[[Any, list[Any]], Any], this: Any, args: list[Any], label: str,
-               convert: bool) -> Any:
-        """``run(this, args)`` from Python: this realm active (restored after), the evaluator's
-        host budget reset for an outermost call, jobs and cleanups run, errors translated, the
-        result converted to Python (``convert``)."""
-        with self.lock:
-            realm = self.realm
-            intrinsics = realm.intrinsics
-            previous = m.ACTIVE
-            if previous is not intrinsics:
-                m.activate(intrinsics)
-            depth = self._depth
-            if not depth:
-                budget = realm.budget
-                budget.used = 0
-                budget.export = label
-            self._depth = depth + 1
-            try:
-                if realm.cleanups:
-                    realm.run_cleanups()
-                result = run(this, args)
-                if realm.jobs:
-                    realm.run_jobs()
-                if not convert or type(result) in _FINAL or result is UNDEFINED:
-                    return result
-                return self.to_py(result, label=label)
-            except JsError as exc:
-                raise self.py_error(exc, label) from None
-            except RecursionError:
-                raise self.py_error(
-                    JsThrow(m.make_error("RangeError", "Maximum call stack size exceeded")), label
-                ) from None
-            except PoisonedInstance as exc:
-                raise _first_trap(exc) from None
-            except ResourceExhausted as exc:
-                realm.poison(exc)
-                raise
-            finally:
-                self._depth = depth
+    def _make_enter(self) -> Callable[[Callable[[Any, list[Any]], Any], Any, list[Any], str, bool], Any]:
+        """``enter(run, this, args, label, convert)``: ``run(this, args)`` from Python, this realm
+        active (restored after), the evaluator's host budget reset for an outermost call, jobs
+        and cleanups run, errors translated, the result converted to Python (``convert``).
+        A closure over this bridge's realm state (none of it is ever replaced)."""
+        bridge, lock, realm = self, self.lock, self.realm
+        intrinsics, budget, cleanups, jobs = realm.intrinsics, realm.budget, realm.cleanups, realm.jobs
+        to_py, activate = self.to_py, m.activate
+        depth = 0
+
+        def enter(run: Callable[[Any, list[Any]], Any], this: Any, args: list[Any], label: str, convert: bool) -> Any:
+            nonlocal depth
+            with lock:
+                previous = m.ACTIVE
                 if previous is not intrinsics:
-                    m.activate(previous)
+                    activate(intrinsics)
+                outer = depth
+                if not outer:
+                    budget.used = 0
+                    budget.export = label
+                depth = outer + 1
+                try:
+                    if cleanups:
+                        realm.run_cleanups()
+                    result = run(this, args)
+                    if jobs:
+                        realm.run_jobs()
+                    if not convert or type(result) in _FINAL or result is UNDEFINED:
+                        return result
+                    return to_py(result, label=label)
+                except JsError as exc:
+                    raise bridge.py_error(exc, label) from None
+                except RecursionError:
+                    raise bridge.py_error(
+                        JsThrow(m.make_error("RangeError", "Maximum call stack size exceeded")), label
+                    ) from None
+                except PoisonedInstance as exc:
+                    raise _first_trap(exc) from None
+                except ResourceExhausted as exc:
+                    realm.poison(exc)
+                    raise
+                finally:
+                    depth = outer
+                    if previous is not intrinsics:
+                        activate(previous)
+
+        return enter
 
     def py_error(self, exc: JsError, label: str = "") -> JsError:
         """The exception a caller sees for a JS throw (name/message from an Error)."""

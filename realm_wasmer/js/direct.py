@@ -215,6 +215,7 @@ def _to_i32(v: Any) -> int:
 
 _RUNTIME: dict[str, Any] = {
     "U": UNDEFINED, "JsThrow": JsThrow, "_entry": _entry, "_WE": WasmExports, "_JSF": JSFunction, "_dget": dict.get,
+    "_M": m._MISSING, "_Prop": Prop,
     "_call0": _call0, "_call1": _call1, "_call2": _call2, "_calln": _calln,
     "_to_i32": _to_i32, "_get": _get, "_mcall": _mcall, "_new": _new, "_put": _put,
     "_tb": m.to_boolean, "_typeof": m.typeof,
@@ -302,8 +303,17 @@ class Translator:
             where = self.compiler.resolve(name, self.scope)
             if where[0] == "import" and where[1].name == "*":  # ``import * as wasm``: the namespace
                 return f"{self.const(self.compiler.namespaces)}[{where[1].index}]"
-            # a global or an imported binding: the closure reads it without the frame
-            return f"{self.const(self.compiler.expr(node, self.scope))}(None)"
+            # a global or an imported binding: the closure reads it without the frame (and
+            # records a global's name for the load report)
+            closure = self.const(self.compiler.expr(node, self.scope))
+            if where[0] != "global":
+                return f"{closure}(None)"
+            v = self.temp()  # a global's own data property read inline, anything else by the closure
+            g = self.const(self.compiler.realm.global_object)
+            return (
+                f"({v} if type({v} := _dget({g}, {name!r}, _M)) is not _Prop and {v} is not _M else {v}.value"
+                f" if type({v}) is _Prop and {v}.getter is None and {v}.setter is None else {closure}(None))"
+            )
         if t in ("number", "string", "true", "false", "null"):
             return self.fallback_const(node)
         if t == "this":
