@@ -267,8 +267,41 @@ def make_table(ctx: Any, name: str, proto: JsObject) -> JsObject:
 # ---------------------------------------------------------------------------------------- imports
 
 
+class BoundEntries:
+    """Helper entries bound to one instance's JS-value store (js/helpers.py): a glue helper
+    such as ``getObject`` is replaced in its module's frame by a function whose positional
+    entry *is* the store's operation (no frame of its own, no check of ``wasm`` per call).
+
+    Sound only while the glue's ``wasm`` refers to that instance. ``wasm`` changes only to the
+    exports of an instance linked later (an init), so every link unbinds every bound entry
+    (:meth:`linking`), and an entry binds only to the instance its realm linked last: a call
+    made on the old instance between a new link and the glue's ``wasm = instance.exports``
+    stays on the unbound path."""
+
+    def __init__(self) -> None:
+        self.bound: "weakref.WeakSet[Any]" = weakref.WeakSet()
+        #: id(realm tables) -> the HostContext linked last in that realm (weakly held).
+        self.newest: "weakref.WeakValueDictionary[int, Any]" = weakref.WeakValueDictionary()
+
+    def linking(self, ctx: Any) -> None:
+        """An instance is being linked in the active realm: unbind everything bound so far."""
+        if self.newest.get(id(m.ACTIVE)) is ctx:
+            return
+        self.newest[id(m.ACTIVE)] = ctx
+        for entry in list(self.bound):
+            entry.unbind()
+        self.bound.clear()
+
+    def may_bind(self, tables: Any, ctx: Any) -> bool:
+        return self.newest.get(id(tables)) is ctx
+
+
+BOUND_ENTRIES = BoundEntries()
+
+
 def import_handler(fn: JSFunction, sig: FuncType, ctx: Any) -> Callable[..., Any]:
     """The Python handler the engine links for a JS import function."""
+    BOUND_ENTRIES.linking(ctx)
     impl = fn.impl
     conv_in = [_from_wasm(p, ctx, owned=False) for p in sig.params]
     results = sig.results
