@@ -220,6 +220,15 @@ class DataView:
         return self.fixed if self.fixed is not None else self.buffer.byte_length() - self.offset
 
 
+def _copy_of(source: TypedArray, start: int, end: int) -> TypedArray:
+    """A typed array of ``source``'s kind owning a copy of its elements ``[start, end)`` (in
+    range): one copy straight out of the buffer's memoryview (wasm memory or an ArrayBuffer)."""
+    size = source.size
+    first = source.offset + start * size
+    data = bytearray(source.buffer.mv()[first : first + max(0, end - start) * size])
+    return TypedArray(source.kind, ArrayBuffer(data), 0, len(data) // size)
+
+
 def new_bytes(data: bytes | bytearray, kind: str = "Uint8Array") -> TypedArray:
     buf = ArrayBuffer(bytearray(data))
     return TypedArray(kind, buf, 0, len(buf.data) // KINDS[kind][1])
@@ -406,6 +415,8 @@ def install(realm: Any, g: JsObject) -> None:
             )
             n = items.length if isinstance(items, TypedArray) else len(items)
             charge(n * size, f"new {kind}(<{n} items>)")
+            if type(items) is TypedArray and items.kind == kind:  # a byte copy: one pass
+                return _copy_of(items, 0, n)
             arr = TypedArray(kind, ArrayBuffer(bytearray(n * size)), 0, n)
             arr.write(0, items)
             return arr
@@ -455,8 +466,7 @@ def install(realm: Any, g: JsObject) -> None:
         n = this.length
         start, end = _range(args, n)
         charge(max(0, end - start) * this.size, f"{this.kind}.prototype.slice({start}, {end})")
-        data = this.buffer.np()[this.offset + start * this.size : this.offset + end * this.size].tobytes()
-        return new_bytes(data, this.kind)
+        return _copy_of(this, start, end)
 
     @m.method(P, "fill", 1)
     def _fill(this: TypedArray, args: list[Any]) -> Any:
