@@ -185,9 +185,12 @@ def _decode(ctx: Any, ptr: Any, length: Any) -> str:
     memory = ctx.memory
     p = m.to_uint32(ptr)
     n = length if type(length) is int else m.to_integer(length)
-    ctx.calls.budget.charge(n, "getStringFromWasm0")  # Limits.max_host_bytes, before the copy
+    calls = ctx.calls
+    calls.budget.charge(n, "getStringFromWasm0")  # Limits.max_host_bytes, before the copy
     try:
-        return memory.string(p, n)  # type: ignore[no-any-return]
+        # inside an export call (an import, or the glue right after the export returned: the
+        # crossing made the thread check) the last memoryview is trusted where it covers the range
+        return memory.string(p, n, calls._depth > 0)  # type: ignore[no-any-return]
     except UnicodeDecodeError:
         raise m.throw("TypeError", "The encoded data was not valid for encoding utf-8") from None
 
@@ -220,8 +223,12 @@ def _get_cached_string(access: GlueAccess, frame: list[Any], fallback: JSFunctio
 def _allocate(malloc: Any, size: int, align: int) -> int:
     if not isinstance(malloc, JSFunction):
         raise m.throw("TypeError", f"{m.describe(malloc)} is not a function (allocator)")
-    ptr = malloc.impl(UNDEFINED, [size] if malloc.nparams == 1 else [size, align])
-    return m.to_uint32(ptr)
+    entry = malloc.direct  # the export's positional entry (js/webassembly.py), where it has one
+    if entry is not None and type(malloc) is JSFunction:
+        ptr = entry(size) if malloc.nparams == 1 else entry(size, align)
+    else:
+        ptr = malloc.impl(UNDEFINED, [size] if malloc.nparams == 1 else [size, align])
+    return ptr if type(ptr) is int and 0 <= ptr <= 0xFFFFFFFF else m.to_uint32(ptr)
 
 
 @helper("passStringToWasm0", (2, 3), needs=("WASM_VECTOR_LEN",))  # 2: the nodejs Buffer variant (0.2.6x)
