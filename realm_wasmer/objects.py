@@ -195,6 +195,7 @@ class Object:
         is discarded with it on ``reset()``)."""
         if self.closed:
             return
+        self._calls.check_thread()  # a foreign thread is refused with the handle still open
         self._disown()
         if self._calls.poisoned_by is not None:
             return
