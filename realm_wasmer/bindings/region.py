@@ -89,16 +89,18 @@ class Region:
             return body
         g, calls = self.g, self.calls
         c = g.add(calls, "calls")
-        budget = g.add(calls.budget, "budget")
+        budget, export = g.add(calls.budget, "budget"), g.add(self.export, "export")
         return [
             f"if {c}.poisoned_by is not None or {g.add(threading.get_ident, 'ident')}() != {calls.owner!r}: "
             f"{c}._refuse()",
             f"_d = {c}._depth",
+            # The outermost resets, each stored only when it changes (a load is cheaper than a
+            # store on GuestCalls; a call that imported nothing leaves them as they were).
             "if not _d:",
-            f"    {c}._last_import = None",
-            f"    {c}._host_exception = None",
-            f"    {budget}.used = 0",
-            f"    {budget}.export = {self.export!r}",
+            f"    if {c}._last_import is not None: {c}._last_import = None",
+            f"    if {c}._host_exception is not None: {c}._host_exception = None",
+            f"    if {budget}.used: {budget}.used = 0",
+            f"    if {budget}.export is not {export}: {budget}.export = {export}",
             f"{c}._depth = _d + 1",
             "_k = -1",
             "try:",
