@@ -75,9 +75,6 @@ def _class_namespace(cls: ApiClass, ctx: Context) -> dict[str, Any]:
     if cls.constructor is not None:
         compiled = compile_member(cls.constructor, ctx, f"{cls.name}.__init__", self_class=cls.name)
         ns["__init__"] = compiled.function
-        close = _close(cls, ctx)
-        if close is not None:
-            ns["close"] = ns["free"] = close
     entries: list[Entry] = []
     for js_name, kind, item in class_members(cls):
         qualname = f"{cls.name}.{js_name}"
@@ -90,6 +87,10 @@ def _class_namespace(cls: ApiClass, ctx: Context) -> dict[str, Any]:
             value = staticmethod(compile_member(item, ctx, qualname).function)
         entries.append((member_names(js_name), value))
     ns.update(unique_names(entries, ns))
+    close = _close(cls, ctx)
+    for name in ("close", "free"):  # a JS member of that name keeps it, as before
+        if close is not None and name not in ns:
+            ns[name] = close
     return ns
 
 
