@@ -23,6 +23,7 @@ from .engines.base import Engine
 from .errors import ConstructorError
 from .host.abi import RESULT_WORDS, decode_result_words
 from .host.context import ConsoleLog, ContextParts, HostContext
+from .host.handles import HandleStore
 from .host.heap import JsHeap
 from .host.intrinsics import IntrinsicResolver, ShimResolver
 from .host.linker import link
@@ -438,7 +439,7 @@ class Instance(ContextParts):
         return Object(self.context.calls, info, ptr, ctor, self._objects)
 
     def stats(self) -> Stats:
-        """Live counts, for leak checks: JS values, open objects, externref slots."""
+        """Live counts, for leak checks: JS values, open objects, externref slots and handles."""
         ctx = self.context
         values = ctx.values
         heap = values if isinstance(values, JsHeap) else None
@@ -449,6 +450,7 @@ class Instance(ContextParts):
             borrowed=heap.borrowed_depth if heap is not None else 0,
             objects_live=self._objects.count,
             externref_live=externref_live,
+            handles_live=values.handle_count() if isinstance(values, HandleStore) else 0,
             tables=ctx.tables.sizes(),
             memory_bytes=ctx.memory.size,
             calls=ctx.calls.calls,
