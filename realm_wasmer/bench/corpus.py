@@ -274,6 +274,9 @@ def inside_wasm(instance: Any, call: Callable[[], object], repeats: int) -> dict
 def _setup(package: str, case_id: str, translate: Run, make_state: Optional[Callable[[Any, dict[str, Any]], Any]],
            compute: bool = False) -> Callable[[Context, str], Prepared]:  # fmt: skip
     def setup(ctx: Context, engine: str) -> Prepared:
+        skipped = dict(ctx.settings.corpus_skip).get(engine)
+        if skipped:
+            raise Skip(skipped)
         load_package = load_package_function()
         if load_package is None:
             raise Skip("load_package not available")
