@@ -113,3 +113,30 @@ def test_corpus_cases_call_load_package_when_it_exists(monkeypatch: pytest.Monke
     assert result["crossings"]["imports"] == case["recorded_trace"]["imports"] > 25000
     assert result["us_per_crossing"] > 0 and result["ratio_to_node"] is None
     assert case["node"]["skipped"].startswith("Node harness missing")
+
+
+def test_export_clock_times_every_export_call_of_an_instance_made_inside() -> None:
+    """``inside_wasm``'s clock wraps the callables the engine hands out while it is on, so
+    the checked call, a bound caller and a guarded region made afterwards are all timed
+    (no cached caller escapes it), once each; the engine class is restored after."""
+    from realm_wasmer.bench.corpus import ExportClock, clocked_exports
+    from realm_wasmer.bench.model import FIXTURE
+    from realm_wasmer.demo import EchoModel
+    from realm_wasmer.instance import load
+
+    engine = engines.available_names()[0]
+    before = load(FIXTURE, engine=engine, imports=EchoModel().imports())
+    engine_class = type(before.engine_instance)
+    saved = dict(vars(engine_class))
+    clock = ExportClock()
+    with clocked_exports(engine_class, clock):
+        instance = load(FIXTURE, engine=engine, imports=EchoModel().imports())
+        made = instance.calls
+        assert instance.call("rt_i32", 41) == 42
+        assert instance.context.calls.caller("rt_i32")(7) == 8
+        handle = instance.construct("Realm")
+        handle.close()
+        made = instance.calls - made
+    assert made >= 4 and clock.calls == made and clock.spent > 0
+    assert dict(vars(engine_class)) == saved
+    assert before.call("rt_i32", 1) == 2 and clock.calls == made  # handed out outside: not timed

@@ -299,8 +299,10 @@ def goals(report: dict[str, Any]) -> list[dict[str, Any]]:
             for c, x in zip(COMPUTE_BOUND, ratios, strict=True):
                 if x is None:
                     continue
-                inside = (case_result(report, f"corpus.{c}", e).get("inside_wasm") or {}).get("inside_ratio_to_node")
-                wasm = f" (inside wasm alone {inside:.2f}x Node's whole call)" if inside is not None else ""
+                split = case_result(report, f"corpus.{c}", e).get("inside_wasm") or {}
+                inside = split.get("inside_ratio_to_node")
+                wasm = (f" (inside wasm alone {inside:.2f}x Node's whole call)" if inside is not None
+                        else " (inside wasm not measured)" if split else "")  # fmt: skip
                 parts.append(f"{c} {x:.2f}x{wasm}")
     rows.append(_goal("compute-bound corpus calls vs Node (worst of them)", "resvg render 0.61x, bytes_input 1.51x, "
                       "photon decode 1.77x", "Node", "<= 1.3x", "ratio to Node", 1.3, True, compute, engine,
