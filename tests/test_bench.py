@@ -22,7 +22,8 @@ from realm_wasmer.cli import main
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MACHINE_KEYS = {"platform", "cpu_model", "cores", "python", "engine_versions", "node_version"}
-GOAL_KEYS = {"what", "goal", "engine", "measured", "unit", "met", "by_engine"}
+GOAL_KEYS = {"what", "now_in_issue", "floor_or_peer", "goal", "engine", "measured", "unit", "met", "by_engine",
+             "measured_text"}
 
 
 def _numbers_are_finite(value: Any) -> bool:
@@ -62,9 +63,15 @@ def test_bench_quick_writes_json_and_png(tmp_path: Path, capsys: pytest.CaptureF
             assert result["min_s"] <= result["median_s"] <= result["max_s"]
     fixture = {c["id"]: c["results"][engine] for c in report["cases"] if c["group"] == "fixture"}
     assert all(r["ratio_to_floor"] is not None and r["crossings"]["total"] >= 1 for r in fixture.values())
+    counted = [c["results"][engine]["crossings"] for c in report["cases"] if c["id"] in
+               ("probe_trial", "probe_trap_trial", "cached_start")]  # fmt: skip
+    assert len(counted) == 3 and all(x["exports"] >= 1 for x in counted)
+    whole = next(c["results"][engine] for c in report["cases"] if c["id"] == "probe_whole")
+    assert isinstance(whole["findings_sha256"], str) and len(whole["findings_sha256"]) == 64
     assert len(report["goals"]) == 7 and all(GOAL_KEYS <= set(goal) for goal in report["goals"])
     assert png.read_bytes()[:8] == PNG_SIGNATURE
-    assert "goals on" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "goals on" in out and "| what | now (issue 12) |" in out
 
 
 def test_cases_are_selected_by_id_or_group() -> None:

@@ -95,6 +95,9 @@ class Prepared:
     bare: Optional[Callable[[], object]] = None
     #: ``(export calls, import calls)`` made so far by the instance behind ``call``.
     counter: Optional[Callable[[], tuple[int, int]]] = None
+    #: ``(export calls, import calls)`` of one call, where no single instance lives across
+    #: calls (each start makes one, each probe trial takes a fresh or restored one).
+    count_one: Optional[Callable[[], tuple[int, int]]] = None
     #: True: time ``repeats`` single calls instead of calibrated batches.
     slow: bool = False
     repeats: int = 1
