@@ -18,6 +18,7 @@ import copy
 import functools
 import hashlib
 import json
+import logging
 import shutil
 import subprocess
 import time
@@ -232,6 +233,23 @@ def _instance_of(api: Any) -> Any:
     return instances[0] if len(instances) == 1 else None
 
 
+@contextlib.contextmanager
+def logged(into: list[str]) -> Iterator[None]:
+    """Keep what the library logs at WARNING and above in ``into`` (a handler on the
+    ``realm_wasmer`` logger: with one there, Python's last-resort handler prints nothing)."""
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            into.append(record.getMessage())
+
+    logger, handler = logging.getLogger("realm_wasmer"), Keep(logging.WARNING)
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+
+
 class ExportClock:
     """Seconds spent inside the engine's export callables it wrapped (the outermost call
     only: a callable wrapping another timed one, or an export a guest import calls back,
@@ -344,10 +362,15 @@ def _setup(package: str, case_id: str, translate: Run, make_state: Optional[Call
         entry = _package_entry(ctx, package)
         glue = str(entry["glue"]).removeprefix("package/")
 
-        def load() -> Any:
-            return load_package(str(root / "package"), engine=engine, entry=glue)
+        def load_logged() -> tuple[Any, list[str]]:
+            messages: list[str] = []
+            with logged(messages):  # the library's warnings go to the report, not between the result lines
+                return load_package(str(root / "package"), engine=engine, entry=glue), messages
 
-        api = ctx.memo(("package", package, engine), load)
+        def load() -> Any:
+            return load_logged()[0]
+
+        api, load_log = ctx.memo(("package", package, engine), load_logged)
         inputs = decode_input(_case_doc(ctx, package, case_id).get("inputs", {}), root,
                               ctx.memo(("files", package), dict))  # fmt: skip
 
@@ -387,8 +410,10 @@ def _setup(package: str, case_id: str, translate: Run, make_state: Optional[Call
                                        "source": "recorded Node trace (cases/<id>.json)"}  # fmt: skip
 
         close = getattr(state, "free", None) if state is not None else None
-        return Prepared(call, counter=counter, finish=finish, close=close,
-                        notes={"entry": glue, "recorded_trace": trace})  # fmt: skip
+        notes: dict[str, Any] = {"entry": glue, "recorded_trace": trace}
+        if load_log:
+            notes["load_log"] = load_log
+        return Prepared(call, counter=counter, finish=finish, close=close, notes=notes)
 
     return setup
 
