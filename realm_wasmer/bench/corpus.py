@@ -251,32 +251,36 @@ def logged(into: list[str]) -> Iterator[None]:
 
 
 class ExportClock:
-    """Seconds spent inside the engine's export callables it wrapped (the outermost call
-    only: a callable wrapping another timed one, or an export a guest import calls back,
-    is not counted twice), and how many outermost calls it timed."""
+    """Seconds spent inside the engine's export callables it wrapped, outermost calls only
+    (an export a guest import calls back runs inside another), and the export calls seen:
+    every one, nested ones included, but a callable wrapping another wrapped one for the
+    same export (an engine's checked callable over its raw one) counts once."""
 
     def __init__(self) -> None:
         self.spent = 0.0
         self.calls = 0
-        self._depth = 0
+        self._running: list[str] = []
 
-    def wrap(self, function: Callable[..., Any]) -> Callable[..., Any]:
-        clock = time.perf_counter
+    def wrap(self, function: Callable[..., Any], export: str) -> Callable[..., Any]:
+        clock, running = time.perf_counter, self._running
 
         def timed(*args: Any) -> Any:
-            if self._depth:
-                self._depth += 1
+            if running:
+                if running[-1] != export:
+                    self.calls += 1
+                running.append(export)
                 try:
                     return function(*args)
                 finally:
-                    self._depth -= 1
-            self._depth, self.calls = 1, self.calls + 1
+                    running.pop()
+            self.calls += 1
+            running.append(export)
             start = clock()
             try:
                 return function(*args)
             finally:
                 self.spent += clock() - start
-                self._depth = 0
+                running.pop()
 
         return timed
 
@@ -297,7 +301,7 @@ def clocked_exports(engine_class: type, clock: ExportClock) -> Iterator[None]:
         original = getattr(engine_class, name)
 
         def handing_out(self: Any, export: str, _original: Callable[..., Any] = original) -> Any:
-            return clock.wrap(_original(self, export))
+            return clock.wrap(_original(self, export), export)
 
         setattr(engine_class, name, handing_out)
     try:
@@ -402,8 +406,12 @@ def _setup(package: str, case_id: str, translate: Run, make_state: Optional[Call
                     if instance is None
                     else inside_wasm(type(instance.engine_instance), load, lambda a: bound(a)[0], repeats)
                 )
-                inside = split["inside_s"]
-                split["inside_ratio_to_node"] = inside / node_median if node_median and inside is not None else None
+                # the share inside wasm, applied to the rounds' median: the same call as ratio_to_node, so
+                # the two compare even when the load changed between the rounds and these calls
+                share = split["inside_s"] / split["total_s"] if split["inside_s"] is not None else None
+                split["inside_share"] = share
+                split["inside_ratio_to_node"] = (share * result["median_s"] / node_median
+                                                 if node_median and share is not None else None)  # fmt: skip
                 result["inside_wasm"] = split
             if result.get("crossings") is None:
                 result["crossings"] = {**trace, "total": trace["exports"] + trace["imports"],
