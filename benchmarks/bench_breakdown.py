@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import struct
 from typing import Any, Callable
 
 from realm_wasmer.bench import cases
@@ -64,28 +63,12 @@ def chains(ctx: Context, engine: str) -> list[tuple[str, int, list[Step]]]:
 
     ctor_case = cases.setup_construct_free(ctx, engine)
     assert ctor_case.floor is not None
-    _, _, slot = cases._allocator(bare)
-    new = bare.function("realm_new")
-    words = struct.Struct("<3I")
-    pack_into, unpack_from = words.pack_into, words.unpack_from
     handle = instance.constructor("Realm")()
     free_export = handle._kind.free_export
     handle.close()
-    free_caller = calls.caller(free_export)
-
-    def floor_new() -> int:  # the floor's first half: realm_new(slot) and its [ptr, err, is_err]
-        view = bare.view
-        pack_into(view, slot, 0, 0, 0)
-        new(slot)
-        ptr, _, is_err = unpack_from(view, slot)
-        if is_err or not ptr:
-            raise RuntimeError("realm_new failed")
-        return ptr  # type: ignore[no-any-return]
-
-    guarded_new = guarded(calls, ("realm_new",), floor_new)
-
-    def guarded_floor() -> None:  # both crossings guarded as the library guards them
-        free_caller(guarded_new())
+    # the floor with its free through the export's caller, in a guarded region: the library's two guards
+    guarded_floor = guarded(calls, ("realm_new", free_export),
+                            cases._construct_floor(bare, free=calls.caller(free_export)))  # fmt: skip
 
     ctor, realm = instance.constructor("Realm"), m.Realm
     return [
@@ -108,7 +91,7 @@ def chains(ctx: Context, engine: str) -> list[tuple[str, int, list[Step]]]:
         ]),
         ("Realm().free()", 2, [
             ("hand-written floor", ctor_case.floor),
-            ("+ the library's guards: realm_new in a guarded region, free through its caller", guarded_floor),
+            ("+ the library's guards: a guarded region around the floor, the free through its caller", guarded_floor),
             ("+ the Object handle made and closed: instance.constructor('Realm')().close()", lambda: ctor().close()),
             ("+ the bound class (its __init__, BoundObject, inline close): m.Realm().free()", lambda: realm().free()),
         ]),

@@ -139,10 +139,11 @@ def _string_floor(bare: Bare, export: str, text: str, *leading: int, words: int 
     return floor
 
 
-def _construct_floor(bare: Bare) -> Callable[[], None]:
-    """Pattern 3: ``realm_new(slot)`` writes [ptr, err, is_err]; then ``__wbg_realm_free(ptr)``."""
+def _construct_floor(bare: Bare, free: Optional[Callable[[int], object]] = None) -> Callable[[], None]:
+    """Pattern 3: ``realm_new(slot)`` writes [ptr, err, is_err]; then ``__wbg_realm_free(ptr)``
+    (through ``free`` when given: bench_breakdown.py's guarded step)."""
     _, _, slot = _allocator(bare)
-    new, free = bare.function("realm_new"), bare.function("__wbg_realm_free")
+    new, free = bare.function("realm_new"), free or bare.function("__wbg_realm_free")
     pack_into, unpack_from = struct.Struct("<3I").pack_into, struct.Struct("<3I").unpack_from
 
     def floor() -> None:
