@@ -147,3 +147,18 @@ def test_export_clock_times_every_export_call_of_an_instance_made_inside() -> No
     assert made >= 4 and clock.calls == made and clock.spent > 0
     assert dict(vars(engine_class)) == saved
     assert before.call("rt_i32", 1) == 2 and clock.calls == made  # handed out outside: not timed
+
+
+def test_quick_skips_corpus_calls_on_llvm_and_says_why(tmp_path: Path) -> None:
+    """``--quick`` does not compile the corpus with LLVM (a minute cold): those results are
+    ``skipped`` with the reason, and the settings list it; the full suite skips nothing."""
+    from realm_wasmer.bench.suite import run_suite
+
+    assert Settings.for_run(quick=False).corpus_skip == ()
+    settings = Settings.for_run(quick=True, node_harness=tmp_path / "absent.mjs",
+                                only=frozenset({"corpus.message_parser.parse_text_markdown"}))  # fmt: skip
+    report = run_suite(settings, ["wasmer-llvm"], progress=False)
+    (case,) = report["cases"]
+    assert case["results"]["wasmer-llvm"]["skipped"].startswith("--quick runs the corpus calls on the other engines")
+    assert set(report["settings"]["corpus_skipped_engines"]) == {"wasmer-llvm"}
+    assert report["goals"][2]["met"] is None
