@@ -250,11 +250,15 @@ def _setup_trial(placement: str, size: int, align: int, param: int) -> Callable[
                 taken.append((instance, _counter(instance)()))
                 return instance
 
+            own = vars(factory).get("fresh")  # None: the class's method
             factory.fresh = tracked  # type: ignore[method-assign]
             try:
                 return _count_made(trial, lambda _: taken[0])
             finally:
-                del factory.fresh
+                if own is None:
+                    del factory.fresh
+                else:
+                    factory.fresh = own  # type: ignore[method-assign]
 
         return Prepared(trial, finish=_rate, count_one=count_one,
                         notes={"trial": {"placement": placement, "size": size, "align": align}})  # fmt: skip
