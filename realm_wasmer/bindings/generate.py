@@ -64,7 +64,15 @@ def compile_member(
     arg_vars = vars_[1:] if receiver else vars_
     lines: list[str] = []
     binder = g.add(_binder(signature, qualname), "bind")
-    if vars_:
+    # A constructor's receiver always comes positionally (from type.__call__): a parameter
+    # of its own, so a call with no arguments binds nothing more.
+    positional = "a0, " if member.kind == "constructor" else ""
+    if member.kind == "constructor" and len(vars_) == 1:
+        lines.append(f"if args or kwargs: {binder}((a0, *args), kwargs)")
+    elif positional:
+        lines.append(f"if kwargs or len(args) != {len(vars_) - 1}: args = {binder}((a0, *args), kwargs)[1:]")
+        lines.append(f"{', '.join(vars_[1:])}, = args")
+    elif vars_:
         lines.append(f"if kwargs or len(args) != {len(vars_)}: args = {binder}(args, kwargs)")
         lines.append(f"{', '.join(vars_)}, = args")
     else:
@@ -140,7 +148,7 @@ def compile_member(
     lines.extend(body if g.region is None else g.region.wrap(body))
     lines.extend(tail)
     fname = python_identifier(qualname.rsplit(".", 1)[-1])
-    source = f"def {fname}(*args, **kwargs):\n" + "".join(f"    {line}\n" for line in lines)
+    source = f"def {fname}({positional}*args, **kwargs):\n" + "".join(f"    {line}\n" for line in lines)
     function = compile_function(source, fname, g.ns, qualname)
     function.__signature__ = signature  # type: ignore[attr-defined]
     function.__qualname__ = qualname
