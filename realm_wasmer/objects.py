@@ -32,7 +32,7 @@ def _fmt(value: Any) -> str:
     return repr(value)
 
 
-def _free_object(calls: GuestCalls, free_export: str, ptr: int, arity: int) -> None:
+def free_object(calls: GuestCalls, free_export: str, ptr: int, arity: int) -> None:
     if calls.poisoned_by is not None:
         return
     try:
@@ -218,7 +218,7 @@ class Object:
         except AttributeError:  # a handle that was never fully made owns nothing
             return
         self._disown()
-        _free_object(self._calls, self._free_export, self._ptr, self._free_arity)
+        free_object(self._calls, self._free_export, self._ptr, self._free_arity)
 
     def __enter__(self) -> "Object":
         return self

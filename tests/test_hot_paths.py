@@ -315,3 +315,25 @@ def test_prebuilt_constructor_builds_and_reports_errors_on_every_engine(engine: 
     with pytest.raises(rw.JsError, match="size must be >= 0"):
         construct(-1)
     assert instance.stats().heap_live == 0 and instance.stats().objects_live == 0 and not instance.poisoned
+
+
+def test_a_bound_objects_handle_is_a_face_of_its_own_state() -> None:
+    """A bound object holds its handle state itself; ``handle`` is an Object reading and
+    writing it (closing either closes both), and holds no cycle that would delay a drop."""
+    m = _bound("wasmer-cranelift")
+    stats = m.instance.stats
+    live, calls = stats().objects_live, m.instance.calls
+    realm = m.Realm()
+    face = realm.handle
+    assert isinstance(face, rw.Object) and face.ptr == realm.ptr and face.constructor.export == "realm_new"
+    with face:
+        assert stats().objects_live == live + 1
+    assert realm.closed and face.closed and stats().objects_live == live
+    with pytest.raises(rw.UseAfterFree):
+        realm.isLoaded()
+    realm.free()  # already closed through the face: nothing more is freed
+    assert m.instance.calls == calls + 2 + 1  # the slot's malloc, the constructor, one free
+    dropped = m.Realm()
+    assert dropped.handle.ptr
+    del dropped
+    assert stats().objects_live == live  # freed on the drop, not by the garbage collector

@@ -24,24 +24,31 @@ Failed = Callable[[int, int, int], Any]
 
 
 def construct_lines(
-    region: GuardedRegion, abi: Abi, memory: GuestMemory, export: str, raws: str, kind: HandleKind, failed: Failed
+    region: GuardedRegion,
+    abi: Abi,
+    memory: GuestMemory,
+    export: str,
+    raws: str,
+    kind: HandleKind,
+    failed: Failed,
+    into: Optional[str] = None,
 ) -> tuple[list[str], list[str]]:
-    """(the crossing, for inside the region; the lines after it, which leave the new
-    handle in ``h``) of the Pattern 3 constructor ``export`` called with ``raws``."""
+    """(the crossing, for inside the region; the lines after it) of the Pattern 3
+    constructor ``export`` called with ``raws``. The lines after it leave a new handle
+    in ``h``, or with ``into`` (a bound object's variable) set its handle state."""
     g = region.g
     words = RESULT_WORDS
     body = region.slot_call(export, raws, abi, memory, words.unpack_from, words.size, clear=words.pack_into)
-    # Object.from_kind inline (keep in step with it).
-    tail = [
-        "ptr, err, is_err = f",
-        f"if is_err or not ptr: {g.add(failed, 'failed')}(ptr, err, is_err)",
-        f"h = {g.add(Object.__new__, 'new')}({g.add(Object, 'Object')})",
-        f"h._kind = {g.add(kind, 'kind')}",
-        "h._ptr = ptr",
-    ]
+    # Object.from_kind inline (keep in step with it), or BoundObject's own slots.
+    tail = ["ptr, err, is_err = f", f"if is_err or not ptr: {g.add(failed, 'failed')}(ptr, err, is_err)"]
+    if into is None:
+        tail += [f"h = {g.add(Object.__new__, 'new')}({g.add(Object, 'Object')})", f"h._kind = {g.add(kind, 'kind')}",
+                 "h._ptr = ptr"]  # fmt: skip
+    else:
+        tail += [f"{into}._wbg_kind = {g.add(kind, 'kind')}", f"{into}._wbg_ptr = ptr"]
     if kind.registry is not None:
         tail.append(f"{g.add(kind.registry, 'registry')}.count += 1")
-    tail.append("h.closed = False")
+    tail.append("h.closed = False" if into is None else f"{into}._wbg_closed = False")
     return body, tail
 
 
@@ -75,17 +82,16 @@ def compile_close(kind: HandleKind, fallback: Callable[[Any], None], label: str)
     if region is None:
         return None
     stage, free = region.call(kind.free_export)
-    disown = ["h.closed = True"]
+    disown = ["self._wbg_closed = True"]
     if kind.registry is not None:
         disown.append(f"{g.add(kind.registry, 'registry')}.count -= 1")
     lines = [
-        "h = self._wbg_handle",
-        "if h.closed: return",
-        f"if h._kind is not {g.add(kind, 'kind')}: return {g.add(fallback, 'fallback')}(self)",
+        "if self._wbg_closed: return",
+        f"if self._wbg_kind is not {g.add(kind, 'kind')}: return {g.add(fallback, 'fallback')}(self)",
         f"if {g.add(calls, 'calls')}.poisoned_by is not None:",  # its memory is discarded on reset()
         *("    " + line for line in disown),
         "    return",
-        *region.wrap([*disown, stage, f"{free}(h._ptr{', 0' if kind.free_arity == 2 else ''})"]),
+        *region.wrap([*disown, stage, f"{free}(self._wbg_ptr{', 0' if kind.free_arity == 2 else ''})"]),
     ]
     source = "def close(self):\n" + "".join(f"    {line}\n" for line in lines)
     close = compile_function(source, "close", g.ns, label)

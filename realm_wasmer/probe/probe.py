@@ -29,6 +29,7 @@ every engine.
 
 from __future__ import annotations
 
+import copy
 import time
 from typing import Any, Callable, Optional, Sequence, Union
 
@@ -123,11 +124,18 @@ class LayoutReport:
         }
 
     def comparable(self) -> dict[str, Any]:
-        """The JSON without what legitimately differs between engines and runs
-        (engine name, timings, the state strategy chosen by timing)."""
-        data = self.to_json()
-        for key in ("engine", "trials_per_second", "timing"):
+        """The JSON without what legitimately differs between engines and runs: engine
+        name, timings, the state strategy chosen by timing, and what depends on whether
+        the engine's load pipeline exported the stack pointer (``stack_pointer_export``
+        runs on wasmer, not on wasmtime): where the stack pointer was read, the
+        ``stack_reserved`` placement, and so the number of trials."""
+        data = copy.deepcopy(self.to_json())
+        for key in ("engine", "trials_per_second", "timing", "trials"):
             data.pop(key)
+        data["memory"].pop("stack_pointer_source", None)
+        slot = data.get("out_slot")
+        if slot is not None:
+            slot["placements"] = [p for p in slot["placements"] if p["name"] != "stack_reserved"]
         return data
 
 
