@@ -77,8 +77,12 @@ class LazyGuarded:
         if factory is None:
             lines = ["def guarded_factory(env, fn):", *guarded_source(name, self.signature, self.bodies[name]),
                      f"    return guarded_{name}", ""]  # fmt: skip
+            text = "\n".join(lines)
+            code = _CODE.get(text)
+            if code is None:  # the same package loaded again makes the same text
+                code = _CODE[text] = compile(text, self.filename, "exec")
             scope = dict(self.namespace)
-            exec(compile("\n".join(lines), self.filename, "exec"), scope)  # noqa: S102 - generated source
+            exec(code, scope)  # noqa: S102 - generated source
             factory = self._factories[name] = scope["guarded_factory"]
         function: Callable[..., Any] = factory(env, fn)(calls, label, counts)
         return function
