@@ -53,6 +53,13 @@ FUNCTIONS = {
     "optional chain fallback": "function (a, b) { return [a?.x, b?.x?.y]; }",
     "assignment as expression": "function (a, b) { let x; const y = (x = a); return [x, y]; }",
     "augmented assignment": "function (a, b) { let x = 1; x += a; return x; }",
+    "augmented member assignment in order": "function (a, b) { const log = []; const o = { get k() {"
+    " log.push('get'); return a; }, set k(v) { log.push('set'); this.v = v; } };"
+    " const t = (x, v) => { log.push(x); return v; }; t('obj', o)[t('key', 'k')] -= t('value', b);"
+    " const p = {n: a}; p.n |= 1; p['n'] += b; return [o.v, p.n, log]; }",
+    "computed member call evaluates its key once": "function (a, b) { const log = [];"
+    " const o = { m(x) { return [x, this === o]; } }; const k = (x) => { log.push(x); return x; };"
+    " const r = o[k('m')](a); return [r, log]; }",
     "not a function": "function (a, b) { return a(b); }",
     "method of undefined": "function (a, b) { return a.foo(b); }",
     "read of undefined": "function (a, b) { return b.x.y; }",
@@ -61,6 +68,9 @@ FUNCTIONS = {
     "new of a non-constructor": "function (a, b) { return new a(); }",
     "global read": "function (a, b) { return [typeof Math.max, globalThis === globalThis]; }",
     "undeclared global": "function (a, b) { return undeclaredThing; }",
+    "global accessor, data and built-in reads": "function (a, b) { Object.defineProperty(globalThis, 'gx',"
+    " { get() { return 'got' + a; }, configurable: true }); globalThis.gy = b; const r = [gx, gy, typeof Object,"
+    " typeof Math.max]; delete globalThis.gx; delete globalThis.gy; return r; }",
     "arrow expression body": "(a, b) => a * b",
     "block scopes": "function (a, b) { const x = 1; { const x = a; b = x; } if (a) { let y = b; return [x, y]; }"
     " return x; }",
@@ -78,6 +88,18 @@ FUNCTIONS = {
     "arrow this is the enclosing one": "function (a, b) { const o = { m() { return (() => this === o)(); } };"
     " return o.m(); }",
     "named function expression": "function self(a, b) { return typeof self; }",
+    "constructor with fields and missing arguments": "function (a, b) { class C { k = 1; constructor(x, y, z) {"
+    " this.s = this.k + x; this.t = [y, z]; } } const c = new C(a, b); return [c.s, c.t, c instanceof C]; }",
+    "constructor returning an object or a primitive": "function (a, b) { class O { constructor(x) { return x; } }"
+    " const r = new O(a); return [r === a, r instanceof O, typeof r]; }",
+    "constructor that throws": "function (a, b) { class C { constructor(x) { if (x) throw new TypeError('t' + x);"
+    " this.x = 1; } } return new C(a).x; }",
+    "wasm-bindgen __wrap constructor": "function (a, b) { class W { static __wrap(p) { const o ="
+    " Object.create(W.prototype); o.ptr = p; return o; } constructor(x) { const ret = x; return W.__wrap(ret); } }"
+    " const w = new W(a); return [w.ptr, w instanceof W, Object.keys(w)]; }",
+    "derived constructors with and without super": "function (a, b) { class B { constructor(x) { this.b = x; } }"
+    " class D extends B { constructor(x) { super(x); this.d = 1; } } class E extends B { constructor(x) { } }"
+    " const d = new D(a); let e; try { new E(a); e = 'no'; } catch (err) { e = err.name; } return [d.b, d.d, e]; }",
 }
 
 
@@ -130,6 +152,28 @@ def test_simple_functions_are_translated() -> None:
     f, g = (fn._js for fn in translated)
     assert f.direct is not None and f.direct(1, 2) == 3
     assert g.direct is None  # `this`: kept as closures
+
+
+def _constructor_of(cls: Any) -> Any:
+    """The constructor function a class's ``make`` runs (found in its closure)."""
+    cells = [c.cell_contents for c in cls.make.__closure__ or ()]
+    return next(c for c in cells if getattr(c, "kind", None) == "constructor")
+
+
+def test_class_constructors_are_translated() -> None:
+    """A base class's constructor runs its translation (``make`` is the translated runner);
+    a derived one that calls ``super`` keeps its closures (``super`` is outside the subset)."""
+    base, derived = (
+        c._js_class
+        for c in run_script(
+            "class B { constructor(x) { this.x = x; } }\n"
+            "class D extends B { constructor(x) { super(x); } }\n"
+            "module.exports = [B, D];"
+        )
+    )
+    assert _constructor_of(base).make.__qualname__.startswith("_translated_ctor")
+    assert _constructor_of(derived).make.__qualname__.endswith("run_ctor")
+    assert not _constructor_of(derived).make.__qualname__.startswith("_translated_ctor")
 
 
 def _ops() -> st.SearchStrategy[str]:

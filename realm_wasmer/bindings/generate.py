@@ -17,6 +17,7 @@ from ..errors import ArgumentError
 from ..instance import Object
 from . import descriptors as d
 from .codegen import Namespace, compile_function
+from .construct import construct_lines
 from .convert import bad_self
 from .hints import python_signature
 from .lifting import direct_expr, inline_retcall, retcall
@@ -90,7 +91,8 @@ def compile_member(
     body: list[str] = []
     indent = ""
     export = member.export
-    if member.kind != "constructor":
+    inline_ctor = _inline_constructor(ctx, member)
+    if member.kind != "constructor" or inline_ctor:
         g.region = Region.open(ctx.instance.context.calls, g, export)
     closers: list[list[str]] = []
     for var, codec in zip(arg_vars, codecs, strict=True):
@@ -102,7 +104,14 @@ def compile_member(
             closers.append([indent + "finally:", *(indent + "    " + c for c in lowered.cleanup)])
             indent += "    "
     raw_list = ", ".join(raws)
-    if member.kind == "constructor":
+    tail: list[str] = []
+    if member.kind == "constructor" and g.region is not None:
+        # The constructor's crossing in this function's region; the handle made after it.
+        _, kind, failed = ctx.instance.constructor_parts(member.class_name or "", export)
+        crossing, tail = construct_lines(g.region, ctx.abi, ctx.instance.memory, export, raw_list, kind, failed)
+        body.extend(indent + line for line in crossing)
+        tail.append("a0._wbg_handle = h")
+    elif member.kind == "constructor":
         body.append(indent + f"a0._wbg_handle = {g.add(_constructor(ctx, member, qualname), 'ctor')}({raw_list})")
     else:
         layout = d.abi_layout(member.ret)
@@ -129,6 +138,7 @@ def compile_member(
     for closer in reversed(closers):
         body.extend(closer)
     lines.extend(body if g.region is None else g.region.wrap(body))
+    lines.extend(tail)
     fname = python_identifier(qualname.rsplit(".", 1)[-1])
     source = f"def {fname}(*args, **kwargs):\n" + "".join(f"    {line}\n" for line in lines)
     function = compile_function(source, fname, g.ns, qualname)
@@ -162,6 +172,18 @@ def _binder(signature: inspect.Signature, qualname: str) -> Binder:
         return tuple(bound.arguments.values())
 
     return bind
+
+
+def _inline_constructor(ctx: Context, member: Member) -> bool:
+    """Whether ``member`` is a Pattern 3 constructor the host core knows, whose crossing
+    the generated ``__init__`` makes itself (:func:`.construct.construct_lines`: the
+    reusable out-slot, so the module has malloc)."""
+    instance = ctx.instance
+    if member.kind != "constructor" or member.class_name is None or not instance.info.roles.get("malloc"):
+        return False
+    info = instance.class_info(member.class_name)
+    ctor = next((c for c in info.constructors if c.export == member.export), None)
+    return ctor is not None and ctor.pattern == 3 and not ctor.multi_value
 
 
 def _constructor(ctx: Context, member: Member, qualname: str) -> Callable[..., Object]:

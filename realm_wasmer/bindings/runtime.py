@@ -61,8 +61,9 @@ class BoundObject:
         h = self._wbg_handle
         if h.closed:
             return
-        h.closed = True
         kind = h._kind
+        kind.calls.check_thread()  # a foreign thread is refused with the handle still open
+        h.closed = True
         registry = kind.registry
         if registry is not None:
             registry.count -= 1

@@ -31,12 +31,36 @@ from .values import UNDEFINED, JsErrorValue
 EVAL_LOCK = threading.RLock()
 
 
-def _call(fn: Any, this: Any, args: list[Any]) -> Any:
-    return m.call(fn, this, args)
+def _not_callable(fn: Any) -> Callable[[Any, list[Any]], Any]:
+    def refuse(this: Any, args: list[Any]) -> Any:
+        return m.call(fn, this, args)  # raises JS's TypeError "... is not a function"
+
+    return refuse
 
 
-def _construct(cls: Any, this: Any, args: list[Any]) -> Any:
-    return m.construct(cls, args)
+def _runner(fn: Any) -> Callable[[Any, list[Any]], Any]:
+    """What calling ``fn`` runs: its ``impl(this, args)`` (the function's translation or
+    closures), read at call time so a function made later is seen."""
+    return fn.impl if isinstance(fn, JSFunction) else _not_callable(fn)
+
+
+def _constructor(cls: Any) -> Callable[[Any, list[Any]], Any]:
+    make = cls.make if isinstance(cls, JSFunction) else None
+    if make is None:  # not a constructor: m.construct raises JS's TypeError
+
+        def refuse(this: Any, args: list[Any]) -> Any:
+            return m.construct(cls, args)
+
+        return refuse
+
+    def run(this: Any, args: list[Any]) -> Any:
+        return make(args, cls)  # what m.construct(cls, args) calls
+
+    return run
+
+
+#: The JS values a call returns that are their own Python value (no conversion).
+_FINAL = frozenset({str, bool, int, type(None)})
 
 
 class JsMap(dict):  # type: ignore[type-arg]
@@ -99,51 +123,65 @@ class Bridge:
         self.realm = realm
         #: One lock for every package's JS: the active realm (model.activate) is process-wide.
         self.lock = EVAL_LOCK
-        self._depth = 0
+        #: ``enter(run, this, args, label, convert)``: every call into JS (see :meth:`_make_enter`).
+        self._enter = self._make_enter()
         self._classes: dict[int, tuple[JSFunction, type]] = {}
         self._enum_cache: dict[int, tuple[Any, type]] = {}
 
     # -- calls ----------------------------------------------------------------------------------
     def invoke(self, fn: Any, this: Any, args: list[Any], label: str) -> Any:
-        return self._enter(_call, fn, this, args, label, True)
+        return self._enter(_runner(fn), this, args, label, True)
 
     def construct(self, cls: JSFunction, args: list[Any], label: str) -> Any:
-        return self._enter(_construct, cls, None, args, label, False)
+        return self._enter(_constructor(cls), None, args, label, False)
 
-    def _enter(self, run: Callable[[Any, Any, list[Any]], Any], fn: Any, this: Any, args: list[Any],
-               label: str, convert: bool) -> Any:
-        """Run JS from Python: this realm active (restored after), the evaluator's host budget
-        reset for an outermost call, jobs and cleanups run, errors translated."""
-        with self.lock:
-            realm = self.realm
-            previous = m.activate(realm.intrinsics)
-            outermost = self._depth == 0
-            if outermost:
-                budget = realm.budget
-                budget.used = 0
-                budget.export = label
-            self._depth += 1
-            try:
-                if realm.cleanups:
-                    realm.run_cleanups()
-                result = run(fn, this, args)
-                if realm.jobs:
-                    realm.run_jobs()
-                return self.to_py(result, label=label) if convert else result
-            except JsError as exc:
-                raise self.py_error(exc, label) from None
-            except RecursionError:
-                raise self.py_error(
-                    JsThrow(m.make_error("RangeError", "Maximum call stack size exceeded")), label
-                ) from None
-            except PoisonedInstance as exc:
-                raise _first_trap(exc) from None
-            except ResourceExhausted as exc:
-                realm.poison(exc)
-                raise
-            finally:
-                self._depth -= 1
-                m.activate(previous)
+    def _make_enter(self) -> Callable[[Callable[[Any, list[Any]], Any], Any, list[Any], str, bool], Any]:
+        """``enter(run, this, args, label, convert)``: ``run(this, args)`` from Python, this realm
+        active (restored after), the evaluator's host budget reset for an outermost call, jobs
+        and cleanups run, errors translated, the result converted to Python (``convert``).
+        A closure over this bridge's realm state (none of it is ever replaced)."""
+        bridge, lock, realm = self, self.lock, self.realm
+        intrinsics, budget, cleanups, jobs = realm.intrinsics, realm.budget, realm.cleanups, realm.jobs
+        to_py, activate = self.to_py, m.activate
+        depth = 0
+
+        def enter(run: Callable[[Any, list[Any]], Any], this: Any, args: list[Any], label: str, convert: bool) -> Any:
+            nonlocal depth
+            with lock:
+                previous = m.ACTIVE
+                if previous is not intrinsics:
+                    activate(intrinsics)
+                outer = depth
+                if not outer:
+                    budget.used = 0
+                    budget.export = label
+                depth = outer + 1
+                try:
+                    if cleanups:
+                        realm.run_cleanups()
+                    result = run(this, args)
+                    if jobs:
+                        realm.run_jobs()
+                    if not convert or type(result) in _FINAL or result is UNDEFINED:
+                        return result
+                    return to_py(result, label=label)
+                except JsError as exc:
+                    raise bridge.py_error(exc, label) from None
+                except RecursionError:
+                    raise bridge.py_error(
+                        JsThrow(m.make_error("RangeError", "Maximum call stack size exceeded")), label
+                    ) from None
+                except PoisonedInstance as exc:
+                    raise _first_trap(exc) from None
+                except ResourceExhausted as exc:
+                    realm.poison(exc)
+                    raise
+                finally:
+                    depth = outer
+                    if previous is not intrinsics:
+                        activate(previous)
+
+        return enter
 
     def py_error(self, exc: JsError, label: str = "") -> JsError:
         """The exception a caller sees for a JS throw (name/message from an Error)."""
@@ -381,8 +419,10 @@ class Bridge:
     def py_function(self, fn: JSFunction, name: str, this: Any = UNDEFINED) -> Callable[..., Any]:
         bridge = self
 
+        enter, to_js = bridge._enter, bridge.to_js
+
         def call(*args: Any) -> Any:
-            return bridge.invoke(fn, this, [bridge.to_js(a) for a in args], name)
+            return enter(fn.impl, this, list(map(to_js, args)) if args else [], name, True)
 
         call.__name__ = call.__qualname__ = name
         call.__doc__ = f"JS function {name}({', '.join(fn.params)})"
@@ -405,8 +445,10 @@ class Bridge:
             "__module__": "realm_wasmer.js.package",
         }
 
+        enter, to_js, new_label, construct = bridge._enter, bridge.to_js, f"new {label}", _constructor(cls)
+
         def __init__(self: Any, *args: Any) -> None:
-            obj = bridge.construct(cls, [bridge.to_js(a) for a in args], f"new {label}")
+            obj = enter(construct, None, list(map(to_js, args)) if args else [], new_label, False)
             if not isinstance(obj, JsObject):
                 raise TypeError(f"the constructor of {label} returned {m.describe(obj)}, not an object")
             existing = obj.wrapper() if obj.wrapper is not None else None
@@ -459,8 +501,10 @@ class Bridge:
     def _method(self, key: str, fn: JSFunction, owner: str) -> Callable[..., Any]:
         bridge = self
 
+        enter, to_js, label = bridge._enter, bridge.to_js, f"{owner}.{key}"
+
         def method(self: Any, *args: Any) -> Any:
-            return bridge.invoke(fn, self._js, [bridge.to_js(a) for a in args], f"{owner}.{key}")
+            return enter(fn.impl, self._js, list(map(to_js, args)) if args else [], label, True)
 
         method.__name__ = method.__qualname__ = key
         method.__signature__ = _signature(fn.params, method=True)  # type: ignore[attr-defined]
@@ -469,8 +513,10 @@ class Bridge:
     def _static(self, cls: JSFunction, key: str, fn: JSFunction, owner: str) -> Callable[..., Any]:
         bridge = self
 
+        enter, to_js, label = bridge._enter, bridge.to_js, f"{owner}.{key}"
+
         def static(*args: Any) -> Any:
-            return bridge.invoke(fn, cls, [bridge.to_js(a) for a in args], f"{owner}.{key}")
+            return enter(fn.impl, cls, list(map(to_js, args)) if args else [], label, True)
 
         static.__name__ = static.__qualname__ = key
         static.__signature__ = _signature(fn.params)  # type: ignore[attr-defined]
@@ -479,11 +525,12 @@ class Bridge:
     def _property(self, key: str, prop: Prop) -> property:
         bridge = self
         getter_, setter_ = prop.getter, prop.setter
+        enter, get_label = bridge._enter, f"get {key}"
 
         def fget(self: Any) -> Any:
             if getter_ is None:
                 raise AttributeError(f"{key} has no getter")
-            return bridge.invoke(getter_, self._js, [], f"get {key}")
+            return enter(_runner(getter_), self._js, [], get_label, True)
 
         def fset(self: Any, value: Any) -> None:
             if setter_ is None:

@@ -1838,7 +1838,7 @@ class Compiler:
             free=frozenset(fn_scope.free),
             params=tuple(_param_name(p) for p in params),
         )
-        if not is_async and kind in ("function", "arrow", "method", "getter", "setter"):
+        if not is_async and kind in ("function", "arrow", "method", "getter", "setter", "constructor"):
             from .direct import translate
 
             param_slots = (

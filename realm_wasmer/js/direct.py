@@ -12,8 +12,8 @@ per argument list, the helper found through the frame chain and dispatched throu
 declarations of plain names, ``return``, ``if``/``else``, blocks, ``throw``,
 ``try``/``catch``/``finally``; no loops, ``switch``, labels, nested function or class
 declarations, ``super``, ``arguments``) is translated, once at load, into one Python
-function taking its arguments positionally (``this`` first, for a function whose body
-reads it)::
+function taking its arguments positionally (a function whose body reads ``this`` becomes
+its ``impl(this, args)`` itself, the arguments unpacked from the list)::
 
     def direct(v5=U, v6=U, v7=U, *_rest):
         _put(getObject(v5), takeObject(v6), takeObject(v7))   # each call through a cached entry
@@ -52,6 +52,8 @@ _OPS: dict[str, str] = {
 ENABLED = True
 _FORBIDDEN_WORDS = (b"super", b"arguments", b"yield", b"await", b"eval", b"new.target")
 _MAX_SOURCE = 4000
+#: A member call's arguments longer than this (Python source) are not written twice (see call).
+_MAX_INLINE_ARGS = 400
 
 
 #: The function is outside the subset: it keeps its closures.
@@ -130,11 +132,15 @@ def _annotate(exc: JsThrow, text: str) -> None:
 
 
 def _get(o: Any, key: Any, text: str) -> Any:
-    if type(o) is JsObject and type(key) is str:
-        v = o.get(key, m._MISSING)
-        if v is not m._MISSING and type(v) is not Prop:
-            return v
-    elif type(o) is list and type(key) is int and 0 <= key < len(o):
+    t = type(o)
+    if (t is JsObject or t is WasmExports or t is JSFunction) and type(key) is str:
+        v = dict.get(o, key, m._MISSING)
+        if v is not m._MISSING:  # an own property: its value, or the Prop's ([[Get]] as m.lookup)
+            if type(v) is not Prop:
+                return v
+            if v.getter is None and v.setter is None:
+                return v.value
+    elif t is list and type(key) is int and 0 <= key < len(o):
         return o[key]
     try:
         return m.get(o, key)
@@ -144,16 +150,23 @@ def _get(o: Any, key: Any, text: str) -> Any:
 
 
 def _mcall(o: Any, key: Any, args: list[Any], text: str) -> Any:
-    if type(o) is WasmExports:  # ``wasm.f(...)``: an own data property, the export's positional entry
-        fn = dict.get(o, key)
-        if type(fn) is JSFunction and fn.direct is not None:
-            return fn.direct(*args)
-    try:
-        fn = m.get(o, key)
-    except JsThrow as exc:
-        _annotate(exc, text)
-        raise
-    if isinstance(fn, JSFunction):
+    fn: Any = m._MISSING
+    t = type(o)
+    if (t is JsObject or t is JSFunction or t is WasmExports) and type(key) is str:
+        fn = dict.get(o, key, m._MISSING)  # an own data property (a static method, an export)
+        if type(fn) is Prop:
+            fn = fn.value if fn.getter is None and fn.setter is None else m._MISSING
+        elif fn is m._MISSING and t is JsObject:
+            fn = m.lookup(o.proto, key, o)  # a method on the prototype chain
+        elif t is WasmExports and type(fn) is JSFunction and fn.direct is not None:
+            return fn.direct(*args)  # ``wasm.f(...)``: the export's positional entry
+    if fn is m._MISSING:
+        try:
+            fn = m.get(o, key)
+        except JsThrow as exc:
+            _annotate(exc, text)
+            raise
+    if type(fn) is JSFunction or isinstance(fn, JSFunction):
         return fn.impl(o, args)
     raise _not_function(text)
 
@@ -202,7 +215,8 @@ def _to_i32(v: Any) -> int:
 
 
 _RUNTIME: dict[str, Any] = {
-    "U": UNDEFINED, "JsThrow": JsThrow, "_entry": _entry,
+    "U": UNDEFINED, "JsThrow": JsThrow, "_entry": _entry, "_WE": WasmExports, "_JSF": JSFunction, "_dget": dict.get,
+    "_M": m._MISSING, "_Prop": Prop,
     "_call0": _call0, "_call1": _call1, "_call2": _call2, "_calln": _calln,
     "_to_i32": _to_i32, "_get": _get, "_mcall": _mcall, "_new": _new, "_put": _put,
     "_tb": m.to_boolean, "_typeof": m.typeof,
@@ -287,8 +301,20 @@ class Translator:
                 return ref
             if name == "undefined":
                 return "U"
-            # a global or an imported binding: the closure reads it without the frame
-            return f"{self.const(self.compiler.expr(node, self.scope))}(None)"
+            where = self.compiler.resolve(name, self.scope)
+            if where[0] == "import" and where[1].name == "*":  # ``import * as wasm``: the namespace
+                return f"{self.const(self.compiler.namespaces)}[{where[1].index}]"
+            # a global or an imported binding: the closure reads it without the frame (and
+            # records a global's name for the load report)
+            closure = self.const(self.compiler.expr(node, self.scope))
+            if where[0] != "global":
+                return f"{closure}(None)"
+            v = self.temp()  # a global's own data property read inline, anything else by the closure
+            g = self.const(self.compiler.realm.global_object)
+            return (
+                f"({v} if type({v} := _dget({g}, {name!r}, _M)) is not _Prop and {v} is not _M else {v}.value"
+                f" if type({v}) is _Prop and {v}.getter is None and {v}.setter is None else {closure}(None))"
+            )
         if t in ("number", "string", "true", "false", "null"):
             return self.fallback_const(node)
         if t == "this":
@@ -372,7 +398,17 @@ class Translator:
             obj_node = callee.child_by_field_name("object")
             if obj_node.type == "super":
                 raise Unsupported("super")
-            return f"_mcall({self.expr(obj_node)}, {self.key(callee)}, [{', '.join(args)}], {text})"
+            obj, key, listed = self.expr(obj_node), self.key(callee), ", ".join(args)
+            if callee.type != "member_expression" or len(listed) > _MAX_INLINE_ARGS:  # o[k]: k evaluated once
+                return f"_mcall({obj}, {key}, [{listed}], {text})"
+            # ``wasm.f(...)``: the export's positional entry, straight (an own data property of
+            # the instance's exports); anything else through _mcall. The arguments appear in
+            # both branches, only one runs.
+            o, d = self.temp(), self.temp()
+            return (
+                f"({d}({listed}) if type({o} := {obj}) is _WE and type({d} := _dget({o}, {key})) is _JSF"
+                f" and ({d} := {d}.direct) is not None else _mcall({o}, {key}, [{listed}], {text}))"
+            )
         if callee.type == "identifier" and self.slot(callee.text.decode()) is not None:
             # a variable callee (getObject, takeObject...): its entry cached at the call site
             ref = self.slot(callee.text.decode())
@@ -471,6 +507,8 @@ class Translator:
             inner = node.named_children[0]
             if inner.type == "assignment_expression":
                 return [indent + self.assignment(inner)]
+            if inner.type == "augmented_assignment_expression":
+                return [indent + self.augmented(inner)]
             return [indent + self.expr(inner)]
         if t == "return_statement":
             kids = [c for c in node.named_children if c.type != "comment"]
@@ -569,6 +607,35 @@ class Translator:
         return self.fallback(node)
 
 
+    def augmented(self, node: Any) -> str:
+        """``x op= v`` / ``o.k op= v`` as a statement, in the closures' order: the reference
+        (object, key), its value read, then ``v``, the operator, the write."""
+        op = node.child_by_field_name("operator").type
+        fn = _OPS.get(op[:-1])
+        left = node.child_by_field_name("left")
+        if fn is None:  # &&=, ||=, ??=: short-circuit writes
+            return self.fallback(node)
+        right = self.expr(node.child_by_field_name("right"))
+        if left.type == "identifier":
+            ref = self.slot(left.text.decode())
+            if ref is None:
+                return self.fallback(node)
+            return f"{ref} = {fn}({ref}, {right})"
+        if left.type in ("member_expression", "subscript_expression"):
+            if left.child_by_field_name("optional_chain") is not None:
+                raise Unsupported("optional chain assignment")
+            obj_node = left.child_by_field_name("object")
+            if obj_node.type == "super":
+                raise Unsupported("super")
+            o, k = self.temp(), self.temp()
+            text = self.const(node_text(left))
+            return (
+                f"_put({o} := {self.expr(obj_node)}, {k} := {self.key(left)}, "
+                f"{fn}(_get({o}, {k}, {text}), {right}))"
+            )
+        return self.fallback(node)
+
+
 def _returning(lines: list[str], void: Optional[str]) -> list[str]:
     """``lines`` with each ``return X`` made a void return (``void`` given) or an i32 return."""
     out = []
@@ -629,7 +696,7 @@ def _generate(compiler: Any, node: Any, scope: Any, param_slots: list[int], self
     # JS's rules for simple parameters: a missing argument is undefined, extra ones are ignored
     # (`arguments` is not used: see _FORBIDDEN_WORDS)
     names = [f"a{i}" for i in range(len(param_slots))] if frame_mode else [f"v{s}" for s in param_slots]
-    signature = ", ".join(["_this"] * tr.uses_this + [f"{p}=U" for p in names] + ["*_rest"])
+    signature = ", ".join([f"{p}=U" for p in names] + ["*_rest"])
     if frame_mode:
         size = scope.fn.size  # after the translation (a fallback may have declared slots)
         frame = ["env", "_this" if tr.uses_this else "U", "U", "fn", "U"] + ["U"] * (size - compiler.first_slot)
@@ -646,11 +713,13 @@ def _generate(compiler: Any, node: Any, scope: Any, param_slots: list[int], self
         if rest:
             inits.append("        " + " = ".join(f"v{s}" for s in rest) + " = U\n")
         setup = "".join(inits)
-    if tr.uses_this:  # called as fn.impl(this, args): no positional entry, no import twins
+    if tr.uses_this:  # it is the function's impl(this, args): no positional entry, no import twins
+        unpack = "".join(f"        {p} = _args[{i}] if _n > {i} else U\n" for i, p in enumerate(names))
         source = (
             "def factory(env, fn):\n"
-            f"    def method({signature}):\n"
-            f"{setup}" + "\n".join(lines) + "\n"
+            "    def method(_this, _args):\n"
+            + ("        _n = len(_args)\n" + unpack if names else "")
+            + f"{setup}" + "\n".join(lines) + "\n"
             "    method.uses_this = True\n"
             "    return method\n"
         )

@@ -332,11 +332,12 @@ def from_utf16(data: bytes) -> str:
 def canonical(s: str) -> str:
     """Join surrogate pairs a string holds as two characters (e.g. from Python's
     ``"\\ud83d\\ude00"``) into one, as JS sees them."""
-    if s.isascii():
-        return s
-    if not any("\ud800" <= c <= "\udfff" for c in s):
+    if s.isascii() or _SURROGATE.search(s) is None:
         return s
     return from_utf16(utf16(s))
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 #: Strings longer than this (code units) are charged to the active realm's host budget when built.
@@ -987,6 +988,8 @@ def mul(a: Any, b: Any) -> Any:
 
 
 def div(a: Any, b: Any) -> Any:
+    if type(a) is int and type(b) is int and b > 0 and a % b == 0:
+        return a // b  # exact (an address over its alignment): an integer, +0 for 0
     a, b, big = _numeric_pair(a, b)
     if big:
         if b == 0:

@@ -147,10 +147,10 @@ class Realm:
                         return realm.promise_rejected(caught(exc))
 
             fn.impl = impl
-            if direct_factory is not None:
-                translated = direct_factory(env, fn)
+            translated = direct_factory(env, fn) if direct_factory is not None else None
+            if translated is not None and kind != "constructor":
                 if getattr(translated, "uses_this", False):
-                    fn.impl = lambda this, args: translated(this, *args)
+                    fn.impl = translated  # takes (this, args) as impl does
                 else:
                     fn.direct = translated
                     fn.impl = lambda this, args: translated(*args)
@@ -185,7 +185,7 @@ class Realm:
                         )
                     return f[THIS]
 
-                fn.make = run_ctor
+                fn.make = run_ctor if translated is None else _translated_ctor(translated, run_ctor)
             return fn
 
         return make
@@ -220,7 +220,8 @@ class Realm:
         else:
 
             def make(args: list[Any], new_target: Any) -> Any:
-                this = m.new_object(_prototype_for(new_target))
+                # ``prototype`` of a class is read-only: ``new C()`` needs no look-up
+                this = m.new_object(proto if new_target is cls else _prototype_for(new_target))
                 for init in fields:
                     init(this)
                 if ctor is None:
@@ -431,6 +432,26 @@ class Realm:
             return self.promise_resolve(self.loader.import_namespace(m.to_string(specifier), referrer))
         except CATCHABLE as exc:
             return self.promise_rejected(caught(exc))
+
+
+def _translated_ctor(
+    translated: Callable[..., Any], closures: Callable[[list[Any], Any], Any]
+) -> Callable[[list[Any], Any], Any]:
+    """A class constructor's ``make`` running its translation (js/direct.py) for a base class
+    (``this`` made by the class's ``make``): an object it returns is the result, else
+    ``this``, as in JS. A derived class's constructor (``this`` unset until ``super()``,
+    which the translation refuses) runs on ``closures``."""
+    takes_this = getattr(translated, "uses_this", False)
+    is_object = m.is_object
+
+    def run_ctor(args: list[Any], ctx: Any) -> Any:
+        this = ctx[1]
+        if this is UNDEFINED:
+            return closures(args, ctx)
+        r = translated(this, args) if takes_this else translated(*args)
+        return r if is_object(r) else this
+
+    return run_ctor
 
 
 def _unset(this: Any, args: list[Any]) -> Any:

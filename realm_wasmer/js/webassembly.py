@@ -22,7 +22,7 @@ import attrs
 from ..host.memory import GuestMemory
 from ..host.resolver import ImportRequest, Resolution
 from ..host.values import GLUE_SEMANTICS
-from ..wasm import FuncType
+from ..wasm import FuncType, GlobalType
 from . import model as m
 from . import typed
 from .model import JSFunction, JsObject, Prop
@@ -122,56 +122,81 @@ def _from_wasm(valtype: str, ctx: Any, owned: bool) -> Optional[Callable[[Any], 
 
 
 def export_function(ctx: Any, name: str, sig: FuncType) -> JSFunction:
-    """A JS function calling export ``name`` (JS values in, JS values out)."""
-    call = ctx.calls.call
-    params = sig.params
-    conv_in = [_to_wasm(p, ctx, owned=False) for p in params]
-    borrowed = sum(1 for p in params if p == "externref")
-    results = sig.results
+    """A JS function calling export ``name`` (JS values in, JS values out).
+
+    Its positional entry (``direct``, what js/direct.py's ``wasm.f(...)`` calls) is generated
+    for the export on its first call (:func:`export_entry`): the engine's callables are made
+    for the exports a package uses, not for all of them at load."""
+    params, results = sig.params, sig.results
+    conv_in = [None if p == "i32" else _to_wasm(p, ctx, owned=False) for p in params]
     conv_out = [_from_wasm(r, ctx, owned=True) for r in results]
-    n = len(params)
-    simple = all(p == "i32" for p in params)
-    release = ctx.values.release_borrowed
+    borrowed = sum(p == "externref" for p in params)
+    out = JSFunction(_unbound, name, len(params))
 
-    def finish(raw: Any) -> Any:
-        if not results:
-            return UNDEFINED
-        if len(results) == 1:
-            c = conv_out[0]
-            return raw if c is None else c(raw)
-        return [v if c is None else c(v) for c, v in zip(conv_out, raw, strict=False)]
-
-    if simple and all(c is None for c in conv_out):  # i32s in, i32s out (several: a JS array, as finish)
-        shape = len(results)
-
-        def fast(this: Any, args: list[Any]) -> Any:
-            if len(args) != n:
-                args = (args + [UNDEFINED] * n)[:n]
-            raw = call(name, *[a if type(a) is int and -2147483648 <= a <= 2147483647 else to_i32(a) for a in args])
-            return raw if shape == 1 else (UNDEFINED if shape == 0 else list(raw))
-
-        def direct(*args: Any) -> Any:  # the positional entry (js/direct.py's ``wasm.f(...)`` calls)
-            if len(args) != n:
-                args = (args + (UNDEFINED,) * n)[:n]
-            raw = call(name, *[a if type(a) is int and -2147483648 <= a <= 2147483647 else to_i32(a) for a in args])
-            return raw if shape == 1 else (UNDEFINED if shape == 0 else list(raw))
-
-        out = JSFunction(fast, name, n)
+    def bind(*args: Any) -> Any:
+        direct = export_entry(ctx.calls, name, conv_in, conv_out, borrowed, ctx.values.release_borrowed)
         out.direct = direct
-        return out
+        out.impl = lambda this, args: direct(*args)
+        return direct(*args)
 
-    def general(this: Any, args: list[Any]) -> Any:
-        if len(args) != n:
-            args = (args + [UNDEFINED] * n)[:n]
-        wasm_args = [c(a) for c, a in zip(conv_in, args, strict=False)]
-        try:
-            raw = call(name, *wasm_args)
-        finally:
-            for _ in range(borrowed):
-                release()
-        return finish(raw)
+    out.direct = bind
+    out.impl = lambda this, args: bind(*args)
+    return out
 
-    return JSFunction(general, name, n)
+
+def _unbound(this: Any, args: list[Any]) -> Any:  # pragma: no cover - replaced in export_function
+    raise AssertionError("export function used before it was made")
+
+
+def export_entry(
+    calls: Any,
+    name: str,
+    conv_in: list[Optional[Callable[[Any], Any]]],
+    conv_out: list[Optional[Callable[[Any], Any]]],
+    borrowed: int,
+    release: Callable[[], None],
+) -> Callable[..., Any]:
+    """``entry(*js_args)`` for export ``name``, generated: each argument converted to its wasm
+    type (``conv_in``; None: an i32, checked inline), missing ones undefined and extra ones
+    ignored as JS calls them, then the crossing with exactly the export's arity, the borrowed
+    externref slots released, the results converted (``conv_out``; none: undefined; several:
+    a JS array). Where the engine hands out raw callables (wasmer) the crossing is a guarded
+    region (``bindings/region.py``: the checks and error translation of
+    :meth:`~realm_wasmer.host.calls.GuestCalls.caller` inline, one Python frame less per
+    crossing); elsewhere the export's bound caller makes it."""
+    from ..bindings.codegen import Namespace, compile_function
+    from ..bindings.region import Region
+
+    g = Namespace()
+    names = [f"a{i}" for i in range(len(conv_in))]
+    to_i32_name = g.add(to_i32, "to_i32")
+    lines = [
+        f"w{i} = {a} if type({a}) is int and -2147483648 <= {a} <= 2147483647 else {to_i32_name}({a})"
+        if c is None
+        else f"w{i} = {g.add(c, 'c')}({a})"
+        for i, (a, c) in enumerate(zip(names, conv_in, strict=True))
+    ]
+    wasm_args = ", ".join(f"w{i}" for i in range(len(names)))
+    region = Region.open(calls, g, name)
+    if region is None:
+        crossing = [f"raw = {g.add(calls.caller(name), 'guest')}({wasm_args})"]
+    else:
+        stage, raw = region.call(name)
+        crossing = region.wrap([stage, f"raw = {raw}({wasm_args})"])
+    if borrowed:
+        crossing = ["try:", *("    " + line for line in crossing), "finally:"]
+        crossing += ["    " + g.add(release, "release") + "()"] * borrowed
+    lines += crossing
+    outs = [f"raw[{i}]" if len(conv_out) > 1 else "raw" for i in range(len(conv_out))]
+    outs = [v if c is None else f"{g.add(c, 'r')}({v})" for v, c in zip(outs, conv_out, strict=True)]
+    result = "U" if not outs else outs[0] if len(outs) == 1 else "[" + ", ".join(outs) + "]"
+    g.ns["U"] = UNDEFINED
+    source = (
+        f"def entry({', '.join([f'{a}=U' for a in names] + ['*_rest'])}):\n"
+        + "".join(f"    {line}\n" for line in lines)
+        + f"    return {result}\n"
+    )
+    return compile_function(source, "entry", g.ns, f"wasm export {name}")
 
 
 def make_exports(ctx: Any, instance: Any, proto: Any) -> WasmExports:
@@ -198,25 +223,40 @@ def fill_exports(exports: WasmExports, ctx: Any, instance: Any, protos: Any) -> 
             mem.memory = ctx.memory
             dict.__setitem__(exports, name, mem)
         elif export.kind == "global":
-            dict.__setitem__(exports, name, make_global(ctx, name, protos["Global"]))
+            valtype = export.type.valtype if isinstance(export.type, GlobalType) else None
+            dict.__setitem__(exports, name, make_global(ctx, name, protos["Global"], valtype))
         elif export.kind == "table":
             dict.__setitem__(exports, name, make_table(ctx, name, protos["Table"]))
     exports.extensible = False
 
 
-def make_global(ctx: Any, name: str, proto: JsObject) -> JsObject:
+def make_global(ctx: Any, name: str, proto: JsObject, valtype: Optional[str] = None) -> JsObject:
+    """``exports.<name>`` for a global: ``value`` reads and writes it (wasm-bindgen's stack
+    pointer, ``wasm.__wbindgen_export_N.value -= 16``), converted by the global's type
+    (``valtype``; None: by the type of the value it holds, read on each write)."""
     engine = ctx.calls.engine
     g = m.new_object(proto, "WebAssembly.Global")
+    global_get, global_set = engine.global_get, engine.global_set
 
     def get_value(this: Any, args: list[Any]) -> Any:
-        v = engine.global_get(name)
-        return from_f64(v) if isinstance(v, float) else v
+        v = global_get(name)
+        return from_f64(v) if type(v) is float else v
 
-    def set_value(this: Any, args: list[Any]) -> Any:
-        v = args[0] if args else UNDEFINED
-        current = engine.global_get(name)
-        engine.global_set(name, to_f64(v) if isinstance(current, float) else to_i32(v))
-        return UNDEFINED
+    if valtype == "i32":
+
+        def set_value(this: Any, args: list[Any]) -> Any:
+            v = args[0] if args else UNDEFINED
+            global_set(name, v if type(v) is int and -2147483648 <= v <= 2147483647 else to_i32(v))
+            return UNDEFINED
+
+    else:
+        convert = {"i64": to_i64, "f32": to_f64, "f64": to_f64}.get(valtype or "")
+
+        def set_value(this: Any, args: list[Any]) -> Any:
+            v = args[0] if args else UNDEFINED
+            to_wasm = convert or (to_f64 if isinstance(global_get(name), float) else to_i32)
+            global_set(name, to_wasm(v))
+            return UNDEFINED
 
     dict.__setitem__(g, "value", Prop(getter=JSFunction(get_value, "value"), setter=JSFunction(set_value, "value")))
     return g
