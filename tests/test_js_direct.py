@@ -282,3 +282,22 @@ def test_helper_entries_bound_to_an_instance_follow_a_second_init(tmp_path: Path
     assert heap.live_count() == live  # nothing went to the old instance's heap
     rebound = {b.entry.fname: b.entry.direct for b in BOUND_ENTRIES.bound if b.frame[b.slot] is b.entry}
     assert rebound == {"getObject": new_heap.get, "takeObject": new_heap.take, "addHeapObject": new_heap.add}
+
+
+@pytest.mark.parametrize("engine", ["wasmtime", "wasmer-cranelift"])
+def test_externref_imports_link_their_translation_unconverted(engine: str) -> None:
+    """On an externref store (wasmtime) or handles (wasmer: the linker converts handles) a JS
+    value crosses as itself: css_inline's translated glue imports are linked as the translation
+    (an externref result) or its guarded twin (void/i32), never through a converting wrapper."""
+    pkg = rw.load_package(CORPUS_CACHE / "pkgs" / "css_inline" / "package", engine=engine)
+    handlers = _glue_handlers(pkg)
+    assert handlers
+    names = {name: h.__qualname__ for name, h in handlers.items()}
+    converting = [n for n, q in names.items() if "converted" in q]
+    assert converting == [], converting
+    translated = [n for n, h in handlers.items() if h.__code__.co_filename.startswith("<direct")]
+    assert len(translated) >= len(handlers) - 2, names  # all but the Number()/handleError-style ones
+    linked = [handlers[n] for n in translated]
+    assert all(getattr(h, "guarded", None) is not None or h.__name__ == "direct" for h in linked)
+    html = "<html><head><style>h1 { color:blue; }</style></head><body><h1>Big Text</h1></body></html>"
+    assert pkg.inline(html).count('style="color: blue;"') == 1

@@ -36,7 +36,7 @@ from __future__ import annotations
 from typing import Any, Callable, Optional
 
 from ..errors import JsNeedsFrame, JsNotTranslated, JsThrow
-from ..host.guarded import guarded_source
+from ..host.guarded import LazyGuarded
 from . import model as m
 from .model import JSFunction, JsObject, Prop, WasmExports
 from .parser import node_text
@@ -736,11 +736,9 @@ def _generate(compiler: Any, node: Any, scope: Any, param_slots: list[int], self
             f"{setup}" + "\n".join(void_lines) + "\n"
             f"    def i32({signature}):\n"
             f"{setup}" + "\n".join(i32_lines) + "\n"
-            # and each twin with the import guard inlined (host/guarded.py)
-            + "\n".join(guarded_source("void", signature, setup_lines + void_lines)) + "\n"
-            + "\n".join(guarded_source("i32", signature, setup_lines + i32_lines)) + "\n"
-            "    void.guarded = guarded_void\n"
-            "    i32.guarded = guarded_i32\n"
+            # and each twin with the import guard inlined, compiled when linked (host/guarded.py)
+            "    void.guarded = lambda c, l, k: _guarded(env, fn, 'void', c, l, k)\n"
+            "    i32.guarded = lambda c, l, k: _guarded(env, fn, 'i32', c, l, k)\n"
             "    direct.void = void\n"
             "    direct.i32 = i32\n"
             "    return direct\n"
@@ -749,8 +747,12 @@ def _generate(compiler: Any, node: Any, scope: Any, param_slots: list[int], self
     namespace["_CATCHABLE"] = compiler.realm.catchable
     namespace["_caught"] = compiler.caught_value
     namespace.update(tr.consts)
+    filename = f"<direct {compiler.origin}:{node.start_point[0] + 1}>"
+    if not tr.uses_this:
+        bodies = {"void": setup_lines + void_lines, "i32": setup_lines + i32_lines}
+        namespace["_guarded"] = LazyGuarded(signature, bodies, namespace, filename)
     try:
-        code = compile(source, f"<direct {compiler.origin}:{node.start_point[0] + 1}>", "exec")
+        code = compile(source, filename, "exec")
     except SyntaxError:  # pragma: no cover - a translation bug: keep the closures
         return None
     exec(code, namespace)  # noqa: S102 - source generated above from the parse tree, no user text
