@@ -44,6 +44,11 @@ FUNCTIONS = {
     "missing and extra arguments": "function (a, b, c) { return [a, b, c]; }",
     "member get": "function (a, b) { const o = {k: [a, b]}; return o.k[1]; }",
     "member set": "function (a, b) { const o = {}; o.x = a; o['y'] = b; o[a] = 1; return o; }",
+    "member set through prototypes and on a frozen object": "function (a, b) { const log = [];"
+    " const P = { set s(v) { log.push(v); }, get g() { return 1; } };"
+    " Object.defineProperty(P, 'ro', { value: 5, writable: false }); const o = Object.create(P); o.s = a; o.g = b;"
+    " o.ro = b; o.n = a; const fz = Object.freeze({}); try { fz.k = 1; } catch (e) { log.push(e.name); }"
+    " return [log, Object.keys(o), o.ro, o.g, fz.k]; }",
     "array set and append": "function (a, b) { const r = new Array(); r[0] = a; r[1] = b; r[5 >>> 0] = 1; return r; }",
     "calls": "function (a, b) { const f = (x) => [x, a]; return f(b); }",
     "method call": "function (a, b) { return [a, b].map(x => typeof x).join(','); }",

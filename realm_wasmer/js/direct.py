@@ -157,15 +157,16 @@ def _mcall(o: Any, key: Any, args: list[Any], text: str) -> Any:
             fn = fn.value if fn.getter is None and fn.setter is None else m._MISSING
         elif fn is m._MISSING and t is JsObject:
             fn = m.lookup(o.proto, key, o)  # a method on the prototype chain
-        elif t is WasmExports and type(fn) is JSFunction and fn.direct is not None:
-            return fn.direct(*args)  # ``wasm.f(...)``: the export's positional entry
     if fn is m._MISSING:
         try:
             fn = m.get(o, key)
         except JsThrow as exc:
             _annotate(exc, text)
             raise
-    if type(fn) is JSFunction or isinstance(fn, JSFunction):
+    if type(fn) is JSFunction:
+        d = fn.direct  # a function that does not read ``this`` (a static method, an export...)
+        return d(*args) if d is not None else fn.impl(o, args)
+    if isinstance(fn, JSFunction):
         return fn.impl(o, args)
     raise _not_function(text)
 
@@ -181,9 +182,13 @@ def _put(o: Any, key: Any, value: Any) -> None:
     if t is JsObject and type(key) is str:
         current = o.get(key, m._MISSING)
         if current is m._MISSING:
-            if o.proto is m.OBJECT_PROTO and key not in m.OBJECT_PROTO and o.extensible:
-                o[key] = value  # a new data property: nothing to inherit (JsObject keeps dict's store)
-                return
+            if o.extensible:
+                p = o.proto
+                while p is not None and key not in p:
+                    p = p.proto
+                if p is None:
+                    o[key] = value  # a new data property: nothing inherited (JsObject keeps dict's store)
+                    return
         elif type(current) is not Prop:
             o[key] = value
             return
