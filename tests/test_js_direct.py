@@ -34,6 +34,15 @@ FUNCTIONS = {
     "arith": "function (a, b) { return a + b * 2 - (a / 4) % 3; }",
     "bits": "function (a, b) { return (a | b) ^ (a & 7) << 2 >>> 0; }",
     "compare": "function (a, b) { return [a === b, a !== b, a == b, a != b, a < b, a >= b]; }",
+    # (array literals run as closures: results are pushed one by one so the comparisons are translated)
+    "comparisons with literals": "function (a, b) { const r = new Array(); r.push(a === null); r.push(a !== null);"
+    " r.push(a == null); r.push(null != b); r.push(a === undefined); r.push(undefined == b); r.push(a === 0);"
+    " r.push(0 !== a); r.push(a === 5); r.push(a === 'a'); r.push('b' === b); r.push(typeof a === 'string');"
+    " r.push(a === 2147483648); r.push(a === 0.1); r.push(b === 1e999); r.push(a == 0); return r; }",
+    "undefined as a parameter name": "function (a, undefined) { const r = new Array(); r.push(a === undefined);"
+    " r.push(a == undefined); return r; }",
+    "conditions on ints, bools and others": "function (a, b) { const r = new Array(); if (a) r.push('a');"
+    " if (!b) r.push('nb'); if (a & 1) r.push('odd'); r.push(a ? 1 : 0); return r; }",
     "logic": "function (a, b) { return [a && b, a || b, a ?? b, !a, !!b]; }",
     "ternary": "function (a, b) { return a ? b : (b ? 'nb' : 'none'); }",
     "typeof": "function (a, b) { return [typeof a, typeof b, typeof notDeclaredAnywhere]; }",
@@ -74,8 +83,9 @@ FUNCTIONS = {
     "global read": "function (a, b) { return [typeof Math.max, globalThis === globalThis]; }",
     "undeclared global": "function (a, b) { return undeclaredThing; }",
     "global accessor, data and built-in reads": "function (a, b) { Object.defineProperty(globalThis, 'gx',"
-    " { get() { return 'got' + a; }, configurable: true }); globalThis.gy = b; const r = [gx, gy, typeof Object,"
-    " typeof Math.max]; delete globalThis.gx; delete globalThis.gy; return r; }",
+    " { get() { return 'got' + a; }, configurable: true }); globalThis.gy = b; const r = new Array(); r.push(gx);"
+    " r.push(gy); r.push(typeof Object); r.push(Math.max(a, 1)); delete globalThis.gx; delete globalThis.gy;"
+    " r.push(typeof gx); return r; }",
     "arrow expression body": "(a, b) => a * b",
     "block scopes": "function (a, b) { const x = 1; { const x = a; b = x; } if (a) { let y = b; return [x, y]; }"
     " return x; }",

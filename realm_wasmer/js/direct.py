@@ -33,6 +33,7 @@ evaluation order for member assignment (object, key, then value).
 
 from __future__ import annotations
 
+import math
 from typing import Any, Callable, Optional
 
 from ..errors import JsNeedsFrame, JsNotTranslated, JsThrow
@@ -158,8 +159,9 @@ def _mcall(o: Any, key: Any, args: list[Any], text: str) -> Any:
         elif fn is m._MISSING and t is JsObject:
             fn = m.lookup(o.proto, key, o)  # a method on the prototype chain
     if fn is m._MISSING:
+        special = m.EXOTIC_GET.get(t)  # a typed array, DataView...: m.get's dispatch, without its frame
         try:
-            fn = m.get(o, key)
+            fn = special(o, key) if special is not None else m.get(o, key)
         except JsThrow as exc:
             _annotate(exc, text)
             raise
@@ -220,7 +222,7 @@ def _to_i32(v: Any) -> int:
 
 _RUNTIME: dict[str, Any] = {
     "U": UNDEFINED, "JsThrow": JsThrow, "_entry": _entry, "_WE": WasmExports, "_JSF": JSFunction, "_dget": dict.get,
-    "_M": m._MISSING, "_Prop": Prop,
+    "_M": m._MISSING, "_Prop": Prop, "_NUMBER": (int, float),
     "_call0": _call0, "_call1": _call1, "_call2": _call2, "_calln": _calln,
     "_to_i32": _to_i32, "_get": _get, "_mcall": _mcall, "_new": _new, "_put": _put,
     "_tb": m.to_boolean, "_typeof": m.typeof,
@@ -432,6 +434,10 @@ class Translator:
         left_node = node.child_by_field_name("left")
         if left_node.type == "private_property_identifier":
             raise Unsupported("#x in obj")
+        if op in ("===", "!==", "==", "!="):
+            inline = self.equality(op, left_node, node.child_by_field_name("right"))
+            if inline is not None:
+                return inline
         fn = _OPS.get(op)
         if fn is not None:
             return f"{fn}({self.expr(left_node)}, {self.expr(node.child_by_field_name('right'))})"
@@ -445,6 +451,29 @@ class Translator:
                 return f"({t} if _tb({t} := {left}) else {right})"
             return f"({right} if ({t} := {left}) is None or {t} is U else {t})"
         return self.fallback(node)
+
+    def equality(self, op: str, left: Any, right: Any) -> Optional[str]:
+        """A comparison with a literal (``x === null``, ``r0 !== 0``, ``x == null``,
+        ``typeof v === 'string'``) inline, as m.strict_equals/loose_equals decide it; None for
+        any other comparison (the operator's function)."""
+        literal, other = (right, left) if _literal(right) else (left, right) if _literal(left) else (None, None)
+        if literal is None or (literal.type == "identifier" and self.slot("undefined") is not None):
+            return None
+        value = UNDEFINED if literal.type == "identifier" else self.compiler.expr(literal, self.scope)([])
+        negate = op.startswith("!")
+        x, t = self.expr(other), self.temp()
+        if value is None or value is UNDEFINED:
+            if op in ("==", "!="):  # null and undefined are loosely equal to each other only
+                test = f"(({t} := {x}) is None or {t} is U)"
+            else:
+                test = f"({x} is {'None' if value is None else 'U'})"
+        elif op in ("===", "!==") and type(value) is str:
+            test = f"(type({t} := {x}) is str and {t} == {value!r})"
+        elif op in ("===", "!==") and (type(value) is int or type(value) is float and math.isfinite(value)):
+            test = f"(type({t} := {x}) in _NUMBER and {t} == {value!r})"
+        else:
+            return None
+        return f"(not {test})" if negate else test
 
     def unary(self, node: Any) -> str:
         op = node.child_by_field_name("operator").type
@@ -475,7 +504,9 @@ class Translator:
                 return self.binary(node)
         if node.type == "unary_expression" and node.child_by_field_name("operator").type == "!":
             return f"(not {self.test(node.child_by_field_name('argument'))})"
-        return f"_tb({self.expr(node)})"
+        # ToBoolean: a bool or an int (a wasm result, a flag) inline, anything else by m.to_boolean
+        v, c = self.temp(), self.temp()
+        return f"({v} if ({c} := type({v} := {self.expr(node)})) is bool else {v} != 0 if {c} is int else _tb({v}))"
 
     # -- statements ----------------------------------------------------------------------------
     def statements(self, nodes: list[Any], indent: str, top: bool) -> list[str]:
@@ -638,6 +669,12 @@ class Translator:
                 f"{fn}(_get({o}, {k}, {text}), {right}))"
             )
         return self.fallback(node)
+
+
+def _literal(node: Any) -> bool:
+    """``null``, ``undefined`` (when not a local name: checked by the caller's resolve), a
+    number or a string literal."""
+    return node.type in ("null", "number", "string") or (node.type == "identifier" and node.text == b"undefined")
 
 
 def _returning(lines: list[str], void: Optional[str]) -> list[str]:

@@ -693,6 +693,9 @@ def field_getter(proto: Any, fields: dict[str, Callable[[Any], Any]]) -> Callabl
     itself, any other key is looked up on ``proto``."""
 
     def get_field(obj: Any, key: Any) -> Any:
+        if type(key) is str:
+            read = fields.get(key)
+            return read(obj) if read is not None else lookup(proto, key, obj)
         read = fields.get(key) if isinstance(key, str) else None
         if read is not None:
             return read(obj)
