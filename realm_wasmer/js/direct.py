@@ -338,6 +338,11 @@ class Translator:
             return f"_get({obj}, {self.key(node)}, {self.const(node_text(node))})"  # the closures' text
         if t == "call_expression":
             return self.call(node)
+        if t == "array":  # a JS array is a Python list, its items as the closure takes them (spreads: the closure)
+            items = [c for c in node.named_children if c.type != "comment"]
+            if any(c.type == "spread_element" for c in items):
+                return self.fallback(node)
+            return f"[{', '.join(self.expr(c) for c in items)}]"
         if t == "new_expression":
             args = self.arguments(node.child_by_field_name("arguments"))
             if args is None:
