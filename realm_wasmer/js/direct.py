@@ -54,6 +54,9 @@ _FORBIDDEN_WORDS = (b"super", b"arguments", b"yield", b"await", b"eval", b"new.t
 _MAX_SOURCE = 4000
 #: A member call's arguments longer than this (Python source) are not written twice (see call).
 _MAX_INLINE_ARGS = 400
+#: The names wasm-bindgen's glue gives the instance's exports (``let wasm;``, ``import * as
+#: wasm``): member calls on them are written inline (the rest go through _mcall, less source).
+_EXPORTS_NAMES = (b"wasm",)
 
 
 #: The function is outside the subset: it keeps its closures.
@@ -250,6 +253,8 @@ class Translator:
         self.uses_this = False
         self.consts: dict[str, Any] = {}
         self.temps = 0
+        #: The body calls the instance's exports (``wasm.f(...)``): an export wrapper, not an import.
+        self.calls_exports = False
 
     # -- helpers -------------------------------------------------------------------------------
     def const(self, value: Any) -> str:
@@ -410,15 +415,22 @@ class Translator:
             if obj_node.type == "super":
                 raise Unsupported("super")
             obj, key, listed = self.expr(obj_node), self.key(callee), ", ".join(args)
-            if callee.type != "member_expression" or len(listed) > _MAX_INLINE_ARGS:  # o[k]: k evaluated once
+            if (
+                callee.type != "member_expression"  # o[k]: k is evaluated once, by _mcall
+                or obj_node.type != "identifier"
+                or obj_node.text not in _EXPORTS_NAMES
+                or "(" in obj  # a plain reference (a local, the module's slot, the namespace), read again
+                or len(listed) > _MAX_INLINE_ARGS
+            ):
                 return f"_mcall({obj}, {key}, [{listed}], {text})"
             # ``wasm.f(...)``: the export's positional entry, straight (an own data property of
             # the instance's exports); anything else through _mcall. The arguments appear in
             # both branches, only one runs.
-            o, d = self.temp(), self.temp()
+            d = self.temp()
+            self.calls_exports = True
             return (
-                f"({d}({listed}) if type({o} := {obj}) is _WE and type({d} := _dget({o}, {key})) is _JSF"
-                f" and ({d} := {d}.direct) is not None else _mcall({o}, {key}, [{listed}], {text}))"
+                f"({d}({listed}) if type({obj}) is _WE and type({d} := _dget({obj}, {key})) is _JSF"
+                f" and ({d} := {d}.direct) is not None else _mcall({obj}, {key}, [{listed}], {text}))"
             )
         if callee.type == "identifier" and self.slot(callee.text.decode()) is not None:
             # a variable callee (getObject, takeObject...): its entry cached at the call site
@@ -768,6 +780,15 @@ def _generate(compiler: Any, node: Any, scope: Any, param_slots: list[int], self
             + f"{setup}" + "\n".join(lines) + "\n"
             "    method.uses_this = True\n"
             "    return method\n"
+        )
+    elif scope.fn.kind == "constructor" or tr.calls_exports:
+        # a class's make runs it, or an export wrapper (it calls ``wasm.f``): no import twins (an
+        # import that is one anyway is linked through import_handler's wrapper)
+        source = (
+            "def factory(env, fn):\n"
+            f"    def direct({signature}):\n"
+            f"{setup}" + "\n".join(lines) + "\n"
+            "    return direct\n"
         )
     else:
         source = (
