@@ -145,8 +145,10 @@ def _get(o: Any, key: Any, text: str) -> Any:
                 return v.value
     elif t is list and type(key) is int and 0 <= key < len(o):
         return o[key]
+    # a typed array element, a DataView field...: m.get's dispatch (after its plain-object case), without its frame
+    special = m.EXOTIC_GET.get(t) if t is not JsObject else None
     try:
-        return m.get(o, key)
+        return special(o, key) if special is not None else m.get(o, key)
     except JsThrow as exc:
         _annotate(exc, text)
         raise
@@ -162,7 +164,8 @@ def _mcall(o: Any, key: Any, args: list[Any], text: str) -> Any:
         elif fn is m._MISSING and t is JsObject:
             fn = m.lookup(o.proto, key, o)  # a method on the prototype chain
     if fn is m._MISSING:
-        special = m.EXOTIC_GET.get(t)  # a typed array, DataView...: m.get's dispatch, without its frame
+        # a typed array, DataView...: m.get's dispatch (after its plain-object case), without its frame
+        special = m.EXOTIC_GET.get(t) if t is not JsObject else None
         try:
             fn = special(o, key) if special is not None else m.get(o, key)
         except JsThrow as exc:
