@@ -100,6 +100,9 @@ FUNCTIONS = {
     "class method, getter, setter": "function (a, b) { class C { constructor() { this.n = 0; } inc(x) { this.n++;"
     " return this.n + x; } get v() { return this.n; } set v(x) { this.n = x; } } const c = new C(); c.v = 5;"
     " return [c.inc(1), c.v]; }",
+    "this reads: own data, own accessor, inherited, missing": "function (a, b) { const o = { m() {"
+    " return [this.k, this.g, this.inh, this.nope]; } }; Object.defineProperty(o, 'g', { get() { return 'g' + a; } });"
+    " o.k = b; const P = { inh: a }; const c = Object.create(P); c.m = o.m; c.k = 'ck'; return [o.m(), c.m()]; }",
     "arrow this is the enclosing one": "function (a, b) { const o = { m() { return (() => this === o)(); } };"
     " return o.m(); }",
     "named function expression": "function self(a, b) { return typeof self; }",

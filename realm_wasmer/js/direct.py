@@ -228,7 +228,7 @@ def _to_i32(v: Any) -> int:
 
 _RUNTIME: dict[str, Any] = {
     "U": UNDEFINED, "JsThrow": JsThrow, "_entry": _entry, "_WE": WasmExports, "_JSF": JSFunction, "_dget": dict.get,
-    "_M": m._MISSING, "_Prop": Prop, "_NUMBER": (int, float),
+    "_M": m._MISSING, "_Prop": Prop, "_NUMBER": (int, float), "_JSO": JsObject,
     "_call0": _call0, "_call1": _call1, "_call2": _call2, "_calln": _calln,
     "_to_i32": _to_i32, "_get": _get, "_mcall": _mcall, "_new": _new, "_put": _put,
     "_tb": m.to_boolean, "_typeof": m.typeof,
@@ -342,8 +342,15 @@ class Translator:
             obj_node = node.child_by_field_name("object")
             if obj_node.type == "super":
                 raise Unsupported("super")
-            obj = self.expr(obj_node)
-            return f"_get({obj}, {self.key(node)}, {self.const(node_text(node))})"  # the closures' text
+            obj, key, text = self.expr(obj_node), self.key(node), self.const(node_text(node))  # the closures' text
+            if obj_node.type == "this" and node.type == "member_expression" and obj in ("_this", "f[1]"):
+                # ``this.__wbg_ptr`` in a method: a plain object's own data property inline
+                v = self.temp()
+                return (
+                    f"({v} if type({obj}) is _JSO and type({v} := _dget({obj}, {key}, _M)) is not _Prop"
+                    f" and {v} is not _M else _get({obj}, {key}, {text}))"
+                )
+            return f"_get({obj}, {key}, {text})"
         if t == "call_expression":
             return self.call(node)
         if t == "array":  # a JS array is a Python list, its items as the closure takes them (spreads: the closure)
