@@ -17,6 +17,12 @@
   Python count is kept beside Node's as ``imports_python``).
 * Goals (issue 10): a call making fewer than 100 import calls within 1.5x Node; every call within
   Node's time + 2 us per import call.
+* The engine's floor (``benchmarks/engine_floor.py``, measured at the start of the run on the bare
+  engine with no realm_wasmer code): a call making ``e`` export and ``k`` import calls (counted on
+  the Python side) cannot take less than ``e`` bare export calls + ``k`` bare import calls from
+  Python. Each row has ``floor_us`` and ``over_floor`` (our time over it), and whether the floor
+  itself already misses a goal (``floor_allows_few_imports``, ``floor_allows_per_import`` false:
+  no Python host on this engine can meet it for that call).
 
 ``--baseline DIR`` (a directory holding another checkout's ``realm_wasmer/``, e.g. from
 ``git archive <commit> realm_wasmer | tar -x -C DIR``): that tree is imported in the same process
@@ -40,6 +46,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any, Callable
+
+import engine_floor
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -82,14 +90,17 @@ def _time(calls: dict[str, Callable[[], object]], budget: float, rounds: int) ->
     return per_call
 
 
-def _imports(api: Any, call: Callable[[], object]) -> int | None:
+def _crossings(api: Any, call: Callable[[], object]) -> tuple[int | None, int | None]:
+    """(export calls, import calls) that one ``call`` makes, counted on the package's instances."""
     runtime = getattr(api, "__realm__", None)
     instances = list(getattr(runtime, "instances", None) or ())
     if not instances:
-        return None
-    before = [sum(i.import_calls.values()) for i in instances]
+        return None, None
+    before = [(i.calls, sum(i.import_calls.values())) for i in instances]
     call()
-    return sum(sum(i.import_calls.values()) - b for i, b in zip(instances, before, strict=True))
+    after = [(i.calls, sum(i.import_calls.values())) for i in instances]
+    return (sum(a[0] - b[0] for a, b in zip(after, before, strict=True)),
+            sum(a[1] - b[1] for a, b in zip(after, before, strict=True)))  # fmt: skip
 
 
 def _node(command: list[str], timeout: float) -> dict[str, Any]:
@@ -188,7 +199,7 @@ def _swallow(call: Callable[[], object], throws: bool) -> Callable[[], object]:
 
 def _row(pid: str, cid: str, api: Any, calls: dict[str, Callable[[], object]], args: argparse.Namespace,
          node: dict[str, Any], recorded: int | None) -> dict[str, Any]:  # fmt: skip
-    imports = _imports(api, calls["new"])
+    exports, imports = _crossings(api, calls["new"])
     errors = {}
     for name in [n for n in calls if n != "new"]:
         try:  # the step decoder makes this tree's values (BigInt...): another tree may refuse them
@@ -200,8 +211,11 @@ def _row(pid: str, cid: str, api: Any, calls: dict[str, Callable[[], object]], a
     # the goals count Node's import calls (the corpus trace); the Python count differs where the
     # externref lowering adds intrinsic imports (rollup, css_inline)
     row: dict[str, Any] = {"call": f"{pid}/{cid}", "imports": recorded if recorded is not None else imports,
-                           "imports_recorded": recorded, "imports_python": imports,
+                           "imports_recorded": recorded, "imports_python": imports, "exports_python": exports,
                            "python_us": statistics.median(py["new"]) * 1e6}  # fmt: skip
+    if exports is not None and imports is not None:
+        row["floor_us"] = exports * args.floor["export_us"] + imports * args.floor["import_us"]
+        row["over_floor"] = row["python_us"] / row["floor_us"] if row["floor_us"] else None
     if "base" in errors:
         row["base_error"] = errors["base"]
     if "base" in py:
@@ -217,6 +231,10 @@ def _row(pid: str, cid: str, api: Any, calls: dict[str, Callable[[], object]], a
     row["bound_us"] = n + US_PER_IMPORT * k
     row["goal_few_imports"] = (row["ratio"] <= RATIO_GOAL) if k < FEW_IMPORTS else None
     row["goal_per_import"] = row["python_us"] <= row["bound_us"]
+    if "floor_us" in row:  # can any Python host meet the goals on this engine? (the floor, not our code)
+        if k < FEW_IMPORTS:
+            row["floor_allows_few_imports"] = row["floor_us"] <= RATIO_GOAL * n
+        row["floor_allows_per_import"] = row["floor_us"] <= row["bound_us"]
     return row
 
 
@@ -251,12 +269,16 @@ def main() -> None:
 
     cc = _check_calls()
     trees = {"new": rw} if args.baseline is None else {"new": rw, "base": _baseline(args.baseline)}
+    args.floor = engine_floor.measure(args.engine)
+    print(f"engine floor on {args.engine}: export call {args.floor['export_us']:.2f} us, "
+          f"import call {args.floor['import_us']:.2f} us", flush=True)
     rows = corpus_rows(args, trees, cc, node) + new_rows(args, trees, node)
     for r in rows:
         few_goal = "-" if r.get("goal_few_imports") is None else str(r["goal_few_imports"])
         print(f"{r['call']:48} {r['imports'] if r['imports'] is not None else '?':>6} "
               f"{r['python_us']:10.1f} {r.get('node_us', float('nan')):10.1f} {r.get('ratio', float('nan')):6.2f} "
-              f"{few_goal:5} {r.get('goal_per_import')!s:5} {r.get('new_over_base', float('nan')):5.2f}", flush=True)
+              f"{few_goal:5} {r.get('goal_per_import')!s:5} {r.get('floor_us', float('nan')):8.1f} "
+              f"{r.get('new_over_base', float('nan')):5.2f}", flush=True)
     few = [r for r in rows if r.get("goal_few_imports") is not None]
     doc = {
         "generated_by": "benchmarks/bench_package_calls.py",
@@ -265,10 +287,15 @@ def main() -> None:
         "goals": {"few_imports": f"calls with < {FEW_IMPORTS} import calls within {RATIO_GOAL}x Node",
                   "per_import": f"every call within Node + {US_PER_IMPORT} us per import call"},  # fmt: skip
         "baseline": str(args.baseline) if args.baseline else None,
+        "engine_floor": {**args.floor, "measured_by": "benchmarks/engine_floor.py (the bare engine, no realm_wasmer)"},
         "summary": {"calls": len(rows), "few_import_calls": len(few),
                     "few_imports_met": sum(bool(r["goal_few_imports"]) for r in few),
                     "per_import_met": sum(bool(r.get("goal_per_import")) for r in rows),
-                    "median_ratio": statistics.median([r["ratio"] for r in rows if "ratio" in r] or [0.0])},
+                    "median_ratio": statistics.median([r["ratio"] for r in rows if "ratio" in r] or [0.0]),
+                    "floor_allows_few_imports": sum(bool(r.get("floor_allows_few_imports")) for r in few),
+                    "floor_allows_per_import": sum(bool(r.get("floor_allows_per_import")) for r in rows),
+                    "median_over_floor": statistics.median([r["over_floor"] for r in rows if r.get("over_floor")]
+                                                           or [0.0])},
         # fmt: skip
         "budget_s": args.budget,
         "rounds": args.rounds,

@@ -13,8 +13,6 @@ components inside it (memory, JS values, ABI, tables, calls) never hold the inst
 
 from __future__ import annotations
 
-import struct
-import threading
 from typing import Any, Callable, Optional, Union
 
 import attrs
@@ -23,8 +21,9 @@ import numpy as np
 from .cache import ArtifactCache
 from .engines.base import Engine
 from .errors import ConstructorError
-from .host.abi import decode_result_words
+from .host.abi import RESULT_WORDS, decode_result_words
 from .host.context import ConsoleLog, ContextParts, HostContext
+from .host.handles import HandleStore
 from .host.heap import JsHeap
 from .host.intrinsics import IntrinsicResolver, ShimResolver
 from .host.linker import link
@@ -138,6 +137,8 @@ class Instance(ContextParts):
         self.user_imports = imports if imports is not None else Imports()
         self.policy = MissingPolicy(on_missing)
         self._objects = LiveObjects()
+        #: The HandleKind of each prebuilt constructor's handles, by constructor export.
+        self._kinds: dict[str, HandleKind] = {}
         # Handlers are made before the engine instance exists; the context is bound to it right after.
         prepared = compiled.prepared
         self.context = ctx = HostContext.create(self.info, prepared.runnable, prepared.value_store)
@@ -355,34 +356,32 @@ class Instance(ContextParts):
 
     def constructor(self, class_name: str, export: Optional[str] = None) -> Callable[..., Object]:
         """A prebuilt constructor of ``class_name`` (its primary one, or ``export``):
-        what :meth:`construct` does without the explanation, for hot paths (the
-        bindings build one per class). Pattern 3 uses the reusable out-slot."""
-        info = self.class_info(class_name)
-        ctor = _pick_constructor(info, export)
-        calls, registry, values = self.context.calls, self._objects, self.values
-        call, name = calls.call, ctor.export
-        free = free_export_of(info, ctor, calls.has)  # once, not per object
-        free_call = calls.caller(free[0]) if calls.has(free[0]) else None
-        kind, from_kind = HandleKind(calls, info, ctor, free[0], free[1], free_call, registry), Object.from_kind
+        what :meth:`construct` does without the explanation, for hot paths. Pattern 3
+        uses the reusable out-slot: on engines with guarded regions (wasmer) the whole
+        call is one generated function (``bindings/construct.py``, the code the bound
+        classes' ``__init__`` inline; the first one imports the bindings)."""
+        ctor, kind, failed = self.constructor_parts(class_name, export)
+        calls, from_kind, name = self.context.calls, Object.from_kind, ctor.export
 
         def made(ptr: int, err: int, is_err: int) -> Object:
-            if is_err:
-                raise js_error(values.take(err & 0xFFFFFFFF))
-            if not ptr:
-                raise ConstructorError(f"constructor {name} returned a null object pointer")
+            if is_err or not ptr:
+                failed(ptr, err, is_err)
             return from_kind(kind, ptr & 0xFFFFFFFF)
 
-        raw = calls.raw(name) if ctor.pattern == 3 and not ctor.multi_value and self.info.roles.get("malloc") else None
-        if raw is not None:
-            return self._construct_region(name, raw, made, kind)
-        if ctor.pattern == 3 and not ctor.multi_value and self.info.roles.get("malloc"):
-            # The hot path: the reusable out-slot, the export's bound caller, the three
-            # words cleared and read on one memoryview (memory keeps its base when it
-            # grows, and the slot lies inside the view), the handle made inline.
+        retptr = ctor.pattern == 3 and not ctor.multi_value
+        if retptr and self.info.roles.get("malloc"):
+            if calls.raw(name) is not None:
+                from .bindings.construct import compile_constructor
+
+                arity = len(ctor.signature.params) - 1
+                generated = compile_constructor(self.abi, self.memory, name, arity, kind, failed)
+                if generated is not None:
+                    return generated
+            # The reusable out-slot, the export's bound caller, the three words cleared
+            # and read on one memoryview (memory keeps its base when it grows).
             abi, trusted, guest = self.abi, self.memory.trusted, calls.caller(name)
             acquire, release = abi.acquire_slot, abi.release_slot
-            words3 = struct.Struct("<3I")
-            pack_into, unpack_from = words3.pack_into, words3.unpack_from
+            pack_into, unpack_from = RESULT_WORDS.pack_into, RESULT_WORDS.unpack_from
 
             def construct_retptr(*args: Any) -> Object:
                 slot = acquire()
@@ -393,75 +392,40 @@ class Instance(ContextParts):
                     ptr, err, is_err = unpack_from(view, slot)
                 finally:
                     release()
-                if is_err or not ptr:
-                    return made(ptr, err, is_err)  # raises
-                return from_kind(kind, ptr)
+                return made(ptr, err, is_err)
 
             return construct_retptr
-        if ctor.pattern == 3 and ctor.multi_value:
+        call = calls.call
+        if retptr and ctor.multi_value:
             return lambda *args: made(*call(name, *args)[:3])
-        if ctor.pattern == 3:  # no malloc: the stack slot of construct()
+        if retptr:  # no malloc: the stack slot of construct()
             return lambda *args: self.construct(class_name, *args, export=name)
-        return lambda *args: made(int(call(name, *args)), 0, 0)
+        return lambda *args: made(int(call(name, *args)) & 0xFFFFFFFF, 0, 0)
 
-    def _construct_region(
-        self,
-        name: str,
-        raw: Callable[..., Any],
-        made: Callable[[int, int, int], Object],
-        kind: HandleKind,
-    ) -> Callable[..., Object]:
-        """The Pattern 3 hot path on engines with raw callables bound to one thread: the
-        one crossing as a guarded region (the bookkeeping of ``GuestCalls.caller``, as
-        ``bindings/region.py`` generates it) with the out-slot of the depth taken
-        without the lock, the three words cleared and read on one memoryview."""
-        calls, abi, memory = self.context.calls, self.abi, self.memory
-        budget, hooks, slots, owner = calls.budget, calls.after_outermost, abi.slot_list, calls.owner
-        get_ident, failed, names = threading.get_ident, calls.region_failed, (name,)
-        words3 = struct.Struct("<3I")
-        pack_into, unpack_from = words3.pack_into, words3.unpack_from
-        trusted = memory.trusted
-        registry, new = self._objects, Object.__new__
+    def constructor_parts(
+        self, class_name: str, export: Optional[str] = None
+    ) -> tuple[Constructor, HandleKind, Callable[[int, int, int], None]]:
+        """What every prebuilt constructor of ``class_name`` (its primary one, or
+        ``export``) shares: the constructor, the :class:`HandleKind` of its handles
+        (made once per constructor), and the check of the words it returned
+        ``(ptr, err, is_err)`` that raises (the error value as :class:`JsError`, or a
+        null pointer as :class:`ConstructorError`)."""
+        info = self.class_info(class_name)
+        ctor = _pick_constructor(info, export)
+        kind = self._kinds.get(ctor.export)
+        if kind is None:
+            calls = self.context.calls
+            free = free_export_of(info, ctor, calls.has)  # once, not per object
+            free_call = calls.caller(free[0]) if calls.has(free[0]) else None
+            kind = self._kinds[ctor.export] = HandleKind(calls, info, ctor, free[0], free[1], free_call, self._objects)
+        values, name = self.values, ctor.export
 
-        def construct_region(*args: Any) -> Object:
-            if calls.poisoned_by is not None or get_ident() != owner:
-                calls._refuse()
-            depth = calls._depth
-            if not depth:
-                calls._last_import = None
-                calls._host_exception = None
-                budget.used = 0
-                budget.export = name
-            sd = abi._slot_depth
-            slot = slots[sd] if sd < len(slots) else abi.slot_at(sd)  # before the region: counts itself
-            calls._depth = depth + 1
-            abi._slot_depth = sd + 1
-            try:
-                view = memory.trusted_view
-                if slot + 12 > len(view):
-                    view = trusted(slot, 12)
-                pack_into(view, slot, 0, 0, 0)
-                calls.calls += 1
-                raw(slot, *args)
-                ptr, err, is_err = unpack_from(view, slot)
-            except BaseException as exc:
-                failed(names, 0, exc)
-                raise
-            finally:
-                abi._slot_depth = sd
-                calls._depth = depth
-                if not depth and hooks:
-                    calls.run_hooks()
-            if is_err or not ptr:
-                return made(ptr, err, is_err)  # raises
-            obj = new(Object)  # Object.from_kind inline
-            obj._kind = kind
-            obj._ptr = ptr
-            registry.count += 1
-            obj.closed = False
-            return obj
+        def failed(ptr: int, err: int, is_err: int) -> None:
+            if is_err:
+                raise js_error(values.take(err & 0xFFFFFFFF))
+            raise ConstructorError(f"constructor {name} returned a null object pointer")
 
-        return construct_region
+        return ctor, kind, failed
 
     def wrap(self, class_name: str, ptr: int) -> Object:
         """Take ownership of an object pointer the guest returned (a static
@@ -475,7 +439,7 @@ class Instance(ContextParts):
         return Object(self.context.calls, info, ptr, ctor, self._objects)
 
     def stats(self) -> Stats:
-        """Live counts, for leak checks: JS values, open objects, externref slots."""
+        """Live counts, for leak checks: JS values, open objects, externref slots and handles."""
         ctx = self.context
         values = ctx.values
         heap = values if isinstance(values, JsHeap) else None
@@ -486,6 +450,7 @@ class Instance(ContextParts):
             borrowed=heap.borrowed_depth if heap is not None else 0,
             objects_live=self._objects.count,
             externref_live=externref_live,
+            handles_live=values.handle_count() if isinstance(values, HandleStore) else 0,
             tables=ctx.tables.sizes(),
             memory_bytes=ctx.memory.size,
             calls=ctx.calls.calls,

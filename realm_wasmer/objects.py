@@ -32,7 +32,7 @@ def _fmt(value: Any) -> str:
     return repr(value)
 
 
-def _free_object(calls: GuestCalls, free_export: str, ptr: int, arity: int) -> None:
+def free_object(calls: GuestCalls, free_export: str, ptr: int, arity: int) -> None:
     if calls.poisoned_by is not None:
         return
     try:
@@ -195,6 +195,7 @@ class Object:
         is discarded with it on ``reset()``)."""
         if self.closed:
             return
+        self._calls.check_thread()  # a foreign thread is refused with the handle still open
         self._disown()
         if self._calls.poisoned_by is not None:
             return
@@ -211,9 +212,13 @@ class Object:
     def __del__(self) -> None:
         # The glue's FinalizationRegistry: a dropped handle frees its object, with
         # allow_delayed=1 where the free export takes it (cheaper than weakref.finalize).
-        if not getattr(self, "closed", True):
-            self._disown()
-            _free_object(self._calls, self._free_export, self._ptr, self._free_arity)
+        try:
+            if self.closed:
+                return
+        except AttributeError:  # a handle that was never fully made owns nothing
+            return
+        self._disown()
+        free_object(self._calls, self._free_export, self._ptr, self._free_arity)
 
     def __enter__(self) -> "Object":
         return self

@@ -24,6 +24,10 @@ class Stats:
     objects_live: int
     #: Live slots of a raw module's host-side externref table.
     externref_live: int
+    #: Live handles of an externref module lowered for wasmer (``HandleStore.handle_count``:
+    #: held by a table slot or pinned by the current call, the four constants included); 0
+    #: where values are not lowered to handles.
+    handles_live: int
     #: Size of every exported table.
     tables: dict[str, int]
     memory_bytes: int

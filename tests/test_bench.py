@@ -22,7 +22,8 @@ from realm_wasmer.cli import main
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MACHINE_KEYS = {"platform", "cpu_model", "cores", "python", "engine_versions", "node_version"}
-GOAL_KEYS = {"what", "goal", "engine", "measured", "unit", "met", "by_engine"}
+GOAL_KEYS = {"what", "now_in_issue", "floor_or_peer", "goal", "engine", "measured", "unit", "met", "by_engine",
+             "measured_text"}
 
 
 def _numbers_are_finite(value: Any) -> bool:
@@ -62,9 +63,15 @@ def test_bench_quick_writes_json_and_png(tmp_path: Path, capsys: pytest.CaptureF
             assert result["min_s"] <= result["median_s"] <= result["max_s"]
     fixture = {c["id"]: c["results"][engine] for c in report["cases"] if c["group"] == "fixture"}
     assert all(r["ratio_to_floor"] is not None and r["crossings"]["total"] >= 1 for r in fixture.values())
+    counted = [c["results"][engine]["crossings"] for c in report["cases"] if c["id"] in
+               ("probe_trial", "probe_trap_trial", "cached_start")]  # fmt: skip
+    assert len(counted) == 3 and all(x["exports"] >= 1 for x in counted)
+    whole = next(c["results"][engine] for c in report["cases"] if c["id"] == "probe_whole")
+    assert isinstance(whole["findings_sha256"], str) and len(whole["findings_sha256"]) == 64
     assert len(report["goals"]) == 7 and all(GOAL_KEYS <= set(goal) for goal in report["goals"])
     assert png.read_bytes()[:8] == PNG_SIGNATURE
-    assert "goals on" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "goals on" in out and "| what | now (issue 12) |" in out
 
 
 def test_cases_are_selected_by_id_or_group() -> None:
@@ -113,3 +120,45 @@ def test_corpus_cases_call_load_package_when_it_exists(monkeypatch: pytest.Monke
     assert result["crossings"]["imports"] == case["recorded_trace"]["imports"] > 25000
     assert result["us_per_crossing"] > 0 and result["ratio_to_node"] is None
     assert case["node"]["skipped"].startswith("Node harness missing")
+
+
+def test_export_clock_times_every_export_call_of_an_instance_made_inside() -> None:
+    """``inside_wasm``'s clock wraps the callables the engine hands out while it is on, so
+    the checked call, a bound caller and a guarded region made afterwards are all timed
+    (no cached caller escapes it), once each; the engine class is restored after."""
+    from realm_wasmer.bench.corpus import ExportClock, clocked_exports
+    from realm_wasmer.bench.model import FIXTURE
+    from realm_wasmer.demo import EchoModel
+    from realm_wasmer.instance import load
+
+    engine = engines.available_names()[0]
+    before = load(FIXTURE, engine=engine, imports=EchoModel().imports())
+    engine_class = type(before.engine_instance)
+    saved = dict(vars(engine_class))
+    clock = ExportClock()
+    with clocked_exports(engine_class, clock):
+        instance = load(FIXTURE, engine=engine, imports=EchoModel().imports())
+        made = instance.calls
+        assert instance.call("rt_i32", 41) == 42
+        assert instance.context.calls.caller("rt_i32")(7) == 8
+        handle = instance.construct("Realm")
+        handle.close()
+        made = instance.calls - made
+    assert made >= 4 and clock.calls == made and clock.spent > 0
+    assert dict(vars(engine_class)) == saved
+    assert before.call("rt_i32", 1) == 2 and clock.calls == made  # handed out outside: not timed
+
+
+def test_quick_skips_corpus_calls_on_llvm_and_says_why(tmp_path: Path) -> None:
+    """``--quick`` does not compile the corpus with LLVM (a minute cold): those results are
+    ``skipped`` with the reason, and the settings list it; the full suite skips nothing."""
+    from realm_wasmer.bench.suite import run_suite
+
+    assert Settings.for_run(quick=False).corpus_skip == ()
+    settings = Settings.for_run(quick=True, node_harness=tmp_path / "absent.mjs",
+                                only=frozenset({"corpus.message_parser.parse_text_markdown"}))  # fmt: skip
+    report = run_suite(settings, ["wasmer-llvm"], progress=False)
+    (case,) = report["cases"]
+    assert case["results"]["wasmer-llvm"]["skipped"].startswith("--quick runs the corpus calls on the other engines")
+    assert set(report["settings"]["corpus_skipped_engines"]) == {"wasmer-llvm"}
+    assert report["goals"][2]["met"] is None

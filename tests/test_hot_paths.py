@@ -259,3 +259,81 @@ def test_a_binding_nested_in_a_handler_keeps_the_outer_calls_slot(engine: str) -
     assert realm.generate("a b") == expected.generate("a b")
     assert inner and set(inner) == {"detsen"}
     assert not m.instance.poisoned and not m.instance.context.calls.busy
+
+
+# -- constructor and free as guarded regions (bindings/construct.py) ----------------------
+def test_bound_constructor_and_free_are_one_guarded_crossing_each() -> None:
+    from realm_wasmer.bindings import BoundObject
+
+    m = _bound("wasmer-cranelift")
+    instance, stats = m.instance, m.instance.stats
+    assert m.Realm.close is not BoundObject.close and m.Realm.free is m.Realm.close
+    assert "_raw" in m.Realm.__init__.__wbg_source__  # the constructor's raw callable, in __init__'s own region
+    m.Realm().free()  # the first allocates the reusable out-slot
+    live, before = stats().objects_live, instance.calls
+    realm = m.Realm()
+    assert instance.calls == before + 1 and stats().objects_live == live + 1
+    # A foreign thread can neither construct nor free; the handle stays open and nothing is poisoned.
+    assert isinstance(_in_thread(m.Realm), rw.ForeignThread)
+    assert isinstance(_in_thread(realm.free), rw.ForeignThread)
+    assert not realm.closed and not instance.poisoned and stats().objects_live == live + 1
+    realm.free()
+    realm.free()  # a second free does nothing
+    assert realm.closed and instance.calls == before + 2 and stats().objects_live == live
+    # An object a method returned has a handle of another kind: freed through BoundObject.close.
+    returned = m.Realm.withConfig('{"max_tokens": 3}')
+    assert returned.handle._kind is not m.Realm().handle._kind
+    returned.free()
+    assert returned.closed and stats().objects_live == live
+    with pytest.raises(rw.UseAfterFree):
+        realm.maxTokens  # noqa: B018
+
+
+def test_bound_free_on_a_poisoned_instance_calls_nothing() -> None:
+    m = _bound("wasmer-cranelift")
+    realm, stats = m.Realm(), m.instance.stats
+    live = stats().objects_live
+    with pytest.raises(rw.GuestTrap):
+        m.instance.context.calls.caller("rt_string")(0xFFFFFFF0 - (1 << 32), 0, 0)
+    calls = m.instance.calls
+    realm.free()
+    assert realm.closed and stats().objects_live == live - 1 and m.instance.calls == calls
+    with pytest.raises(rw.PoisonedInstance):
+        m.Realm()
+
+
+def test_prebuilt_constructor_builds_and_reports_errors_on_every_engine(engine: str) -> None:
+    from .conftest import wat
+
+    instance = rw.load(wat("pattern3_retptr"), engine=engine)
+    construct = instance.constructor("widget")
+    if engine.startswith("wasmer"):  # one generated guarded region
+        assert construct.__code__.co_filename.startswith("<realm_wasmer generated")
+    with construct(10) as widget:
+        assert widget.call("widget_size") == 10 and instance.stats().objects_live == 1
+    assert instance.stats().objects_live == 0
+    with pytest.raises(rw.JsError, match="size must be >= 0"):
+        construct(-1)
+    assert instance.stats().heap_live == 0 and instance.stats().objects_live == 0 and not instance.poisoned
+
+
+def test_a_bound_objects_handle_is_a_face_of_its_own_state() -> None:
+    """A bound object holds its handle state itself; ``handle`` is an Object reading and
+    writing it (closing either closes both), and holds no cycle that would delay a drop."""
+    m = _bound("wasmer-cranelift")
+    stats = m.instance.stats
+    live, calls = stats().objects_live, m.instance.calls
+    realm = m.Realm()
+    face = realm.handle
+    assert isinstance(face, rw.Object) and face.ptr == realm.ptr and face.constructor.export == "realm_new"
+    with face:
+        assert stats().objects_live == live + 1
+    assert realm.closed and face.closed and stats().objects_live == live
+    with pytest.raises(rw.UseAfterFree):
+        realm.isLoaded()
+    realm.free()  # already closed through the face: nothing more is freed
+    assert m.instance.calls == calls + 2 + 1  # the slot's malloc, the constructor, one free
+    dropped = m.Realm()
+    assert dropped.handle.ptr
+    del dropped
+    assert stats().objects_live == live  # freed on the drop, not by the garbage collector

@@ -265,3 +265,38 @@ def test_message_parser_imports_run_translated(corpus: dict[str, Any]) -> None:
     for text in (line * 20, "**a** _b_ `c`", "https://x.org #t @u", ""):
         assert fast.parse_text(text, True) == slow.parse_text(text, True)
     assert len(fast.parse_text(line * 200, True)) == 2600
+
+
+def test_helper_entries_bound_to_an_instance_follow_a_second_init(tmp_path: Path) -> None:
+    """getObject/takeObject/addHeapObject are bound to the instance ``wasm`` refers to (their
+    frame slot holds the heap's own operation), and unbound when another instance is linked:
+    with message_parser's init guard removed, a second initSync makes a new instance and the
+    glue's imports must then use *its* heap (a stale binding reads the old heap: wrong values
+    or a HeapError)."""
+    from realm_wasmer.host.heap import JsHeap
+    from realm_wasmer.js.webassembly import BOUND_ENTRIES
+
+    source = CORPUS_CACHE / "pkgs" / "message_parser" / "package"
+    root = tmp_path / "package"
+    shutil.copytree(source, root)
+    glue = root / "message_parser_wasm.js"
+    text = glue.read_text()
+    guard = "function initSync(module) {\n    if (wasm !== undefined) return wasm;\n"
+    assert guard in text
+    glue.write_text(text.replace(guard, "function initSync(module) {\n"))
+    pkg = rw.load_package(root, engine="wasmtime")
+    line = "Hello **world**, see https://delta.chat/en/ #tag `code` /help"
+    first = pkg.parse_text(line, True)
+    heap = pkg.__realm__.instances[-1].context.values
+    assert isinstance(heap, JsHeap)
+    entries = {b.entry.fname: b.entry.direct for b in BOUND_ENTRIES.bound if b.frame[b.slot] is b.entry}
+    assert entries == {"getObject": heap.get, "takeObject": heap.take, "addHeapObject": heap.add}
+    pkg.initSync((root / "message_parser_wasm_bg.wasm").read_bytes())  # a second instance: unbinds
+    assert len(pkg.__realm__.instances) == 2
+    new_heap = pkg.__realm__.instances[-1].context.values
+    assert new_heap is not heap and not [b for b in BOUND_ENTRIES.bound if b.frame[b.slot] is b.entry]
+    live = heap.live_count()
+    assert pkg.parse_text(line, True) == first
+    assert heap.live_count() == live  # nothing went to the old instance's heap
+    rebound = {b.entry.fname: b.entry.direct for b in BOUND_ENTRIES.bound if b.frame[b.slot] is b.entry}
+    assert rebound == {"getObject": new_heap.get, "takeObject": new_heap.take, "addHeapObject": new_heap.add}

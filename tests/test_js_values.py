@@ -6,11 +6,13 @@ import json
 import math
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from realm_wasmer.js.script import run_script
 from realm_wasmer.js.values import UNDEFINED, debug_repr, js_number_string, json_stringify
 
 NODE = shutil.which("node")
@@ -62,3 +64,26 @@ def test_json_stringify_is_javascripts() -> None:
     with pytest.raises(TypeError, match="BigInt"):
         json_stringify([2**53 + 1])
     assert debug_repr({"x": 1.0}) == 'Object({"x":1})'
+
+
+def test_slice_and_typed_array_copies_are_independent_as_in_node(tmp_path: Path) -> None:
+    """``slice()`` and ``new Uint8Array(typedArray)`` copy in one pass (js/typed.py _copy_of):
+    own buffers, the right elements, unaffected by later writes to the source, as Node gives."""
+    script = (
+        "const buf = new ArrayBuffer(8); const a = new Uint8Array(buf); a.set([1, 2, 3, 4, 5, 6, 7, 8]);\n"
+        "const s = a.slice(2, 6); const c = new Uint8Array(a.subarray(1, 4));\n"
+        "const w = new Int16Array(buf).slice(1, 3); const f = new Int16Array(new Int16Array(buf).subarray(2));\n"
+        "a[2] = 99; a[1] = 77; c[0] = 5;\n"
+        "module.exports = [Array.from(s), Array.from(c), Array.from(w), Array.from(f), s.length, s.byteOffset,\n"
+        "  s.buffer.byteLength, c.buffer.byteLength, w.buffer.byteLength, Array.from(a.slice(-3)),\n"
+        "  Array.from(a.slice(5, 2)), Array.from(a)];\n"
+    )
+    got = run_script(script)
+    assert got[:4] == [[3, 4, 5, 6], [5, 3, 4], [1027, 1541], [1541, 2055]]
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed (CI installs it)")
+    path = tmp_path / "copies.cjs"
+    path.write_text(script + "console.log(JSON.stringify(module.exports));\n")
+    done = subprocess.run([node, str(path)], capture_output=True, text=True, timeout=60)
+    assert json.loads(done.stdout) == got

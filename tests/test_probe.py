@@ -126,7 +126,11 @@ def test_slot_size_alignment_and_words(report: dict[str, Any]) -> None:
 def test_placements_safe_and_unsafe_with_shrunk_examples(report: dict[str, Any]) -> None:
     placements = {p["name"]: p for p in report["out_slot"]["placements"]}
     assert placements["heap"]["safe"] is True and placements["heap"]["example"] is None
-    assert placements["stack_reserved"]["available"] is False  # no stack-pointer export in the raw module
+    # The raw module keeps __stack_pointer to itself; on wasmer the stack_pointer_export load
+    # transform exports it, so stack bytes can be reserved as the glue does (and they are safe).
+    reserved = placements["stack_reserved"]
+    assert reserved["available"] is True and reserved["safe"] is True and reserved["examples"] > 0
+    assert "stack_pointer_export" in report["memory"]["stack_pointer_source"]
     end = placements["memory_end"]
     assert end["safe"] is False and end["example"]["bytes_before_end"] == 11
     assert end["error"].startswith("out of bounds memory access")
@@ -299,8 +303,18 @@ def test_config_variants_reveal_fields(compiled: Callable[[str], rw.CompiledModu
 
 
 def test_results_identical_on_cranelift_and_wasmtime(reports: dict[str, LayoutReport]) -> None:
+    """Identical but for the reserved stack slot (comparable() leaves it out): wasmtime runs the
+    raw module untransformed, whose stack pointer nothing outside it can move."""
     cranelift, wasmtime = (reports[e].comparable() for e in ENGINES)
     assert cranelift == wasmtime
+    reserved = [
+        next(p for p in reports[e].to_json()["out_slot"]["placements"] if p["name"] == "stack_reserved")
+        for e in ENGINES
+    ]
+    assert reserved[0]["available"] and reserved[0]["safe"] is True
+    assert reserved[1]["available"] is False and reserved[1]["explanation"].startswith("not offered on wasmtime")
+    trials = [reports[e].trials for e in ENGINES]  # wasmer's extra: the placement's examples and its reference
+    assert trials[0] == trials[1] + reserved[0]["examples"] + 1
 
 
 # -- the seeds' failure mode ------------------------------------------------------------

@@ -471,6 +471,40 @@ def test_trap_names_the_last_import() -> None:
         guest.ctx.call("run")
 
 
+def test_heap_imports_linked_in_one_frame_keep_the_guard() -> None:
+    """drop_ref, clone_ref and string_new are linked as their guarded one-frame forms
+    (host/guarded.py): counted, named as the last import, and a failure among them poisons
+    naming the import, as the wrapper guard does."""
+    guest = guarded()
+    engine, heap = guest.engine, guest.ctx.values
+    assert isinstance(heap, JsHeap)
+    for name in ("__wbindgen_object_drop_ref", "__wbindgen_object_clone_ref", "__wbindgen_string_new"):
+        assert engine.imports[("wbg", name)].func.__qualname__.startswith("factory.<locals>.guarded_"), name
+    index = heap.add("x")
+
+    def run() -> int:
+        clone = engine.call_import("wbg", "__wbindgen_object_clone_ref", index)
+        assert heap.get(clone) == "x"
+        engine.call_import("wbg", "__wbindgen_string_new", *guest.string("hé"))
+        engine.call_import("wbg", "__wbindgen_object_drop_ref", clone)
+        engine.call_import("wbg", "__wbindgen_object_drop_ref", clone)  # twice: HeapError
+        return 0
+
+    engine.export("run", run)
+    with pytest.raises(HeapError, match="dropped twice"):
+        guest.ctx.call("run")
+    calls = guest.ctx.calls
+    assert calls.last_import == "wbg.__wbindgen_object_drop_ref"
+    assert calls.import_calls == {
+        "wbg.__wbindgen_object_clone_ref": 1,
+        "wbg.__wbindgen_string_new": 1,
+        "wbg.__wbindgen_object_drop_ref": 2,
+    }
+    assert isinstance(calls.poisoned_by, HeapError)
+    with pytest.raises(PoisonedInstance):
+        guest.ctx.call("nothing")
+
+
 def test_export_call_checks() -> None:
     guest = guarded()
     with pytest.raises(TypeError, match="takes 0 wasm arguments"):

@@ -9,8 +9,9 @@ cached start and the import time, and writes a JSON report and a PNG plot.
 Parts: :mod:`.timing` (interleaved batches, medians and spread),
 :mod:`.machine` (what the figures were measured on), :mod:`.cases` (the
 fixture, probe, compile, start and import cases as data), :mod:`.corpus` (the
-npm corpus calls, Python and Node), :mod:`.suite` (the runner, the report and
-the goals of the issue), :mod:`.plot` (matplotlib) and :mod:`.cli`.
+npm corpus calls, Python and Node), :mod:`.suite` (the runner and the report),
+:mod:`.goals` (the issue's goal table with the measured figures), :mod:`.plot`
+(matplotlib) and :mod:`.cli`.
 
 Nothing is imported here, so ``realm-wasmer`` stays quick to start.
 """

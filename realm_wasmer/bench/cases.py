@@ -11,6 +11,8 @@ engine allows from Python; the bindings' goal is a small factor over it.
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import re
 import struct
 import subprocess
@@ -83,6 +85,14 @@ def _counter(instance: Any) -> Callable[[], tuple[int, int]]:
     return lambda: (instance.calls, sum(instance.import_calls.values()))
 
 
+def _count_made(make: Callable[[], Any], instance_of: Callable[[Any], Any]) -> tuple[int, int]:
+    """Export and import calls made on the instance ``make()`` works on (``instance_of``
+    of its result, ``(instance, calls before)``): for calls that take a new instance."""
+    instance, before = instance_of(make())
+    exports, imports = _counter(instance)()
+    return exports - before[0], imports - before[1]
+
+
 def _bare_call(bare: Bare) -> Callable[[], object]:
     rt_i32 = bare.function("rt_i32")
     return lambda: rt_i32(41)
@@ -129,10 +139,11 @@ def _string_floor(bare: Bare, export: str, text: str, *leading: int, words: int 
     return floor
 
 
-def _construct_floor(bare: Bare) -> Callable[[], None]:
-    """Pattern 3: ``realm_new(slot)`` writes [ptr, err, is_err]; then ``__wbg_realm_free(ptr)``."""
+def _construct_floor(bare: Bare, free: Optional[Callable[[int], object]] = None) -> Callable[[], None]:
+    """Pattern 3: ``realm_new(slot)`` writes [ptr, err, is_err]; then ``__wbg_realm_free(ptr)``
+    (through ``free`` when given: bench_breakdown.py's guarded step)."""
     _, _, slot = _allocator(bare)
-    new, free = bare.function("realm_new"), bare.function("__wbg_realm_free")
+    new, free = bare.function("realm_new"), free or bare.function("__wbg_realm_free")
     pack_into, unpack_from = struct.Struct("<3I").pack_into, struct.Struct("<3I").unpack_from
 
     def floor() -> None:
@@ -230,7 +241,27 @@ def _setup_trial(placement: str, size: int, align: int, param: int) -> Callable[
         def trial() -> object:
             return run(TrialSpec(placement, size, align, param, canary=next(canary)))
 
-        return Prepared(trial, finish=_rate, notes={"trial": {"placement": placement, "size": size, "align": align}})
+        def count_one() -> tuple[int, int]:  # the instance the trial takes (fresh or restored), seen by its factory
+            factory, taken = runner.factory, []
+            fresh = factory.fresh
+
+            def tracked() -> Any:
+                instance = fresh()
+                taken.append((instance, _counter(instance)()))
+                return instance
+
+            own = vars(factory).get("fresh")  # None: the class's method
+            factory.fresh = tracked  # type: ignore[method-assign]
+            try:
+                return _count_made(trial, lambda _: taken[0])
+            finally:
+                if own is None:
+                    del factory.fresh
+                else:
+                    factory.fresh = own  # type: ignore[method-assign]
+
+        return Prepared(trial, finish=_rate, count_one=count_one,
+                        notes={"trial": {"placement": placement, "size": size, "align": align}})  # fmt: skip
 
     return setup
 
@@ -242,20 +273,24 @@ def run_probe_whole(ctx: Context, engine: str) -> dict[str, Any]:
     from ..probe import probe
 
     compiled = _compiled_fixture(ctx, engine)
-    rates, walls, trials = [], [], 0
+    rates, walls, trials, findings = [], [], 0, set()
     for _ in range(max(1, ctx.settings.probe_repeats)):
         start = time.perf_counter()
         report = probe(compiled, class_name="Realm")
         walls.append(time.perf_counter() - start)
         rates.append(report.trials_per_second)
         trials = report.trials
+        findings.add(hashlib.sha256(json.dumps(report.comparable(), sort_keys=True).encode()).hexdigest())
     rate = Spread.of(rates)
     wall = Spread.of(walls)
     return {
         "median_s": wall.median, "min_s": wall.min, "max_s": wall.max, "rounds": len(walls),
         "trials": trials,
         "trials_per_second": rate.median, "trials_per_second_range": rate.range(),
+        "findings_sha256": sorted(findings)[0] if len(findings) == 1 else sorted(findings),
         "unit": "whole probe (wall seconds); trials_per_second over the time spent inside trials",
+        "findings_how": "sha256 of LayoutReport.comparable() (the report without engine, timings, state strategy): "
+        "one hash when every repeat found the same; compare it across engines, runs and commits",
     }  # fmt: skip
 
 
@@ -290,11 +325,13 @@ def setup_cached_start(ctx: Context, engine: str) -> Prepared:
     cache = ArtifactCache(ctx.scratch / f"cache-{engine}")
     load(FIXTURE, engine=engine, cache=cache, imports=EchoModel().imports())  # fills the cache
 
-    def start() -> None:
+    def start() -> Any:
         instance = load(FIXTURE, engine=engine, cache=cache, imports=EchoModel().imports())
         instance.construct("Realm").close()
+        return instance
 
-    return Prepared(start, notes={"module": "wasm/realm.wasm", "cache": "ArtifactCache(dir), warm"})
+    return Prepared(start, count_one=lambda: _count_made(start, lambda instance: (instance, (0, 0))),
+                    notes={"module": "wasm/realm.wasm", "cache": "ArtifactCache(dir), warm"})  # fmt: skip
 
 
 # -- import time ------------------------------------------------------------------
@@ -340,7 +377,7 @@ def run_import_time(ctx: Context, engine: str) -> dict[str, Any]:
         "median_s": spread.median, "min_s": spread.min, "max_s": spread.max, "rounds": repeats,
         "numpy": {"median_s": numpy_spread.median, "min_s": numpy_spread.min, "max_s": numpy_spread.max},
         "ratio_to_numpy": spread.median / numpy_spread.median if numpy_spread.median else None,
-        "wall_s": wall,
+        "process_wall_s": wall,
         "wall_import_minus_pass_s": wall["import realm_wasmer"] - wall["pass"],
         "heaviest_self_us": [{"module": name, "self_us": s, "cumulative_us": c} for name, (s, c, _) in heaviest],
         "engine_modules_imported": engines_loaded[:20],

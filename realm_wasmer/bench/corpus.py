@@ -13,14 +13,17 @@ for any faithful host), unless the package object exposes its instance.
 from __future__ import annotations
 
 import base64
+import contextlib
 import copy
+import functools
 import hashlib
 import json
+import logging
 import shutil
 import subprocess
 import time
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterator, Optional
 
 from ..errors import BenchmarkSkipped as Skip
 from .model import Case, Context, Prepared
@@ -230,65 +233,156 @@ def _instance_of(api: Any) -> Any:
     return instances[0] if len(instances) == 1 else None
 
 
-def inside_wasm(instance: Any, call: Callable[[], object], repeats: int) -> dict[str, Any]:
-    """Where ``call``'s time goes: seconds per call inside the engine's export calls made
-    through ``Instance.call`` (every call the glue makes; calls through bound callers the
-    host made earlier, e.g. the allocator's, are counted outside, so ``inside_s`` is a
-    lower bound), and the rest (the host: the JS evaluator, conversions, imports answered
-    in Python; imports the guest calls during an export call count as inside).
+@contextlib.contextmanager
+def logged(into: list[str]) -> Iterator[None]:
+    """Keep what the library logs at WARNING and above in ``into`` (a handler on the
+    ``realm_wasmer`` logger: with one there, Python's last-resort handler prints nothing)."""
 
-    Measured by timing the instance's export callables for ``repeats`` extra calls after
-    the timed rounds, then putting them back."""
-    calls = instance.context.calls
-    saved, saved_callers = calls._callables, calls._callers
-    spent = [0.0]
-    clock = time.perf_counter
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            into.append(record.getMessage())
 
-    def timed(function: Callable[..., Any]) -> Callable[..., Any]:
-        def run(*args: Any) -> Any:
+    logger, handler = logging.getLogger("realm_wasmer"), Keep(logging.WARNING)
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+
+
+class ExportClock:
+    """Seconds spent inside the engine's export callables it wrapped, outermost calls only
+    (an export a guest import calls back runs inside another), and the export calls seen:
+    every one, nested ones included, but a callable wrapping another wrapped one for the
+    same export (an engine's checked callable over its raw one) counts once."""
+
+    def __init__(self) -> None:
+        self.spent = 0.0
+        self.calls = 0
+        self._running: list[str] = []
+
+    def wrap(self, function: Callable[..., Any], export: str) -> Callable[..., Any]:
+        clock, running = time.perf_counter, self._running
+
+        def timed(*args: Any) -> Any:
+            if running:
+                if running[-1] != export:
+                    self.calls += 1
+                running.append(export)
+                try:
+                    return function(*args)
+                finally:
+                    running.pop()
+            self.calls += 1
+            running.append(export)
             start = clock()
             try:
                 return function(*args)
             finally:
-                spent[0] += clock() - start
+                self.spent += clock() - start
+                running.pop()
 
-        return run
+        return timed
 
-    # Instance.call reaches the engine through the export's bound caller (thread-affine
-    # engines) or its engine callable: both are timed (a caller's own bookkeeping, ~0.3 us
-    # a call, counts as inside).
-    calls._callables = {name: (timed(function), arity) for name, (function, arity) in saved.items()}
-    calls._callers = {name: timed(caller) for name, caller in saved_callers.items()}
+
+#: The engine-instance methods that hand out export callables (every path to the guest:
+#: ``GuestCalls.call``, its bound callers, the bindings' guarded regions, the JS glue's entries).
+_HANDING_OUT = ("function", "raw_export")
+
+
+@contextlib.contextmanager
+def clocked_exports(engine_class: type, clock: ExportClock) -> Iterator[None]:
+    """While inside, every export callable an instance of ``engine_class`` hands out is
+    wrapped by ``clock`` (callables handed out earlier, e.g. callers bound by an instance
+    already called, are not: measure on an instance made inside)."""
+    names = [name for name in _HANDING_OUT if callable(getattr(engine_class, name, None))]
+    own = {name: engine_class.__dict__.get(name) for name in names}
+    for name in names:
+        original = getattr(engine_class, name)
+
+        def handing_out(self: Any, export: str, _original: Callable[..., Any] = original) -> Any:
+            return clock.wrap(_original(self, export), export)
+
+        setattr(engine_class, name, handing_out)
     try:
-        start = clock()
+        yield
+    finally:
+        for name, value in own.items():
+            if value is None:
+                delattr(engine_class, name)
+            else:
+                setattr(engine_class, name, value)
+
+
+def inside_wasm(engine_class: type, load: Callable[[], Any], make_call: Callable[[Any], Callable[[], object]],
+                repeats: int) -> dict[str, Any]:  # fmt: skip
+    """Where a call's time goes: seconds per call inside the engine's export calls (every
+    export call the host makes, the glue's and the allocator's; imports the guest calls
+    during them count as inside, so for a call with no imports it is the engine's compiled
+    code alone), and the rest (the host: the JS evaluator, conversions).
+
+    Measured on a fresh load of the package (``load``) loaded and called while the engine
+    hands out its export callables wrapped by a clock (:func:`clocked_exports`), so no caller
+    bound earlier escapes it (callers cached by the host or the glue did, with the previous
+    way of swapping ``GuestCalls``' tables after the fact: it read 0): ``repeats`` calls
+    after one warm-up. ``export_calls_timed`` against
+    ``export_calls_made`` (the instance's count, where the package exposes its instance)
+    says whether every export call was timed; when none was, the figure is reported as
+    not measured, never as 0."""
+    clock = ExportClock()
+    with clocked_exports(engine_class, clock):  # callables are handed out at load and on first calls
+        api = load()
+        call = make_call(api)
+        instance = _instance_of(api)
+        call()
+        clock.spent, clock.calls = 0.0, 0
+        made_before = instance.calls if instance is not None else None
+        start = time.perf_counter()
         for _ in range(repeats):
             call()
-        total = (clock() - start) / repeats
-    finally:
-        calls._callables, calls._callers = saved, saved_callers
-    inside = spent[0] / repeats
-    return {"total_s": total, "inside_s": inside, "outside_s": total - inside, "repeats": repeats,
-            "how": "export calls made through Instance.call timed (the glue's); the rest is the host's"}  # fmt: skip
+        total = (time.perf_counter() - start) / repeats
+    made = instance.calls - made_before if instance is not None and made_before is not None else None
+    how = "export callables of a fresh load timed (every export call); the rest is the host's"
+    counts = {"repeats": repeats, "export_calls_timed": clock.calls / repeats,
+              "export_calls_made": None if made is None else made / repeats}  # fmt: skip
+    if not clock.calls or (made is not None and clock.calls < made):
+        why = (f"{clock.calls} of {made if made is not None else '?'} export calls went through the clocked "
+               "callables: the package reaches the engine another way")  # fmt: skip
+        return {"total_s": total, "inside_s": None, "outside_s": None, "not_measured": why, **counts, "how": how}
+    inside = clock.spent / repeats
+    return {"total_s": total, "inside_s": inside, "outside_s": total - inside, **counts, "how": how}
 
 
 def _setup(package: str, case_id: str, translate: Run, make_state: Optional[Callable[[Any, dict[str, Any]], Any]],
            compute: bool = False) -> Callable[[Context, str], Prepared]:  # fmt: skip
     def setup(ctx: Context, engine: str) -> Prepared:
+        skipped = dict(ctx.settings.corpus_skip).get(engine)
+        if skipped:
+            raise Skip(skipped)
         load_package = load_package_function()
         if load_package is None:
             raise Skip("load_package not available")
         root = _require_fetched(ctx, package)
         entry = _package_entry(ctx, package)
         glue = str(entry["glue"]).removeprefix("package/")
-        api = ctx.memo(("package", package, engine),
-                       lambda: load_package(str(root / "package"), engine=engine, entry=glue))  # fmt: skip
+
+        def load_logged() -> tuple[Any, list[str]]:
+            messages: list[str] = []
+            with logged(messages):  # the library's warnings go to the report, not between the result lines
+                return load_package(str(root / "package"), engine=engine, entry=glue), messages
+
+        def load() -> Any:
+            return load_logged()[0]
+
+        api, load_log = ctx.memo(("package", package, engine), load_logged)
         inputs = decode_input(_case_doc(ctx, package, case_id).get("inputs", {}), root,
                               ctx.memo(("files", package), dict))  # fmt: skip
-        state = make_state(api, inputs) if make_state else None
 
-        def call() -> object:
-            return translate(api, inputs, state)
+        def bound(api: Any) -> tuple[Callable[[], object], Any]:
+            state = make_state(api, inputs) if make_state else None
+            return functools.partial(translate, api, inputs, state), state
 
+        call, state = bound(api)
         instance = _instance_of(api)
         counter = (lambda: (instance.calls, sum(instance.import_calls.values()))) if instance is not None else None
         trace = recorded_trace(ctx, package, case_id)
@@ -304,19 +398,30 @@ def _setup(package: str, case_id: str, translate: Run, make_state: Optional[Call
                 result["ratio_to_node_range"] = [result["min_s"] / node_median, result["max_s"] / node_median]
                 if imports:
                     result["extra_us_per_crossing_over_node"] = (result["median_s"] - node_median) / imports * 1e6
-            if compute and instance is not None:
+            if compute:
                 # Is the gap to Node the engine's compiled code? The time inside wasm alone, against Node's whole call.
-                split = inside_wasm(instance, call, max(3, min(50, int(0.25 / max(result["median_s"], 1e-6)))))
-                if node_median:
-                    split["inside_ratio_to_node"] = split["inside_s"] / node_median
+                repeats = max(3, min(50, int(0.25 / max(result["median_s"], 1e-6))))
+                split: dict[str, Any] = (
+                    {"inside_s": None, "not_measured": "the package object does not expose its instance"}
+                    if instance is None
+                    else inside_wasm(type(instance.engine_instance), load, lambda a: bound(a)[0], repeats)
+                )
+                # the share inside wasm, applied to the rounds' median: the same call as ratio_to_node, so
+                # the two compare even when the load changed between the rounds and these calls
+                share = split["inside_s"] / split["total_s"] if split["inside_s"] is not None else None
+                split["inside_share"] = share
+                split["inside_ratio_to_node"] = (share * result["median_s"] / node_median
+                                                 if node_median and share is not None else None)  # fmt: skip
                 result["inside_wasm"] = split
             if result.get("crossings") is None:
                 result["crossings"] = {**trace, "total": trace["exports"] + trace["imports"],
                                        "source": "recorded Node trace (cases/<id>.json)"}  # fmt: skip
 
         close = getattr(state, "free", None) if state is not None else None
-        return Prepared(call, counter=counter, finish=finish, close=close,
-                        notes={"entry": glue, "recorded_trace": trace})  # fmt: skip
+        notes: dict[str, Any] = {"entry": glue, "recorded_trace": trace}
+        if load_log:
+            notes["load_log"] = load_log
+        return Prepared(call, counter=counter, finish=finish, close=close, notes=notes)
 
     return setup
 

@@ -18,6 +18,11 @@ FIXTURE = ROOT / "wasm" / "realm.wasm"
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus"
 DEFAULT_CORPUS_CACHE = Path("/tmp/realm-corpus-public")
 NODE_HARNESS = ROOT / "benchmarks" / "node_bench.mjs"
+#: ``--quick``'s corpus engines: every one but wasmer-llvm (compiling tiktoken, resvg and photon
+#: cold with LLVM took 60 of a cold quick run's 132 s here; cranelift, singlepass and wasmtime
+#: compile them in a few seconds).
+QUICK_CORPUS_SKIP = (("wasmer-llvm", "--quick runs the corpus calls on the other engines (wasmer-llvm "
+                      "compiles the corpus packages cold in about a minute); the full suite runs them here"),)
 
 
 @dataclass(frozen=True)
@@ -46,13 +51,17 @@ class Settings:
     node: Optional[str] = None
     #: Case ids to run (None: all).
     only: Optional[frozenset[str]] = None
+    #: Engines the corpus calls are not run on, each with the reason reported as the result's
+    #: ``skipped`` (``--quick``: wasmer-llvm, whose cold compile of the corpus packages alone
+    #: takes about a minute here; the full suite runs every engine).
+    corpus_skip: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def for_run(cls, *, quick: bool, scale: float = 1.0, **overrides: Any) -> "Settings":
         """The full or quick budgets, with every time budget multiplied by ``scale``."""
         base = (
             cls(quick=True, rounds=5, call_budget=0.4, warmup=0.05, slow_repeats=1, probe_repeats=1,
-                import_repeats=3, compile_module="fixture")
+                import_repeats=3, compile_module="fixture", corpus_skip=QUICK_CORPUS_SKIP)
             if quick
             else cls()
         )  # fmt: skip
@@ -68,6 +77,7 @@ class Settings:
             "corpus_dir": str(self.corpus_dir),
             "corpus_cache": str(self.corpus_cache),
             "only": sorted(self.only) if self.only else None,
+            "corpus_skipped_engines": dict(self.corpus_skip),
         }
 
 
@@ -85,6 +95,9 @@ class Prepared:
     bare: Optional[Callable[[], object]] = None
     #: ``(export calls, import calls)`` made so far by the instance behind ``call``.
     counter: Optional[Callable[[], tuple[int, int]]] = None
+    #: ``(export calls, import calls)`` of one call, where no single instance lives across
+    #: calls (each start makes one, each probe trial takes a fresh or restored one).
+    count_one: Optional[Callable[[], tuple[int, int]]] = None
     #: True: time ``repeats`` single calls instead of calibrated batches.
     slow: bool = False
     repeats: int = 1

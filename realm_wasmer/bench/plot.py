@@ -94,7 +94,11 @@ def plot(report: dict[str, Any], path: Union[str, Path]) -> Path:
     if rows:
         _ratio_bars(ax, rows, engines, "ratio_to_node", 1.3, "goal 1.3x (compute-bound)", log=True)
         ax.set_ylabel("Python time / Node time", fontsize=8)
-        ax.set_title("Corpus calls through load_package: ratio to Node running the package's glue", fontsize=9)
+        unmeasured = [e for e in engines if all((results.get(e) or {}).get("ratio_to_node") is None
+                                                for _, results in rows)]  # fmt: skip
+        missing = f"\n(not measured on {', '.join(unmeasured)}: {_mode_note(report)})" if unmeasured else ""
+        ax.set_title("Corpus calls through load_package: ratio to Node running the package's glue" + missing,
+                     fontsize=9)  # fmt: skip
     else:
         reasons = _skip_reasons(report, "corpus") or "not measured"
         node_rows = [(c["title"], {"Node": c["node"]}) for c in report["cases"]
@@ -126,6 +130,11 @@ def plot(report: dict[str, Any], path: Union[str, Path]) -> Path:
     fig.savefig(out, dpi=110)
     plt.close(fig)
     return out
+
+
+def _mode_note(report: dict[str, Any]) -> str:
+    skipped = (report.get("settings") or {}).get("corpus_skipped_engines") or {}
+    return "skipped by --quick" if skipped else "see the JSON's skipped / error"
 
 
 def _skip_reasons(report: dict[str, Any], group: str) -> Optional[str]:

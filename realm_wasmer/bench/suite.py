@@ -7,7 +7,7 @@
   ``min_s``, ``max_s`` (seconds per call), ``crossings``, ``ratio_to_floor``,
   ``ratio_to_node`` (each ratio with a ``*_range`` of min and max), or
   ``skipped``/``error`` with the reason;
-* ``goals``: the table of issue 12 with the figure measured for each goal.
+* ``goals``: the table of issue 12 with the figure measured for each goal (:mod:`.goals`).
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from typing import Any, Callable, Optional, Sequence, TextIO
 
 from ..errors import BenchmarkSkipped as Skip
 from .cases import FIXTURE_CASES, TAIL_CASES
-from .corpus import COMPUTE_BOUND, CORPUS_CASES
+from .corpus import CORPUS_CASES
+from .goals import goals, table
 from .machine import machine_info
 from .model import Case, Context, Prepared, Settings
 from .timing import interleaved, paired_ratio, repeated
@@ -45,13 +46,17 @@ def select(cases: Sequence[Case], only: Optional[frozenset[str]]) -> list[Case]:
 
 
 def _crossings(prepared: Prepared) -> Optional[dict[str, Any]]:
-    if prepared.counter is None:
+    if prepared.count_one is not None:
+        exports, imports = prepared.count_one()
+    elif prepared.counter is not None:
+        before = prepared.counter()
+        prepared.call()
+        after = prepared.counter()
+        exports, imports = after[0] - before[0], after[1] - before[1]
+    else:
         return None
-    exports, imports = prepared.counter()
-    prepared.call()
-    after_exports, after_imports = prepared.counter()
-    made = {"exports": after_exports - exports, "imports": after_imports - imports}
-    return {**made, "total": made["exports"] + made["imports"], "source": "instance.calls / import_calls"}
+    return {"exports": exports, "imports": imports, "total": exports + imports,
+            "source": "instance.calls / import_calls"}  # fmt: skip
 
 
 def measure(settings: Settings, prepared: Prepared) -> dict[str, Any]:
@@ -188,14 +193,6 @@ def run_suite(
 
 
 # -- reading a report -------------------------------------------------------------
-def case_result(report: dict[str, Any], case_id: str, engine: str) -> dict[str, Any]:
-    for case in report["cases"]:
-        if case["id"] == case_id:
-            result: dict[str, Any] = case["results"].get(engine) or case["results"].get("all") or {}
-            return result
-    return {}
-
-
 def _short(result: dict[str, Any]) -> str:
     if "skipped" in result:
         return f"skipped: {result['skipped']}"
@@ -226,97 +223,9 @@ def _time(seconds: float) -> str:
     return f"{seconds * 1e6:.2f} us"
 
 
-def _by_engine(report: dict[str, Any], case_id: str, key: str) -> dict[str, Optional[float]]:
-    return {engine: case_result(report, case_id, engine).get(key) for engine in report["engines"]}
-
-
-def _goal(what: str, now: str, peer: str, goal: str, unit: str, limit: float, at_most: bool,
-          by_engine: dict[str, Optional[float]], engine: Optional[str], detail: str = ""
-          ) -> dict[str, Any]:  # fmt: skip
-    measured = by_engine.get(engine) if engine in by_engine else next(iter(by_engine.values()), None)
-    met = None if measured is None else (measured <= limit if at_most else measured >= limit)
-    return {"what": what, "now_in_issue": now, "floor_or_peer": peer, "goal": goal, "engine": engine,
-            "measured": measured, "unit": unit, "limit": limit, "comparison": "<=" if at_most else ">=",
-            "met": met, "by_engine": by_engine, "detail": detail}  # fmt: skip
-
-
-def goals(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """The issue's goal table with the figures of this report (``measured`` on the goal engine)."""
-    engine = report.get("goal_engine")
-    rows: list[dict[str, Any]] = []
-
-    def floor_detail(case_id: str) -> str:
-        r = case_result(report, case_id, engine or "")
-        floor = r.get("floor") or {}
-        if r.get("ratio_to_bare_call") is None or floor.get("ratio_to_bare_call") is None:
-            return ""
-        return (f"{r['ratio_to_bare_call']:.1f}x a bare call; the hand-written floor "
-                f"{floor['ratio_to_bare_call']:.1f}x; {(r.get('crossings') or {}).get('total')} crossings")  # fmt: skip
-
-    rows.append(_goal("bound rt_string / the same protocol hand-written on the bare engine", "21.6x a bare call",
-                      "7.7x a bare call", "<= 1.5x the floor", "ratio to floor", 1.5, True,
-                      _by_engine(report, "str_inout", "ratio_to_floor"), engine, floor_detail("str_inout")))
-    rows.append(_goal("m.Realm().free() / hand-written on the bare engine", "43.7x a bare call", "7.1x a bare call",
-                      "<= 1.5x the floor", "ratio to floor", 1.5, True,
-                      _by_engine(report, "construct_free", "ratio_to_floor"), engine, floor_detail("construct_free")))
-    pt = "corpus.message_parser.parse_text_large"
-    r = case_result(report, pt, engine or "")
-    node = next((c.get("node") or {} for c in report["cases"] if c["id"] == pt), {})
-    notes = []
-    if r.get("ratio_to_node") is not None:
-        notes.append(f"{r['ratio_to_node']:.1f}x Node")
-    if node.get("us_per_crossing") is not None:
-        notes.append(f"Node {node['us_per_crossing']:.2f} us per crossing")
-    if r.get("skipped") or r.get("error"):
-        notes.append(f"Python side: {r.get('skipped') or r.get('error')}")
-    detail = "; ".join(notes)
-    rows.append(_goal("message_parser parse_text_large (25,202 guest->host crossings)", "~4.5 us per crossing "
-                      "(14.9x Node)", "Node ~0.3 us per crossing", "<= 2 us per crossing on average",
-                      "us per crossing", 2.0, True, _by_engine(report, pt, "us_per_crossing"), engine, detail))
-    clean = case_result(report, "probe_trial", engine or "").get("trials_per_second")
-    trap = case_result(report, "probe_trap_trial", engine or "").get("trials_per_second")
-    detail = ", ".join(f"{name} trials {rate:.0f}/s" for name, rate in (("clean", clean), ("trapping", trap)) if rate)
-    rows.append(_goal("layout probe trials/s (whole probe, as the CLI runs it)", "122 median (64-195)",
-                      "799-1148 with Hypothesis's explain phase off", ">= 1000, findings unchanged", "trials/s",
-                      1000.0, False, _by_engine(report, "probe_whole", "trials_per_second"), engine, detail))
-    imp = case_result(report, "import_time", "all")
-    ms = imp.get("median_s")
-    numpy_ms = (imp.get("numpy") or {}).get("median_s")
-    rows.append(_goal("import realm_wasmer", "360 ms", "numpy 93 ms", "<= 150 ms", "ms", 150.0, True,
-                      {"all": ms * 1e3 if ms is not None else None}, "all",
-                      f"numpy {numpy_ms * 1e3:.0f} ms here" if numpy_ms else ""))  # fmt: skip
-    starts = _by_engine(report, "cached_start", "median_s")
-    starts = {e: (v * 1e3 if v is not None else None) for e, v in starts.items()}
-    rows.append(_goal("cached load + instantiate + construct (fixture)", "12 ms (+29 ms wasmer import)", "",
-                      "< 15 ms after import (keep)", "ms", 15.0, True, starts, engine))
-    compute: dict[str, Optional[float]] = {}
-    parts = []
-    for e in report["engines"]:
-        ratios = [case_result(report, f"corpus.{c}", e).get("ratio_to_node") for c in COMPUTE_BOUND]
-        known = [x for x in ratios if x is not None]
-        compute[e] = max(known) if known else None
-        if e == engine and known:
-            for c, x in zip(COMPUTE_BOUND, ratios, strict=True):
-                if x is None:
-                    continue
-                inside = (case_result(report, f"corpus.{c}", e).get("inside_wasm") or {}).get("inside_ratio_to_node")
-                wasm = f" (inside wasm alone {inside:.2f}x Node's whole call)" if inside is not None else ""
-                parts.append(f"{c} {x:.2f}x{wasm}")
-    rows.append(_goal("compute-bound corpus calls vs Node (worst of them)", "resvg render 0.61x, bytes_input 1.51x, "
-                      "photon decode 1.77x", "Node", "<= 1.3x", "ratio to Node", 1.3, True, compute, engine,
-                      "; ".join(parts)))  # fmt: skip
-    return rows
-
-
 def summary(report: dict[str, Any]) -> str:
-    """The goals as text lines."""
+    """The goals of issue 12 as the issue's table, with the measured figures."""
     machine = report["machine"]
-    lines = [f"realm-wasmer bench ({report['mode']}, {report['wall_seconds']} s) on {machine.get('cpu_model')} "
-             f"x{machine.get('cores')}, goals on {report['goal_engine']}:"]  # fmt: skip
-    for goal in report["goals"]:
-        measured = goal["measured"]
-        figure = "-" if measured is None else f"{measured:.3g} {goal['unit']}"
-        mark = {True: "met", False: "NOT met", None: "not measured"}[goal["met"]]
-        lines.append(f"  {goal['what']}: {figure} (goal {goal['goal']}; {mark})" +
-                     (f" - {goal['detail']}" if goal["detail"] else ""))  # fmt: skip
-    return "\n".join(lines)
+    head = (f"realm-wasmer bench ({report['mode']}, {report['wall_seconds']} s) on {machine.get('cpu_model')} "
+            f"x{machine.get('cores')}, goals on {report['goal_engine']}:")  # fmt: skip
+    return head + "\n" + table(report)

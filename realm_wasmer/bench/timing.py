@@ -92,8 +92,9 @@ def calibrate(func: Callable[[], object], target: float) -> int:
     return size
 
 
-def warm(func: Callable[[], object], seconds: float, calls: int = 3) -> None:
-    """Call ``func`` at least ``calls`` times and for about ``seconds``."""
+def warm(func: Callable[[], object], seconds: float, calls: int = 1) -> None:
+    """Call ``func`` at least ``calls`` times and for about ``seconds`` (calibration's first
+    call warms it once more: a slow call is not repeated beyond the budget)."""
     deadline = time.perf_counter() + seconds
     for _ in range(calls):
         func()

@@ -6,10 +6,11 @@ from __future__ import annotations
 import enum
 import logging
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from ..instance import Instance
 from . import descriptors as d
+from .construct import compile_close
 from .generate import compile_member
 from .hints import type_hint
 from .naming import class_members, member_names, unique_names
@@ -86,7 +87,23 @@ def _class_namespace(cls: ApiClass, ctx: Context) -> dict[str, Any]:
             value = staticmethod(compile_member(item, ctx, qualname).function)
         entries.append((member_names(js_name), value))
     ns.update(unique_names(entries, ns))
+    close = _close(cls, ctx)
+    for name in ("close", "free"):  # a JS member of that name keeps it, as before
+        if close is not None and name not in ns:
+            ns[name] = close
     return ns
+
+
+def _close(cls: ApiClass, ctx: Context) -> Optional[Callable[[Any], None]]:
+    """``close``/``free`` for the handles the class's constructor makes (one guarded
+    crossing into the free export; others go through :meth:`BoundObject.close`), or
+    None (the inherited one) where the engine has no guarded regions or the
+    constructor export is not one the host core classified."""
+    instance, ctor = ctx.instance, cls.constructor
+    if ctor is None or not any(c.export == ctor.export for c in instance.class_info(cls.name).constructors):
+        return None
+    _, kind, _ = instance.constructor_parts(cls.name, ctor.export)
+    return compile_close(kind, BoundObject.close, f"{cls.name}.close")
 
 
 def _property(prop: Property, qualname: str, class_name: str, ctx: Context) -> property:

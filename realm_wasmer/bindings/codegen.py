@@ -17,7 +17,13 @@ class GuardedRegion(Protocol):
     """What generated code asks of a binding's guarded region (:class:`.region.Region`;
     named by this protocol so codegen does not import region, which imports codegen)."""
 
+    g: "Namespace"
+
     def call(self, export: str) -> tuple[str, str]: ...
+
+    def slot_call(
+        self, export: str, raws: str, abi: Any, memory: Any, unpack_from: Any, size: int, clear: Any = None
+    ) -> list[str]: ...
 
     def wrap(self, body: list[str]) -> list[str]: ...
 

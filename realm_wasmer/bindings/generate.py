@@ -17,13 +17,14 @@ from ..errors import ArgumentError
 from ..instance import Object
 from . import descriptors as d
 from .codegen import Namespace, compile_function
+from .construct import construct_lines
 from .convert import bad_self
 from .hints import python_signature
 from .lifting import direct_expr, inline_retcall, retcall
-from .lowering import arg_codec, release
+from .lowering import arg_codec
 from .program import Member, python_identifier
 from .region import Region
-from .runtime import Context
+from .runtime import BoundObject, Context, release_bound, use_after_free
 
 
 @attrs.frozen
@@ -63,7 +64,15 @@ def compile_member(
     arg_vars = vars_[1:] if receiver else vars_
     lines: list[str] = []
     binder = g.add(_binder(signature, qualname), "bind")
-    if vars_:
+    # A constructor's receiver always comes positionally (from type.__call__): a parameter
+    # of its own, so a call with no arguments binds nothing more.
+    positional = "a0, " if member.kind == "constructor" else ""
+    if member.kind == "constructor" and len(vars_) == 1:
+        lines.append(f"if args or kwargs: {binder}((a0, *args), kwargs)")
+    elif positional:
+        lines.append(f"if kwargs or len(args) != {len(vars_) - 1}: args = {binder}((a0, *args), kwargs)[1:]")
+        lines.append(f"{', '.join(vars_[1:])}, = args")
+    elif vars_:
         lines.append(f"if kwargs or len(args) != {len(vars_)}: args = {binder}(args, kwargs)")
         lines.append(f"{', '.join(vars_)}, = args")
     else:
@@ -82,15 +91,17 @@ def compile_member(
     # -- from here on the guest is involved --
     raws: list[str] = []
     if member.receiver == "ref":
-        lines.append("s = a0._wbg_handle.ptr")
+        lines.append(f"if a0._wbg_closed: {g.add(use_after_free, 'freed')}(a0)")
+        lines.append("s = a0._wbg_ptr")
         raws.append("s")
     elif member.receiver == "consume":
-        lines.append(f"s = {g.add(release, 'rel')}(a0._wbg_handle)")
+        lines.append(f"s = {g.add(release_bound, 'rel')}(a0)")
         raws.append("s")
     body: list[str] = []
     indent = ""
     export = member.export
-    if member.kind != "constructor":
+    inline_ctor = _inline_constructor(ctx, member)
+    if member.kind != "constructor" or inline_ctor:
         g.region = Region.open(ctx.instance.context.calls, g, export)
     closers: list[list[str]] = []
     for var, codec in zip(arg_vars, codecs, strict=True):
@@ -102,8 +113,14 @@ def compile_member(
             closers.append([indent + "finally:", *(indent + "    " + c for c in lowered.cleanup)])
             indent += "    "
     raw_list = ", ".join(raws)
-    if member.kind == "constructor":
-        body.append(indent + f"a0._wbg_handle = {g.add(_constructor(ctx, member, qualname), 'ctor')}({raw_list})")
+    tail: list[str] = []
+    if member.kind == "constructor" and g.region is not None:
+        # The constructor's crossing in this function's region; the handle made after it.
+        _, kind, failed = ctx.instance.constructor_parts(member.class_name or "", export)
+        crossing, tail = construct_lines(g.region, ctx.abi, ctx.instance.memory, export, raw_list, kind, failed, "a0")
+        body.extend(indent + line for line in crossing)
+    elif member.kind == "constructor":
+        body.append(indent + f"a0._wbg_adopt({g.add(_constructor(ctx, member, qualname), 'ctor')}({raw_list}))")
     else:
         layout = d.abi_layout(member.ret)
         aggregate = layout.aggregate and bool(layout.leaves)
@@ -129,8 +146,9 @@ def compile_member(
     for closer in reversed(closers):
         body.extend(closer)
     lines.extend(body if g.region is None else g.region.wrap(body))
+    lines.extend(tail)
     fname = python_identifier(qualname.rsplit(".", 1)[-1])
-    source = f"def {fname}(*args, **kwargs):\n" + "".join(f"    {line}\n" for line in lines)
+    source = f"def {fname}({positional}*args, **kwargs):\n" + "".join(f"    {line}\n" for line in lines)
     function = compile_function(source, fname, g.ns, qualname)
     function.__signature__ = signature  # type: ignore[attr-defined]
     function.__qualname__ = qualname
@@ -164,6 +182,18 @@ def _binder(signature: inspect.Signature, qualname: str) -> Binder:
     return bind
 
 
+def _inline_constructor(ctx: Context, member: Member) -> bool:
+    """Whether ``member`` is a Pattern 3 constructor the host core knows, whose crossing
+    the generated ``__init__`` makes itself (:func:`.construct.construct_lines`: the
+    reusable out-slot, so the module has malloc)."""
+    instance = ctx.instance
+    if member.kind != "constructor" or member.class_name is None or not instance.info.roles.get("malloc"):
+        return False
+    info = instance.class_info(member.class_name)
+    ctor = next((c for c in info.constructors if c.export == member.export), None)
+    return ctor is not None and ctor.pattern == 3 and not ctor.multi_value
+
+
 def _constructor(ctx: Context, member: Member, qualname: str) -> Callable[..., Object]:
     """Build an object through the host core's pattern machinery
     (``Instance.construct``). A constructor export that inspection did not
@@ -177,7 +207,7 @@ def _constructor(ctx: Context, member: Member, qualname: str) -> Callable[..., O
         call_retptr = retcall(ctx, export, member.ret, qualname)
 
         def construct_retptr(*raws: Any) -> Object:
-            handle: Object = call_retptr(*raws)._wbg_handle
+            handle: Object = BoundObject.handle.fget(call_retptr(*raws))  # type: ignore[attr-defined]
             return handle
 
         return construct_retptr

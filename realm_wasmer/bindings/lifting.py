@@ -206,25 +206,9 @@ def inline_retcall(ctx: Context, export: str, ty: d.Type, where: str, g: Namespa
     # GuestMemory.trusted refreshes it when one lies past its end.
     mem, memory = g.add(instance.memory.trusted, "trusted"), g.add(instance.memory, "memory")
     size = layout.size
-    read_slot = [
-        f"    v = {memory}.trusted_view",
-        f"    f = {g.add(unpack_from, 'unpack')}(v if slot + {size} <= len(v) else {mem}(slot, {size}), slot)",
-    ]
     if g.region is not None:
         # In the guarded region (one thread, the owner's): the slot of this depth, no lock.
-        stage, guest = g.region.call(export)
-        a, slots = g.add(abi, "abi"), g.add(abi.slot_list, "slots")
-        lines = [
-            f"_sd = {a}._slot_depth",
-            f"slot = {slots}[_sd] if _sd < len({slots}) else {a}.slot_at(_sd)",
-            f"{a}._slot_depth = _sd + 1",
-            "try:",
-            f"    {stage}",
-            f"    {guest}(slot{', ' if raws else ''}{raws})",
-            *read_slot,
-            "finally:",
-            f"    {a}._slot_depth = _sd",
-        ]
+        lines = g.region.slot_call(export, raws, abi, instance.memory, unpack_from, size)
     else:
         acquire, release = g.add(abi.acquire_slot, "acquire"), g.add(abi.release_slot, "release")
         guest = g.add(instance.context.calls.caller(export), "guest")
@@ -232,7 +216,8 @@ def inline_retcall(ctx: Context, export: str, ty: d.Type, where: str, g: Namespa
             f"slot = {acquire}()",
             "try:",
             f"    {guest}(slot{', ' if raws else ''}{raws})",
-            *read_slot,
+            f"    v = {memory}.trusted_view",
+            f"    f = {g.add(unpack_from, 'unpack')}(v if slot + {size} <= len(v) else {mem}(slot, {size}), slot)",
             "finally:",
             f"    {release}()",
         ]

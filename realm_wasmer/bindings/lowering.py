@@ -13,7 +13,6 @@ import attrs
 import numpy as np
 
 from ..errors import ArgumentError
-from ..instance import Object
 from . import descriptors as d
 from .codegen import Namespace
 from .convert import (
@@ -30,7 +29,7 @@ from .convert import (
     writable_converter,
     wrong_type,
 )
-from .runtime import BoundObject, Context
+from .runtime import BoundObject, Context, release_bound
 from .shapes import element_dtype, is_js_value, sequence_slice, unclamp
 
 
@@ -39,12 +38,6 @@ class Lowered:
     pre: list[str] = attrs.field(factory=list)
     raws: list[str] = attrs.field(factory=list)
     cleanup: list[str] = attrs.field(factory=list)
-
-
-def release(handle: Object) -> int:
-    """Hand an object's pointer to the guest (a by-value argument or receiver):
-    the handle is closed without freeing, as the glue's ``__destroy_into_raw``."""
-    return handle.release()
 
 
 def _convert(v: str, where: str, g: Namespace, convert: Converter, hint: str) -> list[str]:
@@ -263,7 +256,7 @@ class _ObjectArg(Arg):
     def check(self, v: str, where: str, g: Namespace) -> list[str]:
         ctx, name, optional = self.ctx, self.class_name, self.is_optional
 
-        def as_handle(value: Any, where: str) -> Optional[Object]:
+        def as_bound(value: Any, where: str) -> Optional[BoundObject]:
             if value is None and optional:
                 return None
             cls = ctx.classes.get(name)
@@ -271,15 +264,14 @@ class _ObjectArg(Arg):
                 other = isinstance(value, BoundObject) and type_name(value) == name
                 hint = " from another bind() (each bound module has its own instance)" if other else ""
                 raise wrong_type(where, f"a {name} object{hint}", value)
-            handle: Object = value._wbg_handle
-            if handle.closed:
+            if value._wbg_closed:
                 raise ArgumentError(f"{where} is a {name} object that was already freed")
-            return handle
+            return value
 
-        return _convert(v, where, g, as_handle, "obj")
+        return _convert(v, where, g, as_bound, "obj")
 
     def lower(self, v: str, g: Namespace) -> Lowered:
-        raw = f"{g.add(release, 'rel')}({v})" if self.by_value else f"{v}.ptr"
+        raw = f"{g.add(release_bound, 'rel')}({v})" if self.by_value else f"{v}._wbg_ptr"
         return Lowered(raws=[f"(0 if {v} is None else {raw})" if self.is_optional else raw])
 
 

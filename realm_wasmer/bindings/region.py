@@ -14,9 +14,11 @@ the bound callers as before.
 from __future__ import annotations
 
 import threading
-from typing import Optional
+from typing import Any, Callable, Optional
 
+from ..host.abi import Abi
 from ..host.calls import GuestCalls
+from ..host.memory import GuestMemory
 from .codegen import Namespace
 
 
@@ -43,22 +45,62 @@ class Region:
         self.names.append(export)
         return f"_k = {len(self.names) - 1}", self.g.add(raw, "raw")
 
+    def slot_call(
+        self,
+        export: str,
+        raws: str,
+        abi: Abi,
+        memory: GuestMemory,
+        unpack_from: Callable[[Any, int], tuple[Any, ...]],
+        size: int,
+        clear: Optional[Callable[..., None]] = None,
+    ) -> list[str]:
+        """Lines calling ``export(slot, raws)`` with the reusable out-slot of this call
+        depth (in the region: the owner's thread, so no lock), then unpacking its first
+        ``size`` bytes into ``f``, read through the view left in ``v`` (memory keeps its
+        base when it grows: a view covering the slot before the call still covers it).
+        ``clear``: a ``pack_into`` that zeroes the slot before the call."""
+        stage, guest = self.call(export)
+        g = self.g
+        a, slots = g.add(abi, "abi"), g.add(abi.slot_list, "slots")
+        view, trusted = g.add(memory, "memory"), g.add(memory.trusted, "trusted")
+        unpack = g.add(unpack_from, "unpack")
+        call = f"{guest}(slot{', ' if raws else ''}{raws})"
+        if clear is None:
+            inner = [stage, call, f"v = {view}.trusted_view",
+                     f"f = {unpack}(v if slot + {size} <= len(v) else {trusted}(slot, {size}), slot)"]  # fmt: skip
+        else:
+            zeros = ", ".join(["0"] * len(unpack_from(bytes(size), 0)))
+            inner = [f"v = {view}.trusted_view", f"if slot + {size} > len(v): v = {trusted}(slot, {size})",
+                     f"{g.add(clear, 'clear')}(v, slot, {zeros})", stage, call, f"f = {unpack}(v, slot)"]  # fmt: skip
+        return [
+            f"_sd = {a}._slot_depth",
+            f"slot = {slots}[_sd] if _sd < len({slots}) else {a}.slot_at(_sd)",
+            f"{a}._slot_depth = _sd + 1",
+            "try:",
+            *("    " + line for line in inner),
+            "finally:",
+            f"    {a}._slot_depth = _sd",
+        ]
+
     def wrap(self, body: list[str]) -> list[str]:
         """``body`` (which makes the crossings of :meth:`call`) inside the guarded region."""
         if not self.names:
             return body
         g, calls = self.g, self.calls
         c = g.add(calls, "calls")
-        budget = g.add(calls.budget, "budget")
+        budget, export = g.add(calls.budget, "budget"), g.add(self.export, "export")
         return [
             f"if {c}.poisoned_by is not None or {g.add(threading.get_ident, 'ident')}() != {calls.owner!r}: "
             f"{c}._refuse()",
             f"_d = {c}._depth",
+            # The outermost resets, each stored only when it changes (a load is cheaper than a
+            # store on GuestCalls; a call that imported nothing leaves them as they were).
             "if not _d:",
-            f"    {c}._last_import = None",
-            f"    {c}._host_exception = None",
-            f"    {budget}.used = 0",
-            f"    {budget}.export = {self.export!r}",
+            f"    if {c}._last_import is not None: {c}._last_import = None",
+            f"    if {c}._host_exception is not None: {c}._host_exception = None",
+            f"    if {budget}.used: {budget}.used = 0",
+            f"    if {budget}.export is not {export}: {budget}.export = {export}",
             f"{c}._depth = _d + 1",
             "_k = -1",
             "try:",

@@ -47,6 +47,9 @@ class WasmtimeInstance(CachedFunctions):
         wasmtime, _ = _wasmtime_module()
         store = self._store
         trap_types = (wasmtime.Trap, wasmtime.WasmtimeError)
+        # wasmtime-py returns several results as a list: those become a tuple (as on wasmer).
+        # A single result is returned as is, even when it is a list (an externref holds any value).
+        several = len(raw.type(store).results) > 1
 
         def call(*args: Any) -> Any:
             try:
@@ -54,9 +57,7 @@ class WasmtimeInstance(CachedFunctions):
             except trap_types as exc:
                 text = str(exc)
                 raise Trap(canonical_trap_message(_trap_text(exc)), text) from None
-            if isinstance(result, list):
-                return tuple(result)
-            return result
+            return tuple(result) if several else result
 
         return call
 

@@ -7,6 +7,7 @@ these engines a crossing, not the copy, is the cost.
 
 from __future__ import annotations
 
+import struct
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Optional
 
@@ -303,6 +304,11 @@ OPTION_F64_NONE = float(0x100000001)
 def decode_option_f64(value: float) -> Optional[int]:
     """Decode the >= 0.2.96 f64 encoding of ``Option<u32/i32/...>``."""
     return None if value == OPTION_F64_NONE else int(value)
+
+
+#: The words of a ``Result`` of one i32 payload (a Pattern 3 constructor's slot):
+#: payload (the object pointer), error index, is_err.
+RESULT_WORDS = struct.Struct("<3I")
 
 
 def decode_result_words(words: tuple[int, ...]) -> tuple[int, int, bool]:

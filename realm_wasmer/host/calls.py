@@ -34,6 +34,15 @@ from ..errors import (
 from ..limits import HostBudget
 from ..wasm import FuncType, WasmModule
 
+
+class ImportCounts(dict[str, int]):
+    """Import calls by ``module.name``: a dict whose missing names count 0, so a guard
+    counts with one ``counts[label] += 1`` (no method call per crossing)."""
+
+    def __missing__(self, key: str) -> int:
+        return 0
+
+
 _RANGES = {"i32": (-(1 << 31), (1 << 32) - 1), "i64": (-(1 << 63), (1 << 64) - 1)}
 
 
@@ -129,7 +138,7 @@ class GuestCalls:
         self.poisoned_by: Optional[RealmWasmerError] = None
         #: Export calls made (host -> guest), and import calls by ``module.name``.
         self.calls = 0
-        self.import_calls: dict[str, int] = {}
+        self.import_calls: dict[str, int] = ImportCounts()
         #: One caller at a time: held for each export call (re-entrant for calls a
         #: handler makes on the same thread) and for multi-step ABI sequences.
         self.lock = threading.RLock()
@@ -403,15 +412,19 @@ class GuestCalls:
         """``handler`` as linked for import ``label``: counted, its result checked
         against ``signature``, and its exceptions recorded."""
         counts = self.import_calls
-        check = result_checker(signature, label)
         results = signature.results
+        fused = getattr(handler, "guarded", None)
+        if fused is not None:  # a handler generated as source: the guard inlined (guarded_source)
+            one_frame: Callable[..., Any] = fused(self, label, counts)
+            return one_frame
+        check = result_checker(signature, label)
 
         # The two commonest result shapes are checked inline (one frame less per import call).
         if not results:
 
             def host_none(*args: Any) -> Any:
                 self._last_import = label
-                counts[label] = counts.get(label, 0) + 1
+                counts[label] += 1
                 try:
                     value = handler(*args)
                 except BaseException as exc:
@@ -424,7 +437,7 @@ class GuestCalls:
 
             def host_i32(*args: Any) -> Any:
                 self._last_import = label
-                counts[label] = counts.get(label, 0) + 1
+                counts[label] += 1
                 try:
                     value = handler(*args)
                 except BaseException as exc:
@@ -438,7 +451,7 @@ class GuestCalls:
 
         def host(*args: Any) -> Any:
             self._last_import = label
-            counts[label] = counts.get(label, 0) + 1
+            counts[label] += 1
             try:
                 return check(handler(*args))
             except BaseException as exc:

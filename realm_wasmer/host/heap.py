@@ -26,6 +26,43 @@ from typing import Any, Callable
 from ..errors import HeapError as HeapError
 from ..js.values import UNDEFINED
 from ..limits import HostBudget
+from .guarded import source_handler
+
+#: Bodies of the operations an import links directly (host/guarded.py: each becomes one frame
+#: with the import guard). Names: the slab's lists and their bound methods, the budget.
+_DROP = [
+    "        if index < reserved:",
+    "            return None",
+    "        if index >= len(slots) or slots[index] is _FREE:",
+    "            raise HeapError(f'JS heap index {index} dropped twice or never allocated')",
+    "        slots[index] = _FREE",
+    "        append(index)",
+    "        return None",
+]
+_CHARGE = [
+    "        used = budget.used + size",
+    "        limit = budget.limit",
+    "        if limit is not None and used > limit:",
+    "            charge(size, what)  # raises ResourceExhausted, naming the import",
+    "        budget.used = used",
+]
+_ADD = [
+    "        if free:",
+    "            index = pop()",
+    "            slots[index] = value",
+    "            return index",
+    "        append(value)",
+    "        return len(slots) - 1",
+]
+_CLONE = [
+    "        try:",
+    "            value = slots[index]",
+    "        except IndexError:",
+    "            raise bad(index) from None",
+    "        if value is _FREE or index < 0:",
+    "            raise bad(index)",
+    *_ADD,
+]
 
 
 class _FreeSlot:
@@ -144,69 +181,28 @@ class JsHeap:
         return add
 
     def _dropper(self) -> Callable[[int], None]:
-        slots, free, reserved = self._slots, self._free, self.reserved
-        append = free.append
-
-        def drop(index: int) -> None:
-            if index < reserved:
-                return
-            if index >= len(slots) or slots[index] is _FREE:
-                raise HeapError(f"JS heap index {index} dropped twice or never allocated")
-            slots[index] = _FREE
-            append(index)
-
-        return drop
+        # source: the ``__wbindgen_object_drop_ref`` import links its guarded form (host/guarded.py)
+        env = {"slots": self._slots, "reserved": self.reserved, "append": self._free.append, "HeapError": HeapError,
+               "_FREE": _FREE}  # fmt: skip
+        return source_handler("drop", "index", _DROP, env)
 
     def _cloner(self) -> Callable[[int], int]:
         get, add = self.get, self.add
         return lambda index: add(get(index))
 
+    def _charged_env(self, budget: HostBudget, size: int, what: str) -> dict[str, Any]:
+        return {"budget": budget, "size": size, "what": what, "charge": budget.charge, "slots": self._slots,
+                "free": self._free, "pop": self._free.pop, "append": self._slots.append, "bad": self._bad_index,
+                "_FREE": _FREE}  # fmt: skip
+
     def charged_adder(self, budget: HostBudget, size: int, what: str) -> Callable[[Any], int]:
         """:attr:`add` that first charges ``budget`` ``size`` bytes as import ``what``
-        (the charge inlined: one frame per value lowered)."""
-        slots, free, charge = self._slots, self._free, budget.charge
-        pop, append = free.pop, slots.append
-
-        def add(value: Any) -> int:
-            used = budget.used + size
-            limit = budget.limit
-            if limit is not None and used > limit:
-                charge(size, what)  # raises ResourceExhausted, naming the import
-            budget.used = used
-            if free:
-                index = pop()
-                slots[index] = value
-                return index
-            append(value)
-            return len(slots) - 1
-
-        return add
+        (the charge inlined: one frame per value lowered, the guard too where it is linked)."""
+        return source_handler("add", "value", _CHARGE + _ADD, self._charged_env(budget, size, what))
 
     def charged_cloner(self, budget: HostBudget, size: int, what: str) -> Callable[[int], int]:
         """``__wbindgen_object_clone_ref`` in one frame: charge ``size`` bytes, read, add."""
-        slots, free, charge, bad = self._slots, self._free, budget.charge, self._bad_index
-        pop, append = free.pop, slots.append
-
-        def clone_ref(index: int) -> int:
-            used = budget.used + size
-            limit = budget.limit
-            if limit is not None and used > limit:
-                charge(size, what)  # raises ResourceExhausted, naming the import
-            budget.used = used
-            try:
-                value = slots[index]
-            except IndexError:
-                raise bad(index) from None
-            if value is _FREE or index < 0:
-                raise bad(index)
-            if free:
-                new = pop()
-                slots[new] = value
-                return new
-            append(value)
-            return len(slots) - 1
-
-        return clone_ref
+        return source_handler("clone_ref", "index", _CHARGE + _CLONE, self._charged_env(budget, size, what))
 
     # -- borrowed values ----------------------------------------------------
     def push_borrowed(self, value: Any) -> int:

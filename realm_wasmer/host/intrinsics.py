@@ -39,6 +39,7 @@ from ..js.values import UNDEFINED, JsErrorValue, JsFunction, debug_repr, js_erro
 from ..limits import SLOT_BYTES, HostBudget
 from ..wasm import FuncType
 from .context import HostContext
+from .guarded import source_handler
 from .handles import HandleStore
 from .heap import JsHeap
 from .resolver import ImportRequest, Resolution
@@ -194,40 +195,42 @@ def _fused_for(name: str, ctx: HostContext, label: str) -> Optional[Callable[...
     return factory(ctx, label) if factory is not None and isinstance(ctx.values, JsHeap) else None
 
 
+_STRING_NEW = [
+    "        used = budget.used + length",
+    "        limit = budget.limit",
+    "        if length < 0 or (limit is not None and used + SLOT_BYTES > limit):",
+    "            charge(length, label)  # the unhurried steps: one of them raises if over the limit",
+    "            text = string(ptr & 0xFFFFFFFF, length, True)",
+    "            charge(SLOT_BYTES, label)",
+    "            return add(text)",
+    "        budget.used = used  # the copy is charged before the read, the slot after it (as adapt does)",
+    "        ptr &= 0xFFFFFFFF",
+    "        end = ptr + length",
+    "        view = memory.trusted_view",
+    "        if end > len(view):",
+    "            text = string(ptr, length, True)  # checked against the engine: GuestMemoryError past the end",
+    "        else:",
+    "            try:",
+    "                text = str(view[ptr:end], 'utf-8')",
+    "            except UnicodeDecodeError:",
+    "                text = string(ptr, length, True)  # raises InvalidGuestValue naming the address",
+    "        budget.used = used + SLOT_BYTES",
+    "        return add(text)",
+]
+
+
 def _fused_string_new(ctx: HostContext, label: str) -> Callable[..., Any]:
     """``addHeapObject(getStringFromWasm0(ptr, len))``: charge the copy and the slot, decode
     the UTF-8 straight from the last memoryview (checked against the engine only when the
     range lies past it, as :meth:`GuestMemory.trusted` does; an import runs inside an export
-    call, which made the thread check), add to the slab."""
+    call, which made the thread check), add to the slab. One frame with the import guard
+    (host/guarded.py)."""
     heap = ctx.values
     assert isinstance(heap, JsHeap)
     memory, budget = ctx.memory, ctx.calls.budget
-    string, charge = memory.string, budget.charge
-    add = heap.add
-
-    def string_new(ptr: int, length: int) -> int:
-        used = budget.used + length
-        limit = budget.limit
-        if length < 0 or (limit is not None and used + SLOT_BYTES > limit):
-            charge(length, label)  # the unhurried steps: one of them raises if over the limit
-            text = string(ptr & 0xFFFFFFFF, length, True)
-            charge(SLOT_BYTES, label)
-            return add(text)
-        budget.used = used  # the copy is charged before the read, the slot after it (as adapt does)
-        ptr &= 0xFFFFFFFF
-        end = ptr + length
-        view = memory.trusted_view
-        if end > len(view):
-            text = string(ptr, length, True)  # checked against the engine: GuestMemoryError past the end
-        else:
-            try:
-                text = str(view[ptr:end], "utf-8")
-            except UnicodeDecodeError:
-                text = string(ptr, length, True)  # raises InvalidGuestValue naming the address
-        budget.used = used + SLOT_BYTES
-        return add(text)
-
-    return string_new
+    env = {"budget": budget, "charge": budget.charge, "label": label, "string": memory.string, "memory": memory,
+           "add": heap.add, "SLOT_BYTES": SLOT_BYTES}  # fmt: skip
+    return source_handler("string_new", "ptr, length", _STRING_NEW, env)
 
 
 def _fused_lower(ctx: HostContext, label: str) -> Callable[..., Any]:

@@ -37,6 +37,7 @@ import math
 from typing import Any, Callable, Optional
 
 from ..errors import JsNeedsFrame, JsNotTranslated, JsThrow
+from ..host.guarded import guarded_source
 from . import model as m
 from .model import JSFunction, JsObject, Prop, WasmExports
 from .parser import node_text
@@ -801,6 +802,8 @@ def _generate(compiler: Any, node: Any, scope: Any, param_slots: list[int], self
             "    return direct\n"
         )
     else:
+        void_lines, i32_lines = _returning(lines, "{}"), _returning(lines, None)
+        setup_lines = setup.splitlines()
         source = (
             "def factory(env, fn):\n"
             f"    def direct({signature}):\n"
@@ -808,9 +811,14 @@ def _generate(compiler: Any, node: Any, scope: Any, param_slots: list[int], self
             # twins for wasm imports: ``void`` returns None (a void import), ``i32`` an i32 (as
             # webassembly.to_i32 converts), so the engine calls the translation with no wrapper
             f"    def void({signature}):\n"
-            f"{setup}" + "\n".join(_returning(lines, "{}")) + "\n"
+            f"{setup}" + "\n".join(void_lines) + "\n"
             f"    def i32({signature}):\n"
-            f"{setup}" + "\n".join(_returning(lines, None)) + "\n"
+            f"{setup}" + "\n".join(i32_lines) + "\n"
+            # and each twin with the import guard inlined (host/guarded.py)
+            + "\n".join(guarded_source("void", signature, setup_lines + void_lines)) + "\n"
+            + "\n".join(guarded_source("i32", signature, setup_lines + i32_lines)) + "\n"
+            "    void.guarded = guarded_void\n"
+            "    i32.guarded = guarded_i32\n"
             "    direct.void = void\n"
             "    direct.i32 = i32\n"
             "    return direct\n"

@@ -24,7 +24,7 @@ from .compiler import GlueAccess, caught_value
 from .model import JSFunction
 from .runtime import CATCHABLE
 from .values import UNDEFINED
-from .webassembly import WasmExports, memory_buffer
+from .webassembly import BOUND_ENTRIES, WasmExports, memory_buffer
 
 Factory = Callable[[GlueAccess, list[Any], JSFunction], Optional[JSFunction]]
 
@@ -90,6 +90,29 @@ def arg(args: list[Any], i: int) -> Any:
 # ---------------------------------------------------------------------------------------- JS values
 
 
+class _Bound:
+    """A helper's frame slot holding its entry bound to one instance's store (see
+    :class:`~.webassembly.BoundEntries`); :meth:`unbind` puts the generic helper back."""
+
+    __slots__ = ("frame", "slot", "generic", "entry", "__weakref__")
+
+    def __init__(self, frame: list[Any], slot: int, generic: JSFunction, operation: Callable[[Any], Any]) -> None:
+        self.frame, self.slot, self.generic = frame, slot, generic
+
+        def impl(this: Any, args: list[Any], operation: Callable[[Any], Any] = operation, record: Any = self) -> Any:
+            return operation(args[0] if args else UNDEFINED)  # ``record``: kept alive by the entry
+
+        entry = self.entry = JSFunction(impl, generic.fname, 1)
+        entry.direct = operation  # what a translated call site calls: the store's own closure
+        entry.source = generic.source
+        frame[slot] = entry
+        BOUND_ENTRIES.bound.add(self)
+
+    def unbind(self) -> None:
+        if self.frame[self.slot] is self.entry:
+            self.frame[self.slot] = self.generic
+
+
 def _value_helper(name: str, op: str) -> None:
     @helper(name, (1,))
     def make(access: GlueAccess, frame: list[Any], fallback: JSFunction) -> JSFunction:
@@ -98,12 +121,17 @@ def _value_helper(name: str, op: str) -> None:
         # the value store's bound method, for the instance ``wasm`` currently refers to
         cache: list[Any] = [_NOTHING, None]
         slot = access.names.get("wasm")
+        own = access.names.get(name)  # the helper's own module variable (bound entries)
+        tables = m.ACTIVE
+        generic: list[Any] = [None]
 
         def bound() -> Any:
             c = ctx()
             cache[0] = c
-            cache[1] = getattr(c.values, method)
-            return cache[1]
+            operation = cache[1] = getattr(c.values, method)
+            if isinstance(own, int) and frame[own] is generic[0] and BOUND_ENTRIES.may_bind(tables, c):
+                _Bound(frame, own, generic[0], operation)
+            return operation
 
         if isinstance(slot, int) and op != "drop":
 
@@ -124,7 +152,7 @@ def _value_helper(name: str, op: str) -> None:
             def direct(x: Any = UNDEFINED, *rest: Any) -> Any:
                 return getattr(ctx().values, method)(x)
 
-        fn = JSFunction(lambda this, args: direct(*args), name, 1)
+        fn = generic[0] = JSFunction(lambda this, args: direct(*args), name, 1)
         fn.direct = direct
         return fn
 
@@ -157,9 +185,12 @@ def _decode(ctx: Any, ptr: Any, length: Any) -> str:
     memory = ctx.memory
     p = m.to_uint32(ptr)
     n = length if type(length) is int else m.to_integer(length)
-    ctx.calls.budget.charge(n, "getStringFromWasm0")  # Limits.max_host_bytes, before the copy
+    calls = ctx.calls
+    calls.budget.charge(n, "getStringFromWasm0")  # Limits.max_host_bytes, before the copy
     try:
-        return memory.string(p, n)  # type: ignore[no-any-return]
+        # inside an export call (an import, or the glue right after the export returned: the
+        # crossing made the thread check) the last memoryview is trusted where it covers the range
+        return memory.string(p, n, calls._depth > 0)  # type: ignore[no-any-return]
     except UnicodeDecodeError:
         raise m.throw("TypeError", "The encoded data was not valid for encoding utf-8") from None
 
@@ -192,8 +223,12 @@ def _get_cached_string(access: GlueAccess, frame: list[Any], fallback: JSFunctio
 def _allocate(malloc: Any, size: int, align: int) -> int:
     if not isinstance(malloc, JSFunction):
         raise m.throw("TypeError", f"{m.describe(malloc)} is not a function (allocator)")
-    ptr = malloc.impl(UNDEFINED, [size] if malloc.nparams == 1 else [size, align])
-    return m.to_uint32(ptr)
+    entry = malloc.direct  # the export's positional entry (js/webassembly.py), where it has one
+    if entry is not None and type(malloc) is JSFunction:
+        ptr = entry(size) if malloc.nparams == 1 else entry(size, align)
+    else:
+        ptr = malloc.impl(UNDEFINED, [size] if malloc.nparams == 1 else [size, align])
+    return ptr if type(ptr) is int and 0 <= ptr <= 0xFFFFFFFF else m.to_uint32(ptr)
 
 
 @helper("passStringToWasm0", (2, 3), needs=("WASM_VECTOR_LEN",))  # 2: the nodejs Buffer variant (0.2.6x)

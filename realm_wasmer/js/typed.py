@@ -136,9 +136,11 @@ class TypedArray:
         return np.array(self.numpy(), copy=True)
 
     def get(self, i: int) -> Any:
-        if i < 0 or i >= self.length:
+        mv = self.buffer.mv()  # the buffer's current bytes: its length bounds a tracking array
+        n = self.fixed if self.fixed is not None else (len(mv) - self.offset) // self.size
+        if i < 0 or i >= n:
             return UNDEFINED
-        v = self.code.unpack_from(self.buffer.mv(), self.offset + i * self.size)[0]
+        v = self.code.unpack_from(mv, self.offset + i * self.size)[0]
         if self.is_big:
             return m.BigInt(v)
         if self.is_float:
@@ -146,9 +148,11 @@ class TypedArray:
         return v
 
     def set(self, i: int, value: Any) -> None:
-        if i < 0 or i >= self.length:
+        mv = self.buffer.mv()
+        n = self.fixed if self.fixed is not None else (len(mv) - self.offset) // self.size
+        if i < 0 or i >= n:
             return
-        self.code.pack_into(self.buffer.mv(), self.offset + i * self.size, self.coerce(value))
+        self.code.pack_into(mv, self.offset + i * self.size, self.coerce(value))
 
     def coerce(self, value: Any) -> Any:
         if self.is_big:
@@ -218,6 +222,15 @@ class DataView:
     @property
     def length(self) -> int:
         return self.fixed if self.fixed is not None else self.buffer.byte_length() - self.offset
+
+
+def _copy_of(source: TypedArray, start: int, end: int) -> TypedArray:
+    """A typed array of ``source``'s kind owning a copy of its elements ``[start, end)`` (in
+    range): one copy straight out of the buffer's memoryview (wasm memory or an ArrayBuffer)."""
+    size = source.size
+    first = source.offset + start * size
+    data = bytearray(source.buffer.mv()[first : first + max(0, end - start) * size])
+    return TypedArray(source.kind, ArrayBuffer(data), 0, len(data) // size)
 
 
 def new_bytes(data: bytes | bytearray, kind: str = "Uint8Array") -> TypedArray:
@@ -324,7 +337,7 @@ def install(realm: Any, g: JsObject) -> None:
         n = this.byte_length()
         start, end = _range(args, n)
         charge(end - start, f"ArrayBuffer.prototype.slice({start}, {end})")
-        return ArrayBuffer(bytearray(this.np()[start:end].tobytes()))
+        return ArrayBuffer(bytearray(this.mv()[start:end]))  # one copy
 
     # -- typed arrays -----------------------------------------------------------------------
     typed_base_proto = m.new_object(cls="TypedArray")
@@ -406,6 +419,8 @@ def install(realm: Any, g: JsObject) -> None:
             )
             n = items.length if isinstance(items, TypedArray) else len(items)
             charge(n * size, f"new {kind}(<{n} items>)")
+            if type(items) is TypedArray and items.kind == kind:  # a byte copy: one pass
+                return _copy_of(items, 0, n)
             arr = TypedArray(kind, ArrayBuffer(bytearray(n * size)), 0, n)
             arr.write(0, items)
             return arr
@@ -455,8 +470,7 @@ def install(realm: Any, g: JsObject) -> None:
         n = this.length
         start, end = _range(args, n)
         charge(max(0, end - start) * this.size, f"{this.kind}.prototype.slice({start}, {end})")
-        data = this.buffer.np()[this.offset + start * this.size : this.offset + end * this.size].tobytes()
-        return new_bytes(data, this.kind)
+        return _copy_of(this, start, end)
 
     @m.method(P, "fill", 1)
     def _fill(this: TypedArray, args: list[Any]) -> Any:
@@ -584,9 +598,10 @@ def install(realm: Any, g: JsObject) -> None:
         def dv_read(this: DataView, args: list[Any], little: Any = little, big: Any = big, probe: Any = probe) -> Any:
             pos = args[0] if args and type(args[0]) is int else get_int(args[0] if args else 0)
             fmt = little if len(args) > 1 and m.to_boolean(args[1]) else big
-            if pos < 0 or pos + fmt.size > this.length:
+            mv = this.buffer.mv()  # the buffer's current bytes: its length bounds a tracking view
+            if pos < 0 or pos + fmt.size > (this.fixed if this.fixed is not None else len(mv) - this.offset):
                 raise m.throw("RangeError", "Offset is outside the bounds of the DataView")
-            v = fmt.unpack_from(this.buffer.mv(), this.offset + pos)[0]
+            v = fmt.unpack_from(mv, this.offset + pos)[0]
             if probe.is_big:
                 return m.BigInt(v)
             if probe.is_float:
@@ -596,9 +611,10 @@ def install(realm: Any, g: JsObject) -> None:
         def dv_write(this: DataView, args: list[Any], little: Any = little, big: Any = big, probe: Any = probe) -> Any:
             pos = args[0] if args and type(args[0]) is int else get_int(args[0] if args else 0)
             fmt = little if len(args) > 2 and m.to_boolean(args[2]) else big
-            if pos < 0 or pos + fmt.size > this.length:
+            mv = this.buffer.mv()
+            if pos < 0 or pos + fmt.size > (this.fixed if this.fixed is not None else len(mv) - this.offset):
                 raise m.throw("RangeError", "Offset is outside the bounds of the DataView")
-            fmt.pack_into(this.buffer.mv(), this.offset + pos, probe.coerce(args[1] if len(args) > 1 else UNDEFINED))
+            fmt.pack_into(mv, this.offset + pos, probe.coerce(args[1] if len(args) > 1 else UNDEFINED))
             return UNDEFINED
 
         m.define(dv_proto, "get" + name, JSFunction(dv_read, "get" + name, 1))

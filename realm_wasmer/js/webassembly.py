@@ -21,6 +21,7 @@ import attrs
 
 from ..host.memory import GuestMemory
 from ..host.resolver import ImportRequest, Resolution
+from ..host.values import GLUE_SEMANTICS
 from ..wasm import FuncType, GlobalType
 from . import model as m
 from . import typed
@@ -324,13 +325,52 @@ def make_table(ctx: Any, name: str, proto: JsObject) -> JsObject:
 # ---------------------------------------------------------------------------------------- imports
 
 
+class BoundEntries:
+    """Helper entries bound to one instance's JS-value store (js/helpers.py): a glue helper
+    such as ``getObject`` is replaced in its module's frame by a function whose positional
+    entry *is* the store's operation (no frame of its own, no check of ``wasm`` per call).
+
+    Sound only while the glue's ``wasm`` refers to that instance. ``wasm`` changes only to the
+    exports of an instance linked later (an init), so every link unbinds every bound entry
+    (:meth:`linking`), and an entry binds only to the instance its realm linked last: a call
+    made on the old instance between a new link and the glue's ``wasm = instance.exports``
+    stays on the unbound path."""
+
+    def __init__(self) -> None:
+        self.bound: "weakref.WeakSet[Any]" = weakref.WeakSet()
+        #: id(realm tables) -> the HostContext linked last in that realm (weakly held).
+        self.newest: "weakref.WeakValueDictionary[int, Any]" = weakref.WeakValueDictionary()
+
+    def linking(self, ctx: Any) -> None:
+        """An instance is being linked in the active realm: unbind everything bound so far."""
+        if self.newest.get(id(m.ACTIVE)) is ctx:
+            return
+        self.newest[id(m.ACTIVE)] = ctx
+        for entry in list(self.bound):
+            entry.unbind()
+        self.bound.clear()
+
+    def may_bind(self, tables: Any, ctx: Any) -> bool:
+        return self.newest.get(id(tables)) is ctx
+
+
+BOUND_ENTRIES = BoundEntries()
+
+
 def import_handler(fn: JSFunction, sig: FuncType, ctx: Any) -> Callable[..., Any]:
     """The Python handler the engine links for a JS import function."""
+    BOUND_ENTRIES.linking(ctx)
     impl = fn.impl
-    conv_in = [_from_wasm(p, ctx, owned=False) for p in sig.params]
+    # on an externref store (or handles, converted by the linker) a JS value crosses as itself
+    itself = GLUE_SEMANTICS.get(getattr(ctx.values, "kind", "")) == "externref"
+    conv_in = [None if itself and p == "externref" else _from_wasm(p, ctx, owned=False) for p in sig.params]
     results = sig.results
     out = _to_wasm(results[0], ctx, owned=True) if len(results) == 1 else None
+    if itself and results == ("externref",):
+        out = None
     direct = fn.direct
+    if direct is not None and all(c is None for c in conv_in) and results == ("externref",) and out is None:
+        return direct  # the JS value returned is what the guest receives
     if direct is not None and all(c is None for c in conv_in):
         # the lean path: the function's positional entry (js/direct.py) takes the raw i32s as they come
         twin = getattr(direct, "void" if not results else "i32", None) if results in ((), ("i32",)) else None
@@ -403,8 +443,8 @@ def import_handler(fn: JSFunction, sig: FuncType, ctx: Any) -> Callable[..., Any
         r = impl(UNDEFINED, js_args)
         if not results:
             return None
-        if out is not None:
-            return out(r)
+        if len(results) == 1:
+            return r if out is None else out(r)
         items = list(m.iterate(r))
         return tuple(_to_wasm(t, ctx, True)(v) for t, v in zip(results, items, strict=False))
 

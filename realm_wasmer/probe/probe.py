@@ -29,6 +29,7 @@ every engine.
 
 from __future__ import annotations
 
+import copy
 import time
 from typing import Any, Callable, Optional, Sequence, Union
 
@@ -41,7 +42,8 @@ from ..inspection import ClassInfo, Constructor, ModuleInfo
 from ..instance import CompiledModule, compile
 from ..references import resolve_imports
 from ..spec import LoadSpec, Source
-from ..wasm import FuncType
+from ..transforms.stack_pointer import STACK_POINTER, stack_pointer
+from ..wasm import FuncType, WasmModule
 from .alloc import Calibration, calibrate
 from .args import ArgSpec, parse_arg
 from .object import ObjectFindings, analyse, build
@@ -122,11 +124,18 @@ class LayoutReport:
         }
 
     def comparable(self) -> dict[str, Any]:
-        """The JSON without what legitimately differs between engines and runs
-        (engine name, timings, the state strategy chosen by timing)."""
-        data = self.to_json()
-        for key in ("engine", "trials_per_second", "timing"):
+        """The JSON without what legitimately differs between engines and runs: engine
+        name, timings, the state strategy chosen by timing, and what depends on whether
+        the engine's load pipeline exported the stack pointer (``stack_pointer_export``
+        runs on wasmer, not on wasmtime): where the stack pointer was read, the
+        ``stack_reserved`` placement, and so the number of trials."""
+        data = copy.deepcopy(self.to_json())
+        for key in ("engine", "trials_per_second", "timing", "trials"):
             data.pop(key)
+        data["memory"].pop("stack_pointer_source", None)
+        slot = data.get("out_slot")
+        if slot is not None:
+            slot["placements"] = [p for p in slot["placements"] if p["name"] != "stack_reserved"]
         return data
 
 
@@ -173,12 +182,18 @@ def memory_layout(compiled: CompiledModule, factory: StateFactory) -> MemoryLayo
     try:
         access: Optional[str] = None
         add = info.roles.get("add_to_stack_pointer")
+        # The module as it runs: a load transform (stack_pointer_export, on engines that cannot
+        # reach an unexported global) may export the stack pointer the module keeps to itself.
+        exported = info.stack_pointer_global or _exported_stack_pointer(instance.context.module)
         if add:
             sp = int(instance.call(add, 0)) & 0xFFFFFFFF
             source, access = f"{add}(0)", "function"
-        elif info.stack_pointer_global:
-            sp = int(instance.engine_instance.global_get(info.stack_pointer_global)) & 0xFFFFFFFF
-            source, access = f"exported global {info.stack_pointer_global}", "global"
+        elif exported:
+            sp = int(instance.engine_instance.global_get(exported)) & 0xFFFFFFFF
+            source, access = f"exported global {exported}", "global"
+            if exported != info.stack_pointer_global:
+                source = (f"global {exported}, wasm-ld's __stack_pointer, which the module keeps to itself: exported "
+                          f"by the load pipeline's {STACK_POINTER.name} transform for this engine")
         else:
             module = info.module
             imported = sum(1 for imp in module.imports if imp.kind == "global")
@@ -206,8 +221,15 @@ def memory_layout(compiled: CompiledModule, factory: StateFactory) -> MemoryLayo
     static_lo = min((o for o, _ in segments), default=sp)
     static_hi = max([o + n for o, n in segments] + ([data_end] if data_end else []), default=sp)
     stack_lo = 0 if static_lo >= sp else min(static_hi, sp)
-    return MemoryLayout(sp, source, access, info.stack_pointer_global if access == "global" else None, stack_lo,
+    return MemoryLayout(sp, source, access, exported if access == "global" else None, stack_lo,
                         static_lo, min(static_hi, memory_size))
+
+
+def _exported_stack_pointer(module: WasmModule) -> Optional[str]:
+    """The export name of the module's shadow stack pointer global (wasm-bindgen's rule,
+    :func:`~realm_wasmer.transforms.stack_pointer.stack_pointer`), or None."""
+    index = stack_pointer(module)
+    return next((e.name for e in module.exports if e.kind == "global" and e.index == index), None)
 
 
 def probe(

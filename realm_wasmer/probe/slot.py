@@ -310,9 +310,11 @@ def search_placement(
     layout = runner.layout
     if name == "stack_reserved" and layout.stack_access is None:
         return Placement(name, False, None, None, None, 0,
-                         "not offered: the module exports neither __wbindgen_add_to_stack_pointer nor its stack "
-                         "pointer global, so nothing can reserve shadow-stack bytes (the JS glue would use malloc'd "
-                         "scratch memory too)")
+                         f"not offered on {runner.factory.compiled.engine_name}: the module exports neither "
+                         "__wbindgen_add_to_stack_pointer nor its stack pointer global, and no load transform exports "
+                         "it on this engine (stack_pointer_export runs where the engine lists stack_pointer_access "
+                         "among its limitations: the wasmer engines), so nothing can reserve shadow-stack bytes "
+                         "(the JS glue would use malloc'd scratch memory too)")
     counted = [0]
 
     def spec_of(x: tuple[int, int, int]) -> TrialSpec:
