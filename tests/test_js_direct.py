@@ -34,6 +34,15 @@ FUNCTIONS = {
     "arith": "function (a, b) { return a + b * 2 - (a / 4) % 3; }",
     "bits": "function (a, b) { return (a | b) ^ (a & 7) << 2 >>> 0; }",
     "compare": "function (a, b) { return [a === b, a !== b, a == b, a != b, a < b, a >= b]; }",
+    # (array literals run as closures: results are pushed one by one so the comparisons are translated)
+    "comparisons with literals": "function (a, b) { const r = new Array(); r.push(a === null); r.push(a !== null);"
+    " r.push(a == null); r.push(null != b); r.push(a === undefined); r.push(undefined == b); r.push(a === 0);"
+    " r.push(0 !== a); r.push(a === 5); r.push(a === 'a'); r.push('b' === b); r.push(typeof a === 'string');"
+    " r.push(a === 2147483648); r.push(a === 0.1); r.push(b === 1e999); r.push(a == 0); return r; }",
+    "undefined as a parameter name": "function (a, undefined) { const r = new Array(); r.push(a === undefined);"
+    " r.push(a == undefined); return r; }",
+    "conditions on ints, bools and others": "function (a, b) { const r = new Array(); if (a) r.push('a');"
+    " if (!b) r.push('nb'); if (a & 1) r.push('odd'); r.push(a ? 1 : 0); return r; }",
     "logic": "function (a, b) { return [a && b, a || b, a ?? b, !a, !!b]; }",
     "ternary": "function (a, b) { return a ? b : (b ? 'nb' : 'none'); }",
     "typeof": "function (a, b) { return [typeof a, typeof b, typeof notDeclaredAnywhere]; }",
@@ -44,6 +53,11 @@ FUNCTIONS = {
     "missing and extra arguments": "function (a, b, c) { return [a, b, c]; }",
     "member get": "function (a, b) { const o = {k: [a, b]}; return o.k[1]; }",
     "member set": "function (a, b) { const o = {}; o.x = a; o['y'] = b; o[a] = 1; return o; }",
+    "member set through prototypes and on a frozen object": "function (a, b) { const log = [];"
+    " const P = { set s(v) { log.push(v); }, get g() { return 1; } };"
+    " Object.defineProperty(P, 'ro', { value: 5, writable: false }); const o = Object.create(P); o.s = a; o.g = b;"
+    " o.ro = b; o.n = a; const fz = Object.freeze({}); try { fz.k = 1; } catch (e) { log.push(e.name); }"
+    " return [log, Object.keys(o), o.ro, o.g, fz.k]; }",
     "array set and append": "function (a, b) { const r = new Array(); r[0] = a; r[1] = b; r[5 >>> 0] = 1; return r; }",
     "calls": "function (a, b) { const f = (x) => [x, a]; return f(b); }",
     "method call": "function (a, b) { return [a, b].map(x => typeof x).join(','); }",
@@ -69,8 +83,9 @@ FUNCTIONS = {
     "global read": "function (a, b) { return [typeof Math.max, globalThis === globalThis]; }",
     "undeclared global": "function (a, b) { return undeclaredThing; }",
     "global accessor, data and built-in reads": "function (a, b) { Object.defineProperty(globalThis, 'gx',"
-    " { get() { return 'got' + a; }, configurable: true }); globalThis.gy = b; const r = [gx, gy, typeof Object,"
-    " typeof Math.max]; delete globalThis.gx; delete globalThis.gy; return r; }",
+    " { get() { return 'got' + a; }, configurable: true }); globalThis.gy = b; const r = new Array(); r.push(gx);"
+    " r.push(gy); r.push(typeof Object); r.push(Math.max(a, 1)); delete globalThis.gx; delete globalThis.gy;"
+    " r.push(typeof gx); return r; }",
     "arrow expression body": "(a, b) => a * b",
     "block scopes": "function (a, b) { const x = 1; { const x = a; b = x; } if (a) { let y = b; return [x, y]; }"
     " return x; }",
@@ -85,6 +100,9 @@ FUNCTIONS = {
     "class method, getter, setter": "function (a, b) { class C { constructor() { this.n = 0; } inc(x) { this.n++;"
     " return this.n + x; } get v() { return this.n; } set v(x) { this.n = x; } } const c = new C(); c.v = 5;"
     " return [c.inc(1), c.v]; }",
+    "this reads: own data, own accessor, inherited, missing": "function (a, b) { const o = { m() {"
+    " return [this.k, this.g, this.inh, this.nope]; } }; Object.defineProperty(o, 'g', { get() { return 'g' + a; } });"
+    " o.k = b; const P = { inh: a }; const c = Object.create(P); c.m = o.m; c.k = 'ck'; return [o.m(), c.m()]; }",
     "arrow this is the enclosing one": "function (a, b) { const o = { m() { return (() => this === o)(); } };"
     " return o.m(); }",
     "named function expression": "function self(a, b) { return typeof self; }",

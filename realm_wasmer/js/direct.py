@@ -33,6 +33,7 @@ evaluation order for member assignment (object, key, then value).
 
 from __future__ import annotations
 
+import math
 from typing import Any, Callable, Optional
 
 from ..errors import JsNeedsFrame, JsNotTranslated, JsThrow
@@ -54,6 +55,9 @@ _FORBIDDEN_WORDS = (b"super", b"arguments", b"yield", b"await", b"eval", b"new.t
 _MAX_SOURCE = 4000
 #: A member call's arguments longer than this (Python source) are not written twice (see call).
 _MAX_INLINE_ARGS = 400
+#: The names wasm-bindgen's glue gives the instance's exports (``let wasm;``, ``import * as
+#: wasm``): member calls on them are written inline (the rest go through _mcall, less source).
+_EXPORTS_NAMES = (b"wasm",)
 
 
 #: The function is outside the subset: it keeps its closures.
@@ -142,8 +146,10 @@ def _get(o: Any, key: Any, text: str) -> Any:
                 return v.value
     elif t is list and type(key) is int and 0 <= key < len(o):
         return o[key]
+    # a typed array element, a DataView field...: m.get's dispatch (after its plain-object case), without its frame
+    special = m.EXOTIC_GET.get(t) if t is not JsObject else None
     try:
-        return m.get(o, key)
+        return special(o, key) if special is not None else m.get(o, key)
     except JsThrow as exc:
         _annotate(exc, text)
         raise
@@ -158,15 +164,18 @@ def _mcall(o: Any, key: Any, args: list[Any], text: str) -> Any:
             fn = fn.value if fn.getter is None and fn.setter is None else m._MISSING
         elif fn is m._MISSING and t is JsObject:
             fn = m.lookup(o.proto, key, o)  # a method on the prototype chain
-        elif t is WasmExports and type(fn) is JSFunction and fn.direct is not None:
-            return fn.direct(*args)  # ``wasm.f(...)``: the export's positional entry
     if fn is m._MISSING:
+        # a typed array, DataView...: m.get's dispatch (after its plain-object case), without its frame
+        special = m.EXOTIC_GET.get(t) if t is not JsObject else None
         try:
-            fn = m.get(o, key)
+            fn = special(o, key) if special is not None else m.get(o, key)
         except JsThrow as exc:
             _annotate(exc, text)
             raise
-    if type(fn) is JSFunction or isinstance(fn, JSFunction):
+    if type(fn) is JSFunction:
+        d = fn.direct  # a function that does not read ``this`` (a static method, an export...)
+        return d(*args) if d is not None else fn.impl(o, args)
+    if isinstance(fn, JSFunction):
         return fn.impl(o, args)
     raise _not_function(text)
 
@@ -182,9 +191,13 @@ def _put(o: Any, key: Any, value: Any) -> None:
     if t is JsObject and type(key) is str:
         current = o.get(key, m._MISSING)
         if current is m._MISSING:
-            if o.proto is m.OBJECT_PROTO and key not in m.OBJECT_PROTO and o.extensible:
-                o[key] = value  # a new data property: nothing to inherit (JsObject keeps dict's store)
-                return
+            if o.extensible:
+                p = o.proto
+                while p is not None and key not in p:
+                    p = p.proto
+                if p is None:
+                    o[key] = value  # a new data property: nothing inherited (JsObject keeps dict's store)
+                    return
         elif type(current) is not Prop:
             o[key] = value
             return
@@ -216,7 +229,7 @@ def _to_i32(v: Any) -> int:
 
 _RUNTIME: dict[str, Any] = {
     "U": UNDEFINED, "JsThrow": JsThrow, "_entry": _entry, "_WE": WasmExports, "_JSF": JSFunction, "_dget": dict.get,
-    "_M": m._MISSING, "_Prop": Prop,
+    "_M": m._MISSING, "_Prop": Prop, "_NUMBER": (int, float), "_JSO": JsObject,
     "_call0": _call0, "_call1": _call1, "_call2": _call2, "_calln": _calln,
     "_to_i32": _to_i32, "_get": _get, "_mcall": _mcall, "_new": _new, "_put": _put,
     "_tb": m.to_boolean, "_typeof": m.typeof,
@@ -244,6 +257,8 @@ class Translator:
         self.uses_this = False
         self.consts: dict[str, Any] = {}
         self.temps = 0
+        #: The body calls the instance's exports (``wasm.f(...)``): an export wrapper, not an import.
+        self.calls_exports = False
 
     # -- helpers -------------------------------------------------------------------------------
     def const(self, value: Any) -> str:
@@ -328,10 +343,22 @@ class Translator:
             obj_node = node.child_by_field_name("object")
             if obj_node.type == "super":
                 raise Unsupported("super")
-            obj = self.expr(obj_node)
-            return f"_get({obj}, {self.key(node)}, {self.const(node_text(node))})"  # the closures' text
+            obj, key, text = self.expr(obj_node), self.key(node), self.const(node_text(node))  # the closures' text
+            if obj_node.type == "this" and node.type == "member_expression" and obj in ("_this", "f[1]"):
+                # ``this.__wbg_ptr`` in a method: a plain object's own data property inline
+                v = self.temp()
+                return (
+                    f"({v} if type({obj}) is _JSO and type({v} := _dget({obj}, {key}, _M)) is not _Prop"
+                    f" and {v} is not _M else _get({obj}, {key}, {text}))"
+                )
+            return f"_get({obj}, {key}, {text})"
         if t == "call_expression":
             return self.call(node)
+        if t == "array":  # a JS array is a Python list, its items as the closure takes them (spreads: the closure)
+            items = [c for c in node.named_children if c.type != "comment"]
+            if any(c.type == "spread_element" for c in items):
+                return self.fallback(node)
+            return f"[{', '.join(self.expr(c) for c in items)}]"
         if t == "new_expression":
             args = self.arguments(node.child_by_field_name("arguments"))
             if args is None:
@@ -399,15 +426,22 @@ class Translator:
             if obj_node.type == "super":
                 raise Unsupported("super")
             obj, key, listed = self.expr(obj_node), self.key(callee), ", ".join(args)
-            if callee.type != "member_expression" or len(listed) > _MAX_INLINE_ARGS:  # o[k]: k evaluated once
+            if (
+                callee.type != "member_expression"  # o[k]: k is evaluated once, by _mcall
+                or obj_node.type != "identifier"
+                or obj_node.text not in _EXPORTS_NAMES
+                or "(" in obj  # a plain reference (a local, the module's slot, the namespace), read again
+                or len(listed) > _MAX_INLINE_ARGS
+            ):
                 return f"_mcall({obj}, {key}, [{listed}], {text})"
             # ``wasm.f(...)``: the export's positional entry, straight (an own data property of
             # the instance's exports); anything else through _mcall. The arguments appear in
             # both branches, only one runs.
-            o, d = self.temp(), self.temp()
+            d = self.temp()
+            self.calls_exports = True
             return (
-                f"({d}({listed}) if type({o} := {obj}) is _WE and type({d} := _dget({o}, {key})) is _JSF"
-                f" and ({d} := {d}.direct) is not None else _mcall({o}, {key}, [{listed}], {text}))"
+                f"({d}({listed}) if type({obj}) is _WE and type({d} := _dget({obj}, {key})) is _JSF"
+                f" and ({d} := {d}.direct) is not None else _mcall({obj}, {key}, [{listed}], {text}))"
             )
         if callee.type == "identifier" and self.slot(callee.text.decode()) is not None:
             # a variable callee (getObject, takeObject...): its entry cached at the call site
@@ -428,6 +462,10 @@ class Translator:
         left_node = node.child_by_field_name("left")
         if left_node.type == "private_property_identifier":
             raise Unsupported("#x in obj")
+        if op in ("===", "!==", "==", "!="):
+            inline = self.equality(op, left_node, node.child_by_field_name("right"))
+            if inline is not None:
+                return inline
         fn = _OPS.get(op)
         if fn is not None:
             return f"{fn}({self.expr(left_node)}, {self.expr(node.child_by_field_name('right'))})"
@@ -441,6 +479,29 @@ class Translator:
                 return f"({t} if _tb({t} := {left}) else {right})"
             return f"({right} if ({t} := {left}) is None or {t} is U else {t})"
         return self.fallback(node)
+
+    def equality(self, op: str, left: Any, right: Any) -> Optional[str]:
+        """A comparison with a literal (``x === null``, ``r0 !== 0``, ``x == null``,
+        ``typeof v === 'string'``) inline, as m.strict_equals/loose_equals decide it; None for
+        any other comparison (the operator's function)."""
+        literal, other = (right, left) if _literal(right) else (left, right) if _literal(left) else (None, None)
+        if literal is None or (literal.type == "identifier" and self.slot("undefined") is not None):
+            return None
+        value = UNDEFINED if literal.type == "identifier" else self.compiler.expr(literal, self.scope)([])
+        negate = op.startswith("!")
+        x, t = self.expr(other), self.temp()
+        if value is None or value is UNDEFINED:
+            if op in ("==", "!="):  # null and undefined are loosely equal to each other only
+                test = f"(({t} := {x}) is None or {t} is U)"
+            else:
+                test = f"({x} is {'None' if value is None else 'U'})"
+        elif op in ("===", "!==") and type(value) is str:
+            test = f"(type({t} := {x}) is str and {t} == {value!r})"
+        elif op in ("===", "!==") and (type(value) is int or type(value) is float and math.isfinite(value)):
+            test = f"(type({t} := {x}) in _NUMBER and {t} == {value!r})"
+        else:
+            return None
+        return f"(not {test})" if negate else test
 
     def unary(self, node: Any) -> str:
         op = node.child_by_field_name("operator").type
@@ -471,7 +532,9 @@ class Translator:
                 return self.binary(node)
         if node.type == "unary_expression" and node.child_by_field_name("operator").type == "!":
             return f"(not {self.test(node.child_by_field_name('argument'))})"
-        return f"_tb({self.expr(node)})"
+        # ToBoolean: a bool or an int (a wasm result, a flag) inline, anything else by m.to_boolean
+        v, c = self.temp(), self.temp()
+        return f"({v} if ({c} := type({v} := {self.expr(node)})) is bool else {v} != 0 if {c} is int else _tb({v}))"
 
     # -- statements ----------------------------------------------------------------------------
     def statements(self, nodes: list[Any], indent: str, top: bool) -> list[str]:
@@ -636,6 +699,12 @@ class Translator:
         return self.fallback(node)
 
 
+def _literal(node: Any) -> bool:
+    """``null``, ``undefined`` (when not a local name: checked by the caller's resolve), a
+    number or a string literal."""
+    return node.type in ("null", "number", "string") or (node.type == "identifier" and node.text == b"undefined")
+
+
 def _returning(lines: list[str], void: Optional[str]) -> list[str]:
     """``lines`` with each ``return X`` made a void return (``void`` given) or an i32 return."""
     out = []
@@ -722,6 +791,15 @@ def _generate(compiler: Any, node: Any, scope: Any, param_slots: list[int], self
             + f"{setup}" + "\n".join(lines) + "\n"
             "    method.uses_this = True\n"
             "    return method\n"
+        )
+    elif scope.fn.kind == "constructor" or tr.calls_exports:
+        # a class's make runs it, or an export wrapper (it calls ``wasm.f``): no import twins (an
+        # import that is one anyway is linked through import_handler's wrapper)
+        source = (
+            "def factory(env, fn):\n"
+            f"    def direct({signature}):\n"
+            f"{setup}" + "\n".join(lines) + "\n"
+            "    return direct\n"
         )
     else:
         void_lines, i32_lines = _returning(lines, "{}"), _returning(lines, None)

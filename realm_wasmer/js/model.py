@@ -195,8 +195,10 @@ class JSFunction(JsObject):
         self.free: frozenset[str] = frozenset()
         #: Parameter names as written (for Python signatures).
         self.params: tuple[str, ...] = ()
-        #: ``direct(*args)``: the function called with ``this`` undefined, arguments positional
-        #: (a translated body, js/direct.py, or a helper's Python implementation); None: use impl.
+        #: ``direct(*args)``: the function with its arguments positional (a translated body,
+        #: js/direct.py, a helper's Python implementation, a wasm export's entry); set only for
+        #: functions that do not read ``this``, so it stands for ``impl(this, args)`` whatever
+        #: ``this`` is. None: use impl.
         self.direct: Optional[Callable[..., Any]] = None
 
     def __call__(self, *args: Any) -> Any:
@@ -691,6 +693,9 @@ def field_getter(proto: Any, fields: dict[str, Callable[[Any], Any]]) -> Callabl
     itself, any other key is looked up on ``proto``."""
 
     def get_field(obj: Any, key: Any) -> Any:
+        if type(key) is str:
+            read = fields.get(key)
+            return read(obj) if read is not None else lookup(proto, key, obj)
         read = fields.get(key) if isinstance(key, str) else None
         if read is not None:
             return read(obj)

@@ -132,12 +132,15 @@ def export_function(ctx: Any, name: str, sig: FuncType) -> JSFunction:
     conv_out = [_from_wasm(r, ctx, owned=True) for r in results]
     borrowed = sum(p == "externref" for p in params)
     out = JSFunction(_unbound, name, len(params))
+    made: list[Callable[..., Any]] = []
 
-    def bind(*args: Any) -> Any:
-        direct = export_entry(ctx.calls, name, conv_in, conv_out, borrowed, ctx.values.release_borrowed)
-        out.direct = direct
-        out.impl = lambda this, args: direct(*args)
-        return direct(*args)
+    def bind(*args: Any) -> Any:  # also what a caller that kept the first ``direct`` calls
+        if not made:
+            direct = export_entry(ctx.calls, name, conv_in, conv_out, borrowed, ctx.values.release_borrowed)
+            made.append(direct)
+            out.direct = direct
+            out.impl = lambda this, args: direct(*args)
+        return made[0](*args)
 
     out.direct = bind
     out.impl = lambda this, args: bind(*args)
@@ -156,47 +159,61 @@ def export_entry(
     borrowed: int,
     release: Callable[[], None],
 ) -> Callable[..., Any]:
-    """``entry(*js_args)`` for export ``name``, generated: each argument converted to its wasm
-    type (``conv_in``; None: an i32, checked inline), missing ones undefined and extra ones
-    ignored as JS calls them, then the crossing with exactly the export's arity, the borrowed
-    externref slots released, the results converted (``conv_out``; none: undefined; several:
-    a JS array). Where the engine hands out raw callables (wasmer) the crossing is a guarded
-    region (``bindings/region.py``: the checks and error translation of
-    :meth:`~realm_wasmer.host.calls.GuestCalls.caller` inline, one Python frame less per
-    crossing); elsewhere the export's bound caller makes it."""
-    from ..bindings.codegen import Namespace, compile_function
-    from ..bindings.region import Region
+    """``entry(*js_args)`` for export ``name``: each argument converted to its wasm type
+    (``conv_in``; None: an i32, checked inline), missing ones undefined and extra ones ignored as
+    JS calls them, then the export's bound caller (:meth:`~realm_wasmer.host.calls.GuestCalls.caller`:
+    the poison, thread and error translation of ``GuestCalls.call`` without its per-call arity and
+    table look-ups) with exactly the export's arity, the borrowed externref slots released, the
+    results converted (``conv_out``; none: undefined; several: a JS array). The code is
+    generated once per signature shape."""
+    build = _entry_builder(tuple(c is None for c in conv_in), tuple(c is None for c in conv_out), borrowed)
+    return build(calls.caller(name), conv_in, conv_out, release)
 
-    g = Namespace()
-    names = [f"a{i}" for i in range(len(conv_in))]
-    to_i32_name = g.add(to_i32, "to_i32")
-    lines = [
-        f"w{i} = {a} if type({a}) is int and -2147483648 <= {a} <= 2147483647 else {to_i32_name}({a})"
-        if c is None
-        else f"w{i} = {g.add(c, 'c')}({a})"
-        for i, (a, c) in enumerate(zip(names, conv_in, strict=True))
-    ]
-    wasm_args = ", ".join(f"w{i}" for i in range(len(names)))
-    region = Region.open(calls, g, name)
-    if region is None:
-        crossing = [f"raw = {g.add(calls.caller(name), 'guest')}({wasm_args})"]
-    else:
-        stage, raw = region.call(name)
-        crossing = region.wrap([stage, f"raw = {raw}({wasm_args})"])
-    if borrowed:
-        crossing = ["try:", *("    " + line for line in crossing), "finally:"]
-        crossing += ["    " + g.add(release, "release") + "()"] * borrowed
-    lines += crossing
-    outs = [f"raw[{i}]" if len(conv_out) > 1 else "raw" for i in range(len(conv_out))]
-    outs = [v if c is None else f"{g.add(c, 'r')}({v})" for v, c in zip(outs, conv_out, strict=True)]
-    result = "U" if not outs else outs[0] if len(outs) == 1 else "[" + ", ".join(outs) + "]"
-    g.ns["U"] = UNDEFINED
-    source = (
-        f"def entry({', '.join([f'{a}=U' for a in names] + ['*_rest'])}):\n"
-        + "".join(f"    {line}\n" for line in lines)
-        + f"    return {result}\n"
+
+_ENTRY_BUILDERS: dict[tuple[tuple[bool, ...], tuple[bool, ...], int], Callable[..., Callable[..., Any]]] = {}
+
+
+def _entry_builder(
+    i32_in: tuple[bool, ...], raw_out: tuple[bool, ...], borrowed: int
+) -> Callable[..., Callable[..., Any]]:
+    """``build(call, conv_in, conv_out, release) -> entry`` for one signature shape (see
+    :func:`export_entry`), compiled on first use."""
+    key = (i32_in, raw_out, borrowed)
+    found = _ENTRY_BUILDERS.get(key)
+    if found is not None:
+        return found
+    names = [f"a{i}" for i in range(len(i32_in))]
+    wasm_args = ", ".join(
+        f"{a} if type({a}) is int and -2147483648 <= {a} <= 2147483647 else to_i32({a})" if i32 else f"c{i}({a})"
+        for i, (a, i32) in enumerate(zip(names, i32_in, strict=True))
     )
-    return compile_function(source, "entry", g.ns, f"wasm export {name}")
+    outs = [f"raw[{i}]" if len(raw_out) > 1 else "raw" for i in range(len(raw_out))]
+    outs = [v if keep else f"r{i}({v})" for i, (v, keep) in enumerate(zip(outs, raw_out, strict=True))]
+    result = "U" if not outs else outs[0] if len(outs) == 1 else "[" + ", ".join(outs) + "]"
+    if borrowed:  # converted (borrowed) first, released after the call whatever happens
+        crossing = (
+            f"        wasm_args = ({wasm_args},)\n"
+            "        try:\n"
+            "            raw = call(*wasm_args)\n"
+            "        finally:\n" + "            release()\n" * borrowed
+        )
+    else:
+        crossing = f"        raw = call({wasm_args})\n"
+    unpack = "".join(f"    c{i} = conv_in[{i}]\n" for i, i32 in enumerate(i32_in) if not i32)
+    unpack += "".join(f"    r{i} = conv_out[{i}]\n" for i, keep in enumerate(raw_out) if not keep)
+    source = (
+        "def build(call, conv_in, conv_out, release):\n"
+        f"{unpack}"
+        f"    def entry({', '.join([f'{a}=U' for a in names] + ['*_rest'])}):\n"
+        f"{crossing}"
+        f"        return {result}\n"
+        "    return entry\n"
+    )
+    namespace: dict[str, Any] = {"U": UNDEFINED, "to_i32": to_i32}
+    exec(compile(source, "<wasm export entry>", "exec"), namespace)  # noqa: S102 - generated from the signature shape
+    build: Callable[..., Callable[..., Any]] = namespace["build"]
+    _ENTRY_BUILDERS[key] = build
+    return build
 
 
 def make_exports(ctx: Any, instance: Any, proto: Any) -> WasmExports:
