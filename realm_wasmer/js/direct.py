@@ -782,6 +782,7 @@ def _generate(compiler: Any, node: Any, scope: Any, param_slots: list[int], self
         if rest:
             inits.append("        " + " = ".join(f"v{s}" for s in rest) + " = U\n")
         setup = "".join(inits)
+    twins: Optional[dict[str, list[str]]] = None
     if tr.uses_this:  # it is the function's impl(this, args): no positional entry, no import twins
         unpack = "".join(f"        {p} = _args[{i}] if _n > {i} else U\n" for i, p in enumerate(names))
         source = (
@@ -804,6 +805,7 @@ def _generate(compiler: Any, node: Any, scope: Any, param_slots: list[int], self
     else:
         void_lines, i32_lines = _returning(lines, "{}"), _returning(lines, None)
         setup_lines = setup.splitlines()
+        twins = {"void": setup_lines + void_lines, "i32": setup_lines + i32_lines}
         source = (
             "def factory(env, fn):\n"
             f"    def direct({signature}):\n"
@@ -826,9 +828,8 @@ def _generate(compiler: Any, node: Any, scope: Any, param_slots: list[int], self
     namespace["_caught"] = compiler.caught_value
     namespace.update(tr.consts)
     filename = f"<direct {compiler.origin}:{node.start_point[0] + 1}>"
-    if not tr.uses_this:
-        bodies = {"void": setup_lines + void_lines, "i32": setup_lines + i32_lines}
-        namespace["_guarded"] = LazyGuarded(signature, bodies, namespace, filename)
+    if twins is not None:  # the guarded twins' bodies, compiled when an import links them
+        namespace["_guarded"] = LazyGuarded(signature, twins, namespace, filename)
     try:
         code = compile(source, filename, "exec")
     except SyntaxError:  # pragma: no cover - a translation bug: keep the closures
