@@ -40,6 +40,7 @@ from ..js.values import UNDEFINED
 from ..limits import SLOT_BYTES
 from ..wasm import FuncType, WasmModule
 from .calls import GuestCalls
+from .guarded import source_handler
 
 #: The handle of null (``ref.null extern``), the value ``None``.
 NULL = 0
@@ -72,6 +73,76 @@ def import_name(operation: str, table: int, source: Optional[int] = None) -> str
 def _trap(calls: GuestCalls, message: str, label: str) -> GuestTrap:
     """What a trapping table instruction raises (the engine would have trapped)."""
     return GuestTrap(calls.budget.export or "<call>", message, label)
+
+
+#: Bodies of the lowered tables' intrinsics (host/guarded.py; indentation 8). Names: the table's
+#: ``slots``, the store's ``refs``/``values``/``pinned`` lists (restored in place, so bound once).
+#: ``table.get``: the handle read is pinned (the guest's ``take`` clears the slot before it uses it).
+_TABLE_GET = [
+    "        i &= 0xFFFFFFFF",
+    "        if i >= len(slots):",
+    "            raise trap(guest, 'undefined table element', get_label)",
+    "        handle = slots[i]",
+    "        if handle:",
+    "            pin(handle)",
+    "        return handle",
+]
+#: ``table.set``: :meth:`HandleStore.put` inlined (retain the new handle, release the old one).
+_TABLE_SET = [
+    "        i &= 0xFFFFFFFF",
+    "        if i >= len(slots):",
+    "            raise trap(guest, 'undefined table element', set_label)",
+    "        handle &= 0xFFFFFFFF",
+    "        old = slots[i]",
+    "        if handle:",
+    "            refs[handle] += 1",
+    "        slots[i] = handle",
+    "        if old:",
+    "            left = refs[old] - 1",
+    "            refs[old] = left",
+    "            if not left and old not in pinned:",
+    "                values[old] = None",
+    "                free_append(old)",
+    "        return None",
+]
+_TABLE_GROW = ["        return grow(handle & 0xFFFFFFFF, delta, grow_label)"]
+_TABLE_SIZE = ["        return len(slots)"]
+_TABLE_FILL = ["        return fill(i, handle, n)"]
+
+
+#: A handle the guest passed, ``{x}``, lifted to its value in place (:meth:`HandleStore.value_of`
+#: inlined; a handle that is not live goes to ``value_of``, which traps).
+_LIFT = [
+    "        if {x}:",
+    "            {x} &= 0xFFFFFFFF",
+    "            if {x} < len(values) and (refs[{x}] or {x} in pinned):",
+    "                {x} = values[{x}]",
+    "            else:",
+    "                {x} = value_of({x})",
+    "        else:",
+    "            {x} = None",
+]
+#: A value, ``{x}``, minted a pinned handle in place (:meth:`HandleStore.mint` inlined, its
+#: ``max_host_bytes`` charge too: ``charge`` only raises, naming the import).
+_MINT = [
+    "        if {x} is None:",
+    "            {x} = 0",
+    "        else:",
+    "            used = budget.used + SLOT",
+    "            limit = budget.limit",
+    "            if limit is not None and used > limit:",
+    "                charge(SLOT, 'externref handle')",
+    "            budget.used = used",
+    "            if free:",
+    "                h = free_pop()",
+    "                values[h] = {x}",
+    "            else:",
+    "                h = len(values)",
+    "                values_append({x})",
+    "                refs_append(0)",
+    "            pin(h)",
+    "            {x} = h",
+]
 
 
 @attrs.define(eq=False)
@@ -254,42 +325,32 @@ class HandleStore:
     def _imports_of(
         self, index: int, table: HostTable, import_name: Callable[..., str]
     ) -> dict[str, Callable[..., Any]]:
-        slots = table.slots
-        pinned = self._pinned
+        """The table's intrinsics, each generated as source (host/guarded.py): linked as an
+        import, one frame with the guard inlined (css_inline calls get/set ~127 times per
+        ``inline``)."""
         label = f"table {index}"
+        env = {"slots": table.slots, "refs": self._refs, "values": self._values, "pinned": self._pinned,
+               "pin": self._pinned.add, "free_append": self._free.append, "trap": _trap, "guest": self._calls,
+               "grow": functools.partial(self.grow, table), "fill": self._filler(table, label),
+               "get_label": f"table.get {label}", "set_label": f"table.set {label}",
+               "grow_label": f"table.grow {label}"}  # fmt: skip
+        return {
+            import_name("get", index): source_handler("table_get", "i", _TABLE_GET, env),
+            import_name("set", index): source_handler("table_set", "i, handle", _TABLE_SET, env),
+            import_name("grow", index): source_handler("table_grow", "handle, delta", _TABLE_GROW, env),
+            import_name("size", index): source_handler("table_size", "", _TABLE_SIZE, env),
+            import_name("fill", index): source_handler("table_fill", "i, handle, n", _TABLE_FILL, env),
+        }
 
-        def get(i: int) -> int:
-            i &= 0xFFFFFFFF
-            if i >= len(slots):
-                raise _trap(self._calls, "undefined table element", f"table.get {label}")
-            handle = slots[i]
-            if handle:
-                pinned.add(handle)
-            return handle
-
-        def set_(i: int, handle: int) -> None:
-            self.put(table, i, handle & 0xFFFFFFFF, f"table.set {label}")
-
-        def grow(handle: int, delta: int) -> int:
-            return self.grow(table, handle & 0xFFFFFFFF, delta, f"table.grow {label}")
-
-        def size() -> int:
-            return len(slots)
-
+    def _filler(self, table: HostTable, label: str) -> Callable[[int, int, int], None]:
         def fill(i: int, handle: int, n: int) -> None:
             i, n = i & 0xFFFFFFFF, n & 0xFFFFFFFF
-            if i + n > len(slots):
+            if i + n > len(table.slots):
                 raise _trap(self._calls, "undefined table element", f"table.fill {label}")
             for k in range(i, i + n):
                 self.put(table, k, handle & 0xFFFFFFFF, f"table.fill {label}")
 
-        return {
-            import_name("get", index): get,
-            import_name("set", index): set_,
-            import_name("grow", index): grow,
-            import_name("size", index): size,
-            import_name("fill", index): fill,
-        }
+        return fill
 
     def _global_swap(self, new: int, old: int) -> int:
         """``global.set`` of a mutable externref global: the global now refers to ``new``; ``old``
@@ -317,40 +378,40 @@ class HandleStore:
     # -- the boundary (original signatures) ------------------------------------------------------------------
     def wrap_import(self, handler: Callable[..., Any], original: FuncType) -> Callable[..., Any]:
         """``handler`` (over values, for the import's original signature) as the lowered import."""
-        ins = [self.value_of if t in _EXTERNREF else None for t in original.params]
-        outs = [self.mint if t in _EXTERNREF else None for t in original.results]
-        if not any(ins) and not any(outs):
-            return handler
-        single = len(outs) == 1
-
-        def lowered(*args: Any) -> Any:
-            values = [arg if lift is None else lift(arg) for lift, arg in zip(ins, args, strict=True)]
-            result = handler(*values)
-            if single:
-                return result if outs[0] is None else outs[0](result)
-            if not outs:
-                return result
-            return tuple(v if lower is None else lower(v) for lower, v in zip(outs, result, strict=True))
-
-        return lowered
+        return self._boundary(handler, original.params, original.results, lift_in=True)
 
     def wrap_export(self, function: Callable[..., Any], original: FuncType) -> Callable[..., Any]:
         """The engine's lowered export, called with values by the original signature."""
-        ins = [self.mint if t in _EXTERNREF else None for t in original.params]
-        outs = [self.value_of if t in _EXTERNREF else None for t in original.results]
+        return self._boundary(function, original.params, original.results, lift_in=False)
+
+    def _boundary(
+        self, inner: Callable[..., Any], params: tuple[str, ...], results: tuple[str, ...], *, lift_in: bool
+    ) -> Callable[..., Any]:
+        """``inner`` with its externref arguments and results converted, generated as source
+        for the signature (one frame, no per-call loops): an import lifts handles to values
+        on the way in and mints handles on the way out (``lift_in``), an export the reverse."""
+        ins = [t in _EXTERNREF for t in params]
+        outs = [t in _EXTERNREF for t in results]
         if not any(ins) and not any(outs):
-            return function
-        single = len(outs) == 1
-
-        def call(*args: Any) -> Any:
-            raw = function(*[arg if lower is None else lower(arg) for lower, arg in zip(ins, args, strict=True)])
-            if single:
-                return raw if outs[0] is None else outs[0](raw)
-            if not outs:
-                return raw
-            return tuple(v if lift is None else lift(v) for lift, v in zip(outs, raw, strict=True))
-
-        return call
+            return inner
+        into, out_of = (_LIFT, _MINT) if lift_in else (_MINT, _LIFT)
+        args = [f"a{k}" for k in range(len(params))]
+        body = [line.format(x=arg) for arg, ref in zip(args, ins, strict=True) if ref for line in into]
+        body.append(f"        r = inner({', '.join(args)})")
+        if len(results) > 1:
+            names = [f"r{k}" for k in range(len(results))]
+            body.append(f"        {', '.join(names)}, = r")
+            body += [line.format(x=name) for name, ref in zip(names, outs, strict=True) if ref for line in out_of]
+            body.append(f"        return ({', '.join(names)},)")
+        else:
+            body += [line.format(x="r") for line in out_of] if any(outs) else []
+            body.append("        return r")
+        budget = self._calls.budget
+        env = {"inner": inner, "values": self._values, "refs": self._refs, "pinned": self._pinned,
+               "pin": self._pinned.add, "free": self._free, "free_pop": self._free.pop,
+               "values_append": self._values.append, "refs_append": self._refs.append, "value_of": self.value_of,
+               "budget": budget, "charge": budget.charge, "SLOT": SLOT_BYTES}  # fmt: skip
+        return source_handler("lowered" if lift_in else "call", ", ".join(args), body, env)
 
     def wrappers(self, original: WasmModule) -> dict[str, Callable[[Callable[..., Any]], Callable[..., Any]]]:
         """Export name -> its wrapper, for the exports whose original signature has externref."""
