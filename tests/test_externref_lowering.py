@@ -694,3 +694,37 @@ def test_the_boundary_converts_multi_value_signatures_and_traps_on_a_dead_handle
             exported(k, 0)
     assert instance.context.calls.budget.used > used
     store.release_pinned()
+
+
+@pytest.mark.parametrize("engine", ["wasmtime", "wasmer-cranelift"])
+@pytest.mark.parametrize("bad, reason", [("seven", "expected an integer"), (2**40, "does not fit in i32")])
+def test_a_lowered_imports_bad_result_is_refused_as_on_native_externref(engine: str, bad: Any, reason: str) -> None:
+    """The lowered import's conversion runs inside the guard (one frame) and checks the handler's
+    other results as the guard does for a native externref import on wasmtime."""
+    imports = rw.Imports()
+    imports.register("wbg", "__wbg_make", lambda caller, n: {"made": n})
+    imports.register("wbg", "__wbg_describe", lambda caller, value: bad)
+    imports.register("wbg", "__wbg_pair", lambda caller, x, n: (x, n))
+    instance = rw.load(fixture_bytes(), engine=engine, imports=imports)
+    with pytest.raises(rw.HostResultError, match=reason) as refused:
+        instance.call("describe", "x")
+    assert refused.value.import_name == "wbg.__wbg_describe"
+    assert instance.import_calls["wbg.__wbg_describe"] == 1
+
+
+def test_a_lowered_import_links_as_one_frame_with_its_guard() -> None:
+    instance, store = _lowered_instance()
+    calls = instance.context.calls
+    lowered = store.wrap_import(lambda value: len(value), FuncType(("externref",), ("i32",)), "wbg.f")
+    linked = calls.guard("wbg.f", lowered, FuncType(("i32",), ("i32",)))
+    assert linked.__code__.co_name == "lowered" and hasattr(lowered, "guarded")
+    assert linked(store.mint("four")) == 4 and calls.import_calls["wbg.f"] == 1
+    with pytest.raises(rw.GuestTrap, match="not live"):
+        linked(12345)
+    assert calls.last_import == "wbg.f"
+    void_lowered = store.wrap_import(lambda v: v, FuncType(("externref",), ()), "wbg.g")
+    void = calls.guard("wbg.g", void_lowered, FuncType(("i32",), ()))
+    assert void(0) is None
+    with pytest.raises(rw.HostResultError, match="returns nothing"):
+        void(store.mint("not none"))
+    store.release_pinned()

@@ -39,7 +39,7 @@ from ..errors import GuestTrap, MissingRuntimeExport
 from ..js.values import UNDEFINED
 from ..limits import SLOT_BYTES
 from ..wasm import FuncType, WasmModule
-from .calls import GuestCalls
+from .calls import GuestCalls, result_checker
 from .guarded import source_handler
 
 #: The handle of null (``ref.null extern``), the value ``None``.
@@ -143,6 +143,15 @@ _MINT = [
     "            pin(h)",
     "            {x} = h",
 ]
+
+
+#: A lowered import's other result, ``{x}``, checked as the import guard checks it (an i32
+#: inline; ``check{k}`` raises ``HostResultError`` naming the import).
+_CHECK_I32 = [
+    "        if type({x}) is not int or not -2147483648 <= {x} <= 4294967295:",
+    "            {x} = check{k}({x})",
+]
+_CHECK = ["        {x} = check{k}({x})"]
 
 
 @attrs.define(eq=False)
@@ -376,42 +385,56 @@ class HandleStore:
         return copy
 
     # -- the boundary (original signatures) ------------------------------------------------------------------
-    def wrap_import(self, handler: Callable[..., Any], original: FuncType) -> Callable[..., Any]:
-        """``handler`` (over values, for the import's original signature) as the lowered import."""
-        return self._boundary(handler, original.params, original.results, lift_in=True)
+    def wrap_import(
+        self, handler: Callable[..., Any], original: FuncType, label: str = "<import>"
+    ) -> Callable[..., Any]:
+        """``handler`` (over values, for the import's original signature) as the lowered import
+        ``label``. Its other results are checked as the import guard checks them
+        (:func:`~realm_wasmer.host.calls.result_checker`): generated as source, the conversion
+        carries its guarded form, so the linker links guard, conversion and checks as one frame."""
+        return self._boundary(handler, original.params, original.results, label)
 
     def wrap_export(self, function: Callable[..., Any], original: FuncType) -> Callable[..., Any]:
         """The engine's lowered export, called with values by the original signature."""
-        return self._boundary(function, original.params, original.results, lift_in=False)
+        return self._boundary(function, original.params, original.results, None)
 
     def _boundary(
-        self, inner: Callable[..., Any], params: tuple[str, ...], results: tuple[str, ...], *, lift_in: bool
+        self, inner: Callable[..., Any], params: tuple[str, ...], results: tuple[str, ...], label: Optional[str]
     ) -> Callable[..., Any]:
         """``inner`` with its externref arguments and results converted, generated as source
-        for the signature (one frame, no per-call loops): an import lifts handles to values
-        on the way in and mints handles on the way out (``lift_in``), an export the reverse."""
+        for the signature (one frame, no per-call loops): an import (``label`` given) lifts
+        handles to values on the way in, mints handles for its externref results and checks
+        the others; an export does the reverse."""
         ins = [t in _EXTERNREF for t in params]
         outs = [t in _EXTERNREF for t in results]
         if not any(ins) and not any(outs):
             return inner
-        into, out_of = (_LIFT, _MINT) if lift_in else (_MINT, _LIFT)
+        importing = label is not None
+        into, out_of = (_LIFT, _MINT) if importing else (_MINT, _LIFT)
         args = [f"a{k}" for k in range(len(params))]
+        env: dict[str, Any] = {}
         body = [line.format(x=arg) for arg, ref in zip(args, ins, strict=True) if ref for line in into]
         body.append(f"        r = inner({', '.join(args)})")
+        names = [f"r{k}" for k in range(len(results))] if len(results) > 1 else ["r"] * len(results)
         if len(results) > 1:
-            names = [f"r{k}" for k in range(len(results))]
             body.append(f"        {', '.join(names)}, = r")
-            body += [line.format(x=name) for name, ref in zip(names, outs, strict=True) if ref for line in out_of]
-            body.append(f"        return ({', '.join(names)},)")
-        else:
-            body += [line.format(x="r") for line in out_of] if any(outs) else []
-            body.append("        return r")
+        for k, (name, valtype, ref) in enumerate(zip(names, results, outs, strict=True)):
+            if ref:
+                body += [line.format(x=name) for line in out_of]
+            elif importing:
+                env[f"check{k}"] = result_checker(FuncType((), (valtype,)), str(label))
+                body += [line.format(x=name, k=k) for line in (_CHECK_I32 if valtype == "i32" else _CHECK)]
+        if not results and importing:
+            env["check0"] = result_checker(FuncType((), ()), str(label))
+            body += ["        if r is not None:", "            r = check0(r)"]
+        body.append(f"        return ({', '.join(names)},)" if len(results) > 1 else "        return r")
         budget = self._calls.budget
-        env = {"inner": inner, "values": self._values, "refs": self._refs, "pinned": self._pinned,
-               "pin": self._pinned.add, "free": self._free, "free_pop": self._free.pop,
-               "values_append": self._values.append, "refs_append": self._refs.append, "value_of": self.value_of,
-               "budget": budget, "charge": budget.charge, "SLOT": SLOT_BYTES}  # fmt: skip
-        return source_handler("lowered" if lift_in else "call", ", ".join(args), body, env)
+        env.update({"inner": inner, "values": self._values, "refs": self._refs, "pinned": self._pinned,
+                    "pin": self._pinned.add, "free": self._free, "free_pop": self._free.pop,
+                    "values_append": self._values.append, "refs_append": self._refs.append,
+                    "value_of": self.value_of, "budget": budget, "charge": budget.charge,
+                    "SLOT": SLOT_BYTES})  # fmt: skip
+        return source_handler("lowered" if importing else "call", ", ".join(args), body, env)
 
     def wrappers(self, original: WasmModule) -> dict[str, Callable[[Callable[..., Any]], Callable[..., Any]]]:
         """Export name -> its wrapper, for the exports whose original signature has externref."""
