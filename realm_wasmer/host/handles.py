@@ -25,6 +25,11 @@ call ends, every pinned handle no slot refers to is released and its number
 reused. So ``stats()`` returns to its baseline after calls that leave no value
 in a table. Each handle and each table slot charges ``SLOT_BYTES`` to the
 instance's :class:`~realm_wasmer.limits.HostBudget` (``Limits.max_host_bytes``).
+
+Per crossing: the table intrinsics and the boundary conversions are generated as
+Python source (:mod:`realm_wasmer.host.guarded`), so each links as one frame with
+the import guard inlined; they are bound to the store's lists, which
+:meth:`HandleStore.restore` therefore refills in place.
 """
 
 from __future__ import annotations

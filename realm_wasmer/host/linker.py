@@ -3,7 +3,8 @@
 Each handler is wrapped twice: in the ``#[wasm_bindgen(catch)]`` semantics when
 the import catches (the glue's ``handleError``), and in the call guard of
 :class:`~realm_wasmer.host.calls.GuestCalls` (import counts, and which
-exception unwound through guest frames).
+exception unwound through guest frames). An import whose signature the externref
+lowering changed is converted (handles <-> values) inside the guard, not around it.
 """
 
 from __future__ import annotations
