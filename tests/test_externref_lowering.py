@@ -630,3 +630,101 @@ def test_a_package_through_its_own_glue_returns_to_baseline(corpus: dict, engine
     assert counts() == baseline
     if engine != "wasmtime":
         assert isinstance(instance.values, HandleStore) and baseline[1] == 4  # undefined x2, true, false
+
+
+def _lowered_instance(**options: Any) -> tuple[rw.Instance, HandleStore]:
+    instance = rw.load(fixture_bytes(), engine="wasmer-cranelift", imports=Host().imports(), **options)
+    store = instance.values
+    assert isinstance(store, HandleStore)
+    return instance, store
+
+
+def test_the_table_intrinsics_link_as_one_guarded_frame() -> None:
+    """Each lowered-table intrinsic carries its guarded form (host/guarded.py): linked, it is
+    one frame that counts the call under its import name."""
+    instance, store = _lowered_instance()
+    handlers = store.table_imports()
+    for operation in ("get", "set", "grow", "size", "fill"):
+        name = next(n for n in handlers if n.startswith(f"externref_{operation}_"))
+        linked = instance.context.calls.guard(f"t.{name}", handlers[name], FuncType(("i32",) * 3, ()))
+        assert linked.__code__.co_name == f"table_{operation}", name
+    before = dict(instance.import_calls)
+    instance.call("put", 1, "one")
+    assert instance.call("get", 1) == "one"
+    counted = {k: v - before.get(k, 0) for k, v in instance.import_calls.items() if v != before.get(k, 0)}
+    assert counted == {f"__realm_wasmer.{import_name('set', 0)}": 1, f"__realm_wasmer.{import_name('get', 0)}": 1}
+
+
+@pytest.mark.parametrize("export, args, label", [("put", (99, "x"), "table.set"), ("get", (99,), "table.get")])
+def test_an_out_of_range_table_access_traps_naming_it(export: str, args: tuple[Any, ...], label: str) -> None:
+    instance, store = _lowered_instance()
+    baseline = store.handle_count()
+    with pytest.raises(rw.GuestTrap) as trapped:
+        instance.call(export, *args)
+    assert trapped.value.message == "undefined table element"
+    assert trapped.value.export == export and label in str(trapped.value.last_import)
+    assert store.handle_count() == baseline, "the trapped call's pins were released"
+
+
+def test_the_boundary_converts_multi_value_signatures_and_traps_on_a_dead_handle() -> None:
+    """wrap_import/wrap_export are generated per signature: externref positions convert, the
+    others pass as they are, a handle that is not live traps, a value crossing charges the budget."""
+    instance, store = _lowered_instance(limits=rw.Limits(max_host_bytes=4096))
+    seen: list[Any] = []
+
+    def handler(value: Any, n: int) -> tuple[Any, int]:
+        seen.append(value)
+        return [value], n + 1
+
+    lowered = store.wrap_import(handler, FuncType(("externref", "i32"), ("externref", "i32")))
+    handle = store.mint("v")
+    out, n = lowered(handle, 41)
+    assert seen == ["v"] and n == 42 and out not in (0, handle) and store.value_of(out) == ["v"]
+    assert lowered(0, 1)[0] != 0 and seen[-1] is None  # null in; a list out is a new handle
+    assert store.wrap_import(lambda v: None, FuncType(("externref",), ("externref",)))(handle) == 0
+    store.release_pinned()
+    with pytest.raises(rw.GuestTrap, match="not live"):
+        lowered(handle, 0)
+    exported = store.wrap_export(lambda h, k: (h, k), FuncType(("externref", "i32"), ("externref", "i32")))
+    assert exported("x", 7) == ("x", 7) and exported(None, 1) == (None, 1)
+    store.release_pinned()
+    used = instance.context.calls.budget.used
+    with pytest.raises(rw.ResourceExhausted, match="max_host_bytes"):
+        for k in range(10_000):
+            exported(k, 0)
+    assert instance.context.calls.budget.used > used
+    store.release_pinned()
+
+
+@pytest.mark.parametrize("engine", ["wasmtime", "wasmer-cranelift"])
+@pytest.mark.parametrize("bad, reason", [("seven", "expected an integer"), (2**40, "does not fit in i32")])
+def test_a_lowered_imports_bad_result_is_refused_as_on_native_externref(engine: str, bad: Any, reason: str) -> None:
+    """The lowered import's conversion runs inside the guard (one frame) and checks the handler's
+    other results as the guard does for a native externref import on wasmtime."""
+    imports = rw.Imports()
+    imports.register("wbg", "__wbg_make", lambda caller, n: {"made": n})
+    imports.register("wbg", "__wbg_describe", lambda caller, value: bad)
+    imports.register("wbg", "__wbg_pair", lambda caller, x, n: (x, n))
+    instance = rw.load(fixture_bytes(), engine=engine, imports=imports)
+    with pytest.raises(rw.HostResultError, match=reason) as refused:
+        instance.call("describe", "x")
+    assert refused.value.import_name == "wbg.__wbg_describe"
+    assert instance.import_calls["wbg.__wbg_describe"] == 1
+
+
+def test_a_lowered_import_links_as_one_frame_with_its_guard() -> None:
+    instance, store = _lowered_instance()
+    calls = instance.context.calls
+    lowered = store.wrap_import(lambda value: len(value), FuncType(("externref",), ("i32",)), "wbg.f")
+    linked = calls.guard("wbg.f", lowered, FuncType(("i32",), ("i32",)))
+    assert linked.__code__.co_name == "lowered" and hasattr(lowered, "guarded")
+    assert linked(store.mint("four")) == 4 and calls.import_calls["wbg.f"] == 1
+    with pytest.raises(rw.GuestTrap, match="not live"):
+        linked(12345)
+    assert calls.last_import == "wbg.f"
+    void_lowered = store.wrap_import(lambda v: v, FuncType(("externref",), ()), "wbg.g")
+    void = calls.guard("wbg.g", void_lowered, FuncType(("i32",), ()))
+    assert void(0) is None
+    with pytest.raises(rw.HostResultError, match="returns nothing"):
+        void(store.mint("not none"))
+    store.release_pinned()

@@ -25,6 +25,11 @@ call ends, every pinned handle no slot refers to is released and its number
 reused. So ``stats()`` returns to its baseline after calls that leave no value
 in a table. Each handle and each table slot charges ``SLOT_BYTES`` to the
 instance's :class:`~realm_wasmer.limits.HostBudget` (``Limits.max_host_bytes``).
+
+Per crossing: the table intrinsics and the boundary conversions are generated as
+Python source (:mod:`realm_wasmer.host.guarded`), so each links as one frame with
+the import guard inlined; they are bound to the store's lists, which
+:meth:`HandleStore.restore` therefore refills in place.
 """
 
 from __future__ import annotations
@@ -39,7 +44,8 @@ from ..errors import GuestTrap, MissingRuntimeExport
 from ..js.values import UNDEFINED
 from ..limits import SLOT_BYTES
 from ..wasm import FuncType, WasmModule
-from .calls import GuestCalls
+from .calls import GuestCalls, result_checker
+from .guarded import source_handler
 
 #: The handle of null (``ref.null extern``), the value ``None``.
 NULL = 0
@@ -72,6 +78,85 @@ def import_name(operation: str, table: int, source: Optional[int] = None) -> str
 def _trap(calls: GuestCalls, message: str, label: str) -> GuestTrap:
     """What a trapping table instruction raises (the engine would have trapped)."""
     return GuestTrap(calls.budget.export or "<call>", message, label)
+
+
+#: Bodies of the lowered tables' intrinsics (host/guarded.py; indentation 8). Names: the table's
+#: ``slots``, the store's ``refs``/``values``/``pinned`` lists (restored in place, so bound once).
+#: ``table.get``: the handle read is pinned (the guest's ``take`` clears the slot before it uses it).
+_TABLE_GET = [
+    "        i &= 0xFFFFFFFF",
+    "        if i >= len(slots):",
+    "            raise trap(guest, 'undefined table element', get_label)",
+    "        handle = slots[i]",
+    "        if handle:",
+    "            pin(handle)",
+    "        return handle",
+]
+#: ``table.set``: :meth:`HandleStore.put` inlined (retain the new handle, release the old one).
+_TABLE_SET = [
+    "        i &= 0xFFFFFFFF",
+    "        if i >= len(slots):",
+    "            raise trap(guest, 'undefined table element', set_label)",
+    "        handle &= 0xFFFFFFFF",
+    "        old = slots[i]",
+    "        if handle:",
+    "            refs[handle] += 1",
+    "        slots[i] = handle",
+    "        if old:",
+    "            left = refs[old] - 1",
+    "            refs[old] = left",
+    "            if not left and old not in pinned:",
+    "                values[old] = None",
+    "                free_append(old)",
+    "        return None",
+]
+_TABLE_GROW = ["        return grow(handle & 0xFFFFFFFF, delta, grow_label)"]
+_TABLE_SIZE = ["        return len(slots)"]
+_TABLE_FILL = ["        return fill(i, handle, n)"]
+
+
+#: A handle the guest passed, ``{x}``, lifted to its value in place (:meth:`HandleStore.value_of`
+#: inlined; a handle that is not live goes to ``value_of``, which traps).
+_LIFT = [
+    "        if {x}:",
+    "            {x} &= 0xFFFFFFFF",
+    "            if {x} < len(values) and (refs[{x}] or {x} in pinned):",
+    "                {x} = values[{x}]",
+    "            else:",
+    "                {x} = value_of({x})",
+    "        else:",
+    "            {x} = None",
+]
+#: A value, ``{x}``, minted a pinned handle in place (:meth:`HandleStore.mint` inlined, its
+#: ``max_host_bytes`` charge too: ``charge`` only raises, naming the import).
+_MINT = [
+    "        if {x} is None:",
+    "            {x} = 0",
+    "        else:",
+    "            used = budget.used + SLOT",
+    "            limit = budget.limit",
+    "            if limit is not None and used > limit:",
+    "                charge(SLOT, 'externref handle')",
+    "            budget.used = used",
+    "            if free:",
+    "                h = free_pop()",
+    "                values[h] = {x}",
+    "            else:",
+    "                h = len(values)",
+    "                values_append({x})",
+    "                refs_append(0)",
+    "            pin(h)",
+    "            {x} = h",
+]
+
+
+#: A lowered import's other result, ``{x}``, checked as the import guard checks it (an i32
+#: inline; ``check{k}`` raises ``HostResultError`` naming the import).
+_CHECK_I32 = [
+    "        if type({x}) is not int or not -2147483648 <= {x} <= 4294967295:",
+    "            {x} = check{k}({x})",
+]
+_CHECK = ["        {x} = check{k}({x})"]
 
 
 @attrs.define(eq=False)
@@ -254,42 +339,32 @@ class HandleStore:
     def _imports_of(
         self, index: int, table: HostTable, import_name: Callable[..., str]
     ) -> dict[str, Callable[..., Any]]:
-        slots = table.slots
-        pinned = self._pinned
+        """The table's intrinsics, each generated as source (host/guarded.py): linked as an
+        import, one frame with the guard inlined (css_inline calls get/set ~127 times per
+        ``inline``)."""
         label = f"table {index}"
+        env = {"slots": table.slots, "refs": self._refs, "values": self._values, "pinned": self._pinned,
+               "pin": self._pinned.add, "free_append": self._free.append, "trap": _trap, "guest": self._calls,
+               "grow": functools.partial(self.grow, table), "fill": self._filler(table, label),
+               "get_label": f"table.get {label}", "set_label": f"table.set {label}",
+               "grow_label": f"table.grow {label}"}  # fmt: skip
+        return {
+            import_name("get", index): source_handler("table_get", "i", _TABLE_GET, env),
+            import_name("set", index): source_handler("table_set", "i, handle", _TABLE_SET, env),
+            import_name("grow", index): source_handler("table_grow", "handle, delta", _TABLE_GROW, env),
+            import_name("size", index): source_handler("table_size", "", _TABLE_SIZE, env),
+            import_name("fill", index): source_handler("table_fill", "i, handle, n", _TABLE_FILL, env),
+        }
 
-        def get(i: int) -> int:
-            i &= 0xFFFFFFFF
-            if i >= len(slots):
-                raise _trap(self._calls, "undefined table element", f"table.get {label}")
-            handle = slots[i]
-            if handle:
-                pinned.add(handle)
-            return handle
-
-        def set_(i: int, handle: int) -> None:
-            self.put(table, i, handle & 0xFFFFFFFF, f"table.set {label}")
-
-        def grow(handle: int, delta: int) -> int:
-            return self.grow(table, handle & 0xFFFFFFFF, delta, f"table.grow {label}")
-
-        def size() -> int:
-            return len(slots)
-
+    def _filler(self, table: HostTable, label: str) -> Callable[[int, int, int], None]:
         def fill(i: int, handle: int, n: int) -> None:
             i, n = i & 0xFFFFFFFF, n & 0xFFFFFFFF
-            if i + n > len(slots):
+            if i + n > len(table.slots):
                 raise _trap(self._calls, "undefined table element", f"table.fill {label}")
             for k in range(i, i + n):
                 self.put(table, k, handle & 0xFFFFFFFF, f"table.fill {label}")
 
-        return {
-            import_name("get", index): get,
-            import_name("set", index): set_,
-            import_name("grow", index): grow,
-            import_name("size", index): size,
-            import_name("fill", index): fill,
-        }
+        return fill
 
     def _global_swap(self, new: int, old: int) -> int:
         """``global.set`` of a mutable externref global: the global now refers to ``new``; ``old``
@@ -315,42 +390,56 @@ class HandleStore:
         return copy
 
     # -- the boundary (original signatures) ------------------------------------------------------------------
-    def wrap_import(self, handler: Callable[..., Any], original: FuncType) -> Callable[..., Any]:
-        """``handler`` (over values, for the import's original signature) as the lowered import."""
-        ins = [self.value_of if t in _EXTERNREF else None for t in original.params]
-        outs = [self.mint if t in _EXTERNREF else None for t in original.results]
-        if not any(ins) and not any(outs):
-            return handler
-        single = len(outs) == 1
-
-        def lowered(*args: Any) -> Any:
-            values = [arg if lift is None else lift(arg) for lift, arg in zip(ins, args, strict=True)]
-            result = handler(*values)
-            if single:
-                return result if outs[0] is None else outs[0](result)
-            if not outs:
-                return result
-            return tuple(v if lower is None else lower(v) for lower, v in zip(outs, result, strict=True))
-
-        return lowered
+    def wrap_import(
+        self, handler: Callable[..., Any], original: FuncType, label: str = "<import>"
+    ) -> Callable[..., Any]:
+        """``handler`` (over values, for the import's original signature) as the lowered import
+        ``label``. Its other results are checked as the import guard checks them
+        (:func:`~realm_wasmer.host.calls.result_checker`): generated as source, the conversion
+        carries its guarded form, so the linker links guard, conversion and checks as one frame."""
+        return self._boundary(handler, original.params, original.results, label)
 
     def wrap_export(self, function: Callable[..., Any], original: FuncType) -> Callable[..., Any]:
         """The engine's lowered export, called with values by the original signature."""
-        ins = [self.mint if t in _EXTERNREF else None for t in original.params]
-        outs = [self.value_of if t in _EXTERNREF else None for t in original.results]
+        return self._boundary(function, original.params, original.results, None)
+
+    def _boundary(
+        self, inner: Callable[..., Any], params: tuple[str, ...], results: tuple[str, ...], label: Optional[str]
+    ) -> Callable[..., Any]:
+        """``inner`` with its externref arguments and results converted, generated as source
+        for the signature (one frame, no per-call loops): an import (``label`` given) lifts
+        handles to values on the way in, mints handles for its externref results and checks
+        the others; an export does the reverse."""
+        ins = [t in _EXTERNREF for t in params]
+        outs = [t in _EXTERNREF for t in results]
         if not any(ins) and not any(outs):
-            return function
-        single = len(outs) == 1
-
-        def call(*args: Any) -> Any:
-            raw = function(*[arg if lower is None else lower(arg) for lower, arg in zip(ins, args, strict=True)])
-            if single:
-                return raw if outs[0] is None else outs[0](raw)
-            if not outs:
-                return raw
-            return tuple(v if lift is None else lift(v) for lift, v in zip(outs, raw, strict=True))
-
-        return call
+            return inner
+        importing = label is not None
+        into, out_of = (_LIFT, _MINT) if importing else (_MINT, _LIFT)
+        args = [f"a{k}" for k in range(len(params))]
+        env: dict[str, Any] = {}
+        body = [line.format(x=arg) for arg, ref in zip(args, ins, strict=True) if ref for line in into]
+        body.append(f"        r = inner({', '.join(args)})")
+        names = [f"r{k}" for k in range(len(results))] if len(results) > 1 else ["r"] * len(results)
+        if len(results) > 1:
+            body.append(f"        {', '.join(names)}, = r")
+        for k, (name, valtype, ref) in enumerate(zip(names, results, outs, strict=True)):
+            if ref:
+                body += [line.format(x=name) for line in out_of]
+            elif importing:
+                env[f"check{k}"] = result_checker(FuncType((), (valtype,)), str(label))
+                body += [line.format(x=name, k=k) for line in (_CHECK_I32 if valtype == "i32" else _CHECK)]
+        if not results and importing:
+            env["check0"] = result_checker(FuncType((), ()), str(label))
+            body += ["        if r is not None:", "            r = check0(r)"]
+        body.append(f"        return ({', '.join(names)},)" if len(results) > 1 else "        return r")
+        budget = self._calls.budget
+        env.update({"inner": inner, "values": self._values, "refs": self._refs, "pinned": self._pinned,
+                    "pin": self._pinned.add, "free": self._free, "free_pop": self._free.pop,
+                    "values_append": self._values.append, "refs_append": self._refs.append,
+                    "value_of": self.value_of, "budget": budget, "charge": budget.charge,
+                    "SLOT": SLOT_BYTES})  # fmt: skip
+        return source_handler("lowered" if importing else "call", ", ".join(args), body, env)
 
     def wrappers(self, original: WasmModule) -> dict[str, Callable[[Callable[..., Any]], Callable[..., Any]]]:
         """Export name -> its wrapper, for the exports whose original signature has externref."""

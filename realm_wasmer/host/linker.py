@@ -3,7 +3,8 @@
 Each handler is wrapped twice: in the ``#[wasm_bindgen(catch)]`` semantics when
 the import catches (the glue's ``handleError``), and in the call guard of
 :class:`~realm_wasmer.host.calls.GuestCalls` (import counts, and which
-exception unwound through guest frames).
+exception unwound through guest frames). An import whose signature the externref
+lowering changed is converted (handles <-> values) inside the guard, not around it.
 """
 
 from __future__ import annotations
@@ -48,11 +49,13 @@ def link(ctx: HostContext, chain: Sequence[Resolver]) -> tuple[Resolved, dict[tu
     functions = {}
     for key, (request, resolution) in resolutions.items():
         label = f"{request.module}.{request.name}"
-        handler = ctx.calls.guard(label, catching(ctx, request, resolution), request.signature)
+        handler = catching(ctx, request, resolution)
         signature = running[key]
-        if signature != request.signature and isinstance(values, HandleStore):
-            handler = values.wrap_import(handler, request.signature)
         assert isinstance(signature, FuncType)
+        if signature != request.signature and isinstance(values, HandleStore):
+            # converted inside the guard: the conversion is generated with the guard inlined (one frame)
+            handler = values.wrap_import(handler, request.signature, label)
+        handler = ctx.calls.guard(label, handler, signature)
         functions[key] = HostFunction(signature, handler)
     return resolutions, functions
 
