@@ -83,16 +83,19 @@ class Region:
             f"    {a}._slot_depth = _sd",
         ]
 
-    def wrap(self, body: list[str]) -> list[str]:
-        """``body`` (which makes the crossings of :meth:`call`) inside the guarded region."""
+    def wrap(self, body: list[str], refused: Optional[list[str]] = None) -> list[str]:
+        """``body`` (which makes the crossings of :meth:`call`) inside the guarded region.
+        ``refused``: lines run instead of ``_refuse()`` when the gate is shut (poisoned, or a
+        foreign thread); they must return or raise."""
         if not self.names:
             return body
         g, calls = self.g, self.calls
         c = g.add(calls, "calls")
         budget, export = g.add(calls.budget, "budget"), g.add(self.export, "export")
         return [
-            f"if {c}.poisoned_by is not None or {g.add(threading.get_ident, 'ident')}() != {calls.owner!r}: "
-            f"{c}._refuse()",
+            # The poison and owner checks as one comparison (GuestCalls._gate).
+            f"if {g.add(threading.get_ident, 'ident')}() != {c}._gate:",
+            *("    " + line for line in (refused or [f"{c}._refuse()"])),
             f"_d = {c}._depth",
             # The outermost resets, each stored only when it changes (a load is cheaper than a
             # store on GuestCalls; a call that imported nothing leaves them as they were).

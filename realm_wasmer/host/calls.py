@@ -116,7 +116,16 @@ class _Unbound:
 
 
 class GuestCalls:
-    """Calling the guest's exports, and the bookkeeping of one instance's calls."""
+    """Calling the guest's exports, and the bookkeeping of one instance's calls.
+
+    Slotted: every crossing reads and writes a few of these attributes (a slot is
+    reached faster than an instance dict entry)."""
+
+    __slots__ = (
+        "_module", "_engine", "_arity", "_callables", "_callers", "_depth", "_last_import", "_host_exception",
+        "_owner", "_owner_name", "_poisoned_by", "_gate", "calls", "import_calls", "lock", "after_outermost",
+        "budget", "export_wrappers", "__weakref__",
+    )
 
     def __init__(self, module: WasmModule) -> None:
         self._module = module
@@ -133,9 +142,12 @@ class GuestCalls:
         #: The thread that owns a thread-affine engine instance (None: any thread).
         self._owner: Optional[int] = None
         self._owner_name = ""
-        #: Why the instance may be inconsistent: a trap, or a host exception that
-        #: unwound through guest frames (Rust destructors and RefCell guards skipped).
-        self.poisoned_by: Optional[RealmWasmerError] = None
+        #: Why the instance may be inconsistent (:attr:`poisoned_by`).
+        self._poisoned_by: Optional[RealmWasmerError] = None
+        #: The poison and owner checks as one comparison, ``get_ident() != _gate``: the
+        #: owner's thread id while the instance is usable on a thread-affine engine, else
+        #: None (no thread id equals it: refused, and :meth:`_refuse` says why).
+        self._gate: Optional[int] = None
         #: Export calls made (host -> guest), and import calls by ``module.name``.
         self.calls = 0
         self.import_calls: dict[str, int] = ImportCounts()
@@ -157,6 +169,21 @@ class GuestCalls:
         if engine_instance.thread_affine:
             self._owner = threading.get_ident()
             self._owner_name = threading.current_thread().name
+        self._set_gate()
+
+    @property
+    def poisoned_by(self) -> Optional[RealmWasmerError]:
+        """Why the instance may be inconsistent: a trap, or a host exception that unwound
+        through guest frames (Rust destructors and RefCell guards skipped); None while usable."""
+        return self._poisoned_by
+
+    @poisoned_by.setter
+    def poisoned_by(self, error: Optional[RealmWasmerError]) -> None:
+        self._poisoned_by = error
+        self._set_gate()
+
+    def _set_gate(self) -> None:
+        self._gate = self._owner if self._poisoned_by is None else None
 
     def check_thread(self) -> None:
         """Refuse a call from another thread than the owner's, on engines bound to one."""
@@ -205,7 +232,7 @@ class GuestCalls:
 
         On a thread-affine engine (wasmer) the export's bound :meth:`caller` makes the
         call once the arity is checked; elsewhere the call runs under the lock."""
-        if self.poisoned_by is not None or (self._owner is not None and threading.get_ident() != self._owner):
+        if self._poisoned_by is not None or (self._owner is not None and threading.get_ident() != self._owner):
             self._refuse()
         entry = self._callables.get(export)
         if entry is None:
@@ -269,11 +296,11 @@ class GuestCalls:
         if not engine.thread_affine:
             checked = self.call  # its checks, then the call under the lock
             return lambda *args: checked(export, *args)
-        owner, get_ident, failed = self._owner, threading.get_ident, self._failed
+        get_ident, failed = threading.get_ident, self._failed
         budget, hooks = self.budget, self.after_outermost
 
         def call(*args: Any) -> Any:
-            if self.poisoned_by is not None or get_ident() != owner:
+            if get_ident() != self._gate:  # poisoned, or not the owner's thread
                 self._refuse()
             depth = self._depth
             if not depth:
