@@ -43,6 +43,8 @@ class ImportCounts(dict[str, int]):
         return 0
 
 
+_get_ident = threading.get_ident
+
 _RANGES = {"i32": (-(1 << 31), (1 << 32) - 1), "i64": (-(1 << 63), (1 << 64) - 1)}
 
 
@@ -232,8 +234,8 @@ class GuestCalls:
 
         On a thread-affine engine (wasmer) the export's bound :meth:`caller` makes the
         call once the arity is checked; elsewhere the call runs under the lock."""
-        if self._poisoned_by is not None or (self._owner is not None and threading.get_ident() != self._owner):
-            self._refuse()
+        if _get_ident() != self._gate and (self._poisoned_by is not None or self._owner is not None):
+            self._refuse()  # poisoned, or not the owner's thread (one comparison while usable on wasmer)
         entry = self._callables.get(export)
         if entry is None:
             entry = self._entry(export)
@@ -296,18 +298,22 @@ class GuestCalls:
         if not engine.thread_affine:
             checked = self.call  # its checks, then the call under the lock
             return lambda *args: checked(export, *args)
-        get_ident, failed = threading.get_ident, self._failed
+        get_ident, failed = _get_ident, self._failed
         budget, hooks = self.budget, self.after_outermost
 
         def call(*args: Any) -> Any:
             if get_ident() != self._gate:  # poisoned, or not the owner's thread
                 self._refuse()
             depth = self._depth
-            if not depth:
-                self._last_import = None
-                self._host_exception = None
-                budget.used = 0
-                budget.export = export
+            if not depth:  # the outermost resets, each stored only when it changes (as in regions)
+                if self._last_import is not None:
+                    self._last_import = None
+                if self._host_exception is not None:
+                    self._host_exception = None
+                if budget.used:
+                    budget.used = 0
+                if budget.export is not export:
+                    budget.export = export
             self._depth = depth + 1
             self.calls += 1
             try:
