@@ -375,3 +375,19 @@ def test_a_poisoned_instance_still_names_a_foreign_caller() -> None:
         assert refused.caller == "foreign" and refused.owner == threading.current_thread().name
     realm.free()  # on the owner's thread: a poisoned instance closes the handle, calls nothing
     assert realm.closed
+
+
+def test_bound_calls_reset_the_last_import_per_outermost_call(engine: str) -> None:
+    """The outermost resets of the bound paths (a region, or the bound callers elsewhere):
+    a call that imports nothing leaves no last import and no pending host exception of an
+    earlier call (as an import call that raised leaves them: the label, then the pair)."""
+    m = _bound(engine)
+    calls = m.instance.context.calls
+    realm = m.Realm()
+    for call in (lambda: m.rt_string("x"), lambda: realm.maxTokens, lambda: m.rt_i32(1)):
+        calls._last_import, calls._host_exception = "env.earlier", ("env.earlier", LookupError("earlier"))
+        imports = sum(calls.import_calls.values())
+        call()
+        assert sum(calls.import_calls.values()) == imports  # imported nothing...
+        assert calls.last_import is None and calls._host_exception is None  # ...so nothing is left
+    assert not m.instance.poisoned

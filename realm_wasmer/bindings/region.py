@@ -98,10 +98,13 @@ class Region:
             *("    " + line for line in (refused or [f"{c}._refuse()"])),
             f"_d = {c}._depth",
             # The outermost resets, each stored only when it changes (a load is cheaper than a
-            # store on GuestCalls; a call that imported nothing leaves them as they were).
+            # store; a call that imported nothing leaves them as they were). A pending host
+            # exception is only ever recorded by an import call, which first names itself in
+            # _last_import (a "module.name" label: never falsy), so it is looked at only then.
             "if not _d:",
-            f"    if {c}._last_import is not None: {c}._last_import = None",
-            f"    if {c}._host_exception is not None: {c}._host_exception = None",
+            f"    if {c}._last_import:",
+            f"        {c}._last_import = None",
+            f"        if {c}._host_exception: {c}._host_exception = None",
             f"    if {budget}.used: {budget}.used = 0",
             f"    if {budget}.export is not {export}: {budget}.export = {export}",
             f"{c}._depth = _d + 1",

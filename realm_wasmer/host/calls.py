@@ -139,6 +139,10 @@ class GuestCalls:
         #: export name -> its bound caller (:meth:`caller`), made once.
         self._callers: dict[str, Callable[..., Any]] = {}
         self._depth = 0
+        #: The import the guest called last (its ``module.name`` label), and the exception an
+        #: import handler raised, with its label. Only an import call records an exception,
+        #: and it names itself in ``_last_import`` first; every reset clears both. So while
+        #: ``_last_import`` is None no exception is pending (the outermost resets rely on it).
         self._last_import: Optional[str] = None
         self._host_exception: Optional[tuple[str, BaseException]] = None
         #: The thread that owns a thread-affine engine instance (None: any thread).
@@ -306,10 +310,10 @@ class GuestCalls:
                 self._refuse()
             depth = self._depth
             if not depth:  # the outermost resets, each stored only when it changes (as in regions)
-                if self._last_import is not None:
+                if self._last_import:  # a pending host exception only ever follows it
                     self._last_import = None
-                if self._host_exception is not None:
-                    self._host_exception = None
+                    if self._host_exception:
+                        self._host_exception = None
                 if budget.used:
                     budget.used = 0
                 if budget.export is not export:
