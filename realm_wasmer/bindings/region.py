@@ -75,7 +75,10 @@ class Region:
                      f"{g.add(clear, 'clear')}(v, slot, {zeros})", stage, call, f"f = {unpack}(v, slot)"]  # fmt: skip
         return [
             f"_sd = {a}._slot_depth",
-            f"slot = {slots}[_sd] if _sd < len({slots}) else {a}.slot_at(_sd)",
+            "try:",  # the slot of this depth is there but the first time (no len() per call)
+            f"    slot = {slots}[_sd]",
+            "except IndexError:",
+            f"    slot = {a}.slot_at(_sd)",
             f"{a}._slot_depth = _sd + 1",
             "try:",
             *("    " + line for line in inner),
