@@ -13,6 +13,7 @@ the bound callers as before.
 
 from __future__ import annotations
 
+import struct
 import threading
 from typing import Any, Callable, Optional
 
@@ -59,20 +60,27 @@ class Region:
         depth (in the region: the owner's thread, so no lock), then unpacking its first
         ``size`` bytes into ``f``, read through the view left in ``v`` (memory keeps its
         base when it grows: a view covering the slot before the call still covers it).
-        ``clear``: a ``pack_into`` that zeroes the slot before the call."""
+        ``clear``: a ``pack_into`` that zeroes the slot before the call. Both are a
+        :class:`struct.Struct`'s: a view too short for the slot raises ``struct.error``
+        (``TypeError`` for ``pack_into`` on the read-only empty view memory starts with),
+        and only then is the range checked (``GuestMemory.trusted``: the view refreshed,
+        or :class:`~realm_wasmer.errors.GuestMemoryError`), not with ``len()`` per call."""
         stage, guest = self.call(export)
         g = self.g
         a, slots = g.add(abi, "abi"), g.add(abi.slot_list, "slots")
         view, trusted = g.add(memory, "memory"), g.add(memory.trusted, "trusted")
-        unpack = g.add(unpack_from, "unpack")
+        unpack, short = g.add(unpack_from, "unpack"), g.add((struct.error, TypeError), "short")
         call = f"{guest}(slot{', ' if raws else ''}{raws})"
         if clear is None:
             inner = [stage, call, f"v = {view}.trusted_view",
-                     f"f = {unpack}(v if slot + {size} <= len(v) else {trusted}(slot, {size}), slot)"]  # fmt: skip
+                     "try:", f"    f = {unpack}(v, slot)",
+                     f"except {short}:", f"    f = {unpack}({trusted}(slot, {size}), slot)"]  # fmt: skip
         else:
             zeros = ", ".join(["0"] * len(unpack_from(bytes(size), 0)))
-            inner = [f"v = {view}.trusted_view", f"if slot + {size} > len(v): v = {trusted}(slot, {size})",
-                     f"{g.add(clear, 'clear')}(v, slot, {zeros})", stage, call, f"f = {unpack}(v, slot)"]  # fmt: skip
+            pack = f"{g.add(clear, 'clear')}(v, slot, {zeros})"
+            inner = [f"v = {view}.trusted_view", "try:", f"    {pack}",
+                     f"except {short}:", f"    v = {trusted}(slot, {size})", f"    {pack}",
+                     stage, call, f"f = {unpack}(v, slot)"]  # fmt: skip
         return [
             f"_sd = {a}._slot_depth",
             "try:",  # the slot of this depth is there but the first time (no len() per call)
