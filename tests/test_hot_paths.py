@@ -337,3 +337,57 @@ def test_a_bound_objects_handle_is_a_face_of_its_own_state() -> None:
     assert dropped.handle.ptr
     del dropped
     assert stats().objects_live == live  # freed on the drop, not by the garbage collector
+
+
+def test_poisoned_by_shuts_every_path_and_restore_reopens_it(engine: str) -> None:
+    """``GuestCalls.poisoned_by`` (set by a trap, or from outside as the JS runtime does) is
+    what the one-comparison gate of the bound callers and regions follows: every path is
+    refused while it is set, and usable again once it is cleared (as ``Instance.restore`` does)."""
+    m = _bound(engine)
+    instance, calls = m.instance, m.instance.context.calls
+    expected = m.rt_i32(41)
+    paths: list[Callable[[], Any]] = [
+        lambda: m.rt_i32(41), lambda: instance.call("rt_i32", 41), lambda: calls.caller("rt_i32")(41), m.Realm,
+        lambda: m.rt_string("x"),
+    ]
+    calls.poisoned_by = rw.RealmWasmerError("poisoned from outside")
+    assert instance.poisoned
+    for path in paths:
+        with pytest.raises(rw.PoisonedInstance, match="poisoned from outside"):
+            path()
+    calls.poisoned_by = None
+    assert not instance.poisoned
+    assert m.rt_i32(41) == instance.call("rt_i32", 41) == calls.caller("rt_i32")(41) == expected
+    assert m.rt_string("abc") == "cba"
+    m.Realm().free()
+
+
+def test_a_poisoned_instance_still_names_a_foreign_caller() -> None:
+    """The thread check comes first when the gate is shut: a foreign thread calling a
+    poisoned instance is told it is foreign, naming both threads (as before the gate)."""
+    m = _bound("wasmer-cranelift")
+    calls = m.instance.context.calls
+    realm = m.Realm()
+    calls.poisoned_by = rw.RealmWasmerError("poisoned")
+    for path in (lambda: m.rt_i32(1), lambda: m.instance.call("rt_i32", 1), m.Realm):
+        refused = _in_thread(path)
+        assert isinstance(refused, rw.ForeignThread)
+        assert refused.caller == "foreign" and refused.owner == threading.current_thread().name
+    realm.free()  # on the owner's thread: a poisoned instance closes the handle, calls nothing
+    assert realm.closed
+
+
+def test_bound_calls_reset_the_last_import_per_outermost_call(engine: str) -> None:
+    """The outermost resets of the bound paths (a region, or the bound callers elsewhere):
+    a call that imports nothing leaves no last import and no pending host exception of an
+    earlier call (as an import call that raised leaves them: the label, then the pair)."""
+    m = _bound(engine)
+    calls = m.instance.context.calls
+    realm = m.Realm()
+    for call in (lambda: m.rt_string("x"), lambda: realm.maxTokens, lambda: m.rt_i32(1)):
+        calls._last_import, calls._host_exception = "env.earlier", ("env.earlier", LookupError("earlier"))
+        imports = sum(calls.import_calls.values())
+        call()
+        assert sum(calls.import_calls.values()) == imports  # imported nothing...
+        assert calls.last_import is None and calls._host_exception is None  # ...so nothing is left
+    assert not m.instance.poisoned

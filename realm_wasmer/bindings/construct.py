@@ -85,13 +85,14 @@ def compile_close(kind: HandleKind, fallback: Callable[[Any], None], label: str)
     disown = ["self._wbg_closed = True"]
     if kind.registry is not None:
         disown.append(f"{g.add(kind.registry, 'registry')}.count -= 1")
+    c = g.add(calls, "calls")
+    refused = [  # poisoned: closed, nothing called (its memory is discarded on reset()); else a foreign thread
+        f"if {c}._poisoned_by is not None:", *("    " + line for line in disown), "    return", f"{c}._refuse()",
+    ]
     lines = [
         "if self._wbg_closed: return",
         f"if self._wbg_kind is not {g.add(kind, 'kind')}: return {g.add(fallback, 'fallback')}(self)",
-        f"if {g.add(calls, 'calls')}.poisoned_by is not None:",  # its memory is discarded on reset()
-        *("    " + line for line in disown),
-        "    return",
-        *region.wrap([*disown, stage, f"{free}(self._wbg_ptr{', 0' if kind.free_arity == 2 else ''})"]),
+        *region.wrap([*disown, stage, f"{free}(self._wbg_ptr{', 0' if kind.free_arity == 2 else ''})"], refused),
     ]
     source = "def close(self):\n" + "".join(f"    {line}\n" for line in lines)
     close = compile_function(source, "close", g.ns, label)

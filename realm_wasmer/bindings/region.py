@@ -13,6 +13,7 @@ the bound callers as before.
 
 from __future__ import annotations
 
+import struct
 import threading
 from typing import Any, Callable, Optional
 
@@ -59,23 +60,33 @@ class Region:
         depth (in the region: the owner's thread, so no lock), then unpacking its first
         ``size`` bytes into ``f``, read through the view left in ``v`` (memory keeps its
         base when it grows: a view covering the slot before the call still covers it).
-        ``clear``: a ``pack_into`` that zeroes the slot before the call."""
+        ``clear``: a ``pack_into`` that zeroes the slot before the call. Both are a
+        :class:`struct.Struct`'s: a view too short for the slot raises ``struct.error``
+        (``TypeError`` for ``pack_into`` on the read-only empty view memory starts with),
+        and only then is the range checked (``GuestMemory.trusted``: the view refreshed,
+        or :class:`~realm_wasmer.errors.GuestMemoryError`), not with ``len()`` per call."""
         stage, guest = self.call(export)
         g = self.g
         a, slots = g.add(abi, "abi"), g.add(abi.slot_list, "slots")
         view, trusted = g.add(memory, "memory"), g.add(memory.trusted, "trusted")
-        unpack = g.add(unpack_from, "unpack")
+        unpack, short = g.add(unpack_from, "unpack"), g.add((struct.error, TypeError), "short")
         call = f"{guest}(slot{', ' if raws else ''}{raws})"
         if clear is None:
             inner = [stage, call, f"v = {view}.trusted_view",
-                     f"f = {unpack}(v if slot + {size} <= len(v) else {trusted}(slot, {size}), slot)"]  # fmt: skip
+                     "try:", f"    f = {unpack}(v, slot)",
+                     f"except {short}:", f"    f = {unpack}({trusted}(slot, {size}), slot)"]  # fmt: skip
         else:
             zeros = ", ".join(["0"] * len(unpack_from(bytes(size), 0)))
-            inner = [f"v = {view}.trusted_view", f"if slot + {size} > len(v): v = {trusted}(slot, {size})",
-                     f"{g.add(clear, 'clear')}(v, slot, {zeros})", stage, call, f"f = {unpack}(v, slot)"]  # fmt: skip
+            pack = f"{g.add(clear, 'clear')}(v, slot, {zeros})"
+            inner = [f"v = {view}.trusted_view", "try:", f"    {pack}",
+                     f"except {short}:", f"    v = {trusted}(slot, {size})", f"    {pack}",
+                     stage, call, f"f = {unpack}(v, slot)"]  # fmt: skip
         return [
             f"_sd = {a}._slot_depth",
-            f"slot = {slots}[_sd] if _sd < len({slots}) else {a}.slot_at(_sd)",
+            "try:",  # the slot of this depth is there but the first time (no len() per call)
+            f"    slot = {slots}[_sd]",
+            "except IndexError:",
+            f"    slot = {a}.slot_at(_sd)",
             f"{a}._slot_depth = _sd + 1",
             "try:",
             *("    " + line for line in inner),
@@ -83,22 +94,28 @@ class Region:
             f"    {a}._slot_depth = _sd",
         ]
 
-    def wrap(self, body: list[str]) -> list[str]:
-        """``body`` (which makes the crossings of :meth:`call`) inside the guarded region."""
+    def wrap(self, body: list[str], refused: Optional[list[str]] = None) -> list[str]:
+        """``body`` (which makes the crossings of :meth:`call`) inside the guarded region.
+        ``refused``: lines run instead of ``_refuse()`` when the gate is shut (poisoned, or a
+        foreign thread); they must return or raise."""
         if not self.names:
             return body
         g, calls = self.g, self.calls
         c = g.add(calls, "calls")
         budget, export = g.add(calls.budget, "budget"), g.add(self.export, "export")
         return [
-            f"if {c}.poisoned_by is not None or {g.add(threading.get_ident, 'ident')}() != {calls.owner!r}: "
-            f"{c}._refuse()",
+            # The poison and owner checks as one comparison (GuestCalls._gate).
+            f"if {g.add(threading.get_ident, 'ident')}() != {c}._gate:",
+            *("    " + line for line in (refused or [f"{c}._refuse()"])),
             f"_d = {c}._depth",
             # The outermost resets, each stored only when it changes (a load is cheaper than a
-            # store on GuestCalls; a call that imported nothing leaves them as they were).
+            # store; a call that imported nothing leaves them as they were). A pending host
+            # exception is only ever recorded by an import call, which first names itself in
+            # _last_import (a "module.name" label: never falsy), so it is looked at only then.
             "if not _d:",
-            f"    if {c}._last_import is not None: {c}._last_import = None",
-            f"    if {c}._host_exception is not None: {c}._host_exception = None",
+            f"    if {c}._last_import:",
+            f"        {c}._last_import = None",
+            f"        if {c}._host_exception: {c}._host_exception = None",
             f"    if {budget}.used: {budget}.used = 0",
             f"    if {budget}.export is not {export}: {budget}.export = {export}",
             f"{c}._depth = _d + 1",

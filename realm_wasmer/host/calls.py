@@ -43,6 +43,8 @@ class ImportCounts(dict[str, int]):
         return 0
 
 
+_get_ident = threading.get_ident
+
 _RANGES = {"i32": (-(1 << 31), (1 << 32) - 1), "i64": (-(1 << 63), (1 << 64) - 1)}
 
 
@@ -116,7 +118,16 @@ class _Unbound:
 
 
 class GuestCalls:
-    """Calling the guest's exports, and the bookkeeping of one instance's calls."""
+    """Calling the guest's exports, and the bookkeeping of one instance's calls.
+
+    Slotted: every crossing reads and writes a few of these attributes (a slot is
+    reached faster than an instance dict entry)."""
+
+    __slots__ = (
+        "_module", "_engine", "_arity", "_callables", "_callers", "_depth", "_last_import", "_host_exception",
+        "_owner", "_owner_name", "_poisoned_by", "_gate", "calls", "import_calls", "lock", "after_outermost",
+        "budget", "export_wrappers", "__weakref__",
+    )
 
     def __init__(self, module: WasmModule) -> None:
         self._module = module
@@ -128,14 +139,21 @@ class GuestCalls:
         #: export name -> its bound caller (:meth:`caller`), made once.
         self._callers: dict[str, Callable[..., Any]] = {}
         self._depth = 0
+        #: The import the guest called last (its ``module.name`` label), and the exception an
+        #: import handler raised, with its label. Only an import call records an exception,
+        #: and it names itself in ``_last_import`` first; every reset clears both. So while
+        #: ``_last_import`` is None no exception is pending (the outermost resets rely on it).
         self._last_import: Optional[str] = None
         self._host_exception: Optional[tuple[str, BaseException]] = None
         #: The thread that owns a thread-affine engine instance (None: any thread).
         self._owner: Optional[int] = None
         self._owner_name = ""
-        #: Why the instance may be inconsistent: a trap, or a host exception that
-        #: unwound through guest frames (Rust destructors and RefCell guards skipped).
-        self.poisoned_by: Optional[RealmWasmerError] = None
+        #: Why the instance may be inconsistent (:attr:`poisoned_by`).
+        self._poisoned_by: Optional[RealmWasmerError] = None
+        #: The poison and owner checks as one comparison, ``get_ident() != _gate``: the
+        #: owner's thread id while the instance is usable on a thread-affine engine, else
+        #: None (no thread id equals it: refused, and :meth:`_refuse` says why).
+        self._gate: Optional[int] = None
         #: Export calls made (host -> guest), and import calls by ``module.name``.
         self.calls = 0
         self.import_calls: dict[str, int] = ImportCounts()
@@ -157,6 +175,21 @@ class GuestCalls:
         if engine_instance.thread_affine:
             self._owner = threading.get_ident()
             self._owner_name = threading.current_thread().name
+        self._set_gate()
+
+    @property
+    def poisoned_by(self) -> Optional[RealmWasmerError]:
+        """Why the instance may be inconsistent: a trap, or a host exception that unwound
+        through guest frames (Rust destructors and RefCell guards skipped); None while usable."""
+        return self._poisoned_by
+
+    @poisoned_by.setter
+    def poisoned_by(self, error: Optional[RealmWasmerError]) -> None:
+        self._poisoned_by = error
+        self._set_gate()
+
+    def _set_gate(self) -> None:
+        self._gate = self._owner if self._poisoned_by is None else None
 
     def check_thread(self) -> None:
         """Refuse a call from another thread than the owner's, on engines bound to one."""
@@ -205,8 +238,8 @@ class GuestCalls:
 
         On a thread-affine engine (wasmer) the export's bound :meth:`caller` makes the
         call once the arity is checked; elsewhere the call runs under the lock."""
-        if self.poisoned_by is not None or (self._owner is not None and threading.get_ident() != self._owner):
-            self._refuse()
+        if _get_ident() != self._gate and (self._poisoned_by is not None or self._owner is not None):
+            self._refuse()  # poisoned, or not the owner's thread (one comparison while usable on wasmer)
         entry = self._callables.get(export)
         if entry is None:
             entry = self._entry(export)
@@ -269,18 +302,22 @@ class GuestCalls:
         if not engine.thread_affine:
             checked = self.call  # its checks, then the call under the lock
             return lambda *args: checked(export, *args)
-        owner, get_ident, failed = self._owner, threading.get_ident, self._failed
+        get_ident, failed = _get_ident, self._failed
         budget, hooks = self.budget, self.after_outermost
 
         def call(*args: Any) -> Any:
-            if self.poisoned_by is not None or get_ident() != owner:
+            if get_ident() != self._gate:  # poisoned, or not the owner's thread
                 self._refuse()
             depth = self._depth
-            if not depth:
-                self._last_import = None
-                self._host_exception = None
-                budget.used = 0
-                budget.export = export
+            if not depth:  # the outermost resets, each stored only when it changes (as in regions)
+                if self._last_import:  # a pending host exception only ever follows it
+                    self._last_import = None
+                    if self._host_exception:
+                        self._host_exception = None
+                if budget.used:
+                    budget.used = 0
+                if budget.export is not export:
+                    budget.export = export
             self._depth = depth + 1
             self.calls += 1
             try:
