@@ -730,10 +730,22 @@ def translate(compiler: Any, node: Any, scope: Any, param_slots: Optional[list[i
     """``factory(env, fn) -> direct`` for a function in the subset (see the module docstring),
     else None. ``param_slots``: the frame slot of each parameter (None: patterns, defaults,
     rest: not translated)."""
+    factory = _translate(compiler, node, scope, param_slots, self_slot, expression_body)
+    if factory is not None:  # an enclosing handleError wrapper uses it (see _handle_error_wrapper)
+        compiler.translations[(node.start_byte, node.end_byte)] = factory
+    return factory
+
+
+def _translate(compiler: Any, node: Any, scope: Any, param_slots: Optional[list[int]],
+               self_slot: Optional[int], expression_body: bool) -> Optional[Callable[[list[Any], JSFunction], Any]]:
     if not ENABLED or param_slots is None or len(node.text) > _MAX_SOURCE:
         return None
     body_node = node.child_by_field_name("body")
     text = body_node.text
+    if b"handleError" in text and not param_slots and not expression_body:
+        wrapper = _handle_error_wrapper(compiler, node, scope, self_slot)
+        if wrapper is not None:
+            return wrapper
     if any(word in text for word in _FORBIDDEN_WORDS):
         return None
     for frame in (False, True):
@@ -744,6 +756,115 @@ def translate(compiler: Any, node: Any, scope: Any, param_slots: Optional[list[i
         except Unsupported:
             return None
     return None
+
+
+# ---------------------------------------------------------------------------------------- handleError
+
+
+class ErrorHandler:
+    """The positional entry (``direct``) of the recognised ``handleError(f, args)`` helper
+    (js/helpers.py), carrying its ``store(exc)``: a translated wrapper (below) that finds it
+    in the ``handleError`` binding runs its inner function's translation with the helper's
+    catch around it."""
+
+    __slots__ = ("store", "run")
+
+    def __init__(self, store: Callable[[BaseException], None], run: Callable[[Any, list[Any]], Any]) -> None:
+        self.store = store
+        self.run = run
+
+    def __call__(self, *args: Any) -> Any:
+        return self.run(UNDEFINED, list(args))
+
+
+def _wrapper_inner(compiler: Any, node: Any, scope: Any) -> Optional[tuple[Any, Any]]:
+    """(the ``handleError`` callee node, the inner function's translation) when ``node``'s
+    body is exactly ``return handleError(function (...) {...}, arguments)`` with ``arguments``
+    the function's own (a non-arrow function, the name not declared), else None."""
+    if node.type == "arrow_function":
+        return None
+    stmts = [c for c in node.child_by_field_name("body").named_children if c.type != "comment"]
+    if len(stmts) != 1 or stmts[0].type != "return_statement":
+        return None
+    call = next((c for c in stmts[0].named_children if c.type != "comment"), None)
+    if call is None or call.type != "call_expression":
+        return None
+    callee, args = call.child_by_field_name("function"), call.child_by_field_name("arguments")
+    if callee.type != "identifier" or callee.text != b"handleError" or args is None or args.type != "arguments":
+        return None
+    parts = [c for c in args.named_children if c.type != "comment"]
+    if len(parts) != 2 or parts[0].type not in ("function_expression", "function"):
+        return None
+    inner, rest = parts
+    if inner.child_by_field_name("name") is not None or rest.type != "identifier" or rest.text != b"arguments":
+        return None
+    if compiler.resolve("arguments", scope)[0] != "global":  # a declared `arguments`: not the object
+        return None
+    factory = compiler.translations.get((inner.start_byte, inner.end_byte))
+    return None if factory is None else (callee, factory)
+
+
+def _handle_error_wrapper(compiler: Any, node: Any, scope: Any,
+                          self_slot: Optional[int]) -> Optional[Callable[[list[Any], JSFunction], Any]]:
+    """``function () { return handleError(function (a, b) {...}, arguments) }`` (wasm-bindgen
+    >= 0.2.7x's ``#[wasm_bindgen(catch)]`` imports) as a positional entry: while the
+    ``handleError`` binding holds the recognised helper (its ``direct`` an :class:`ErrorHandler`),
+    the inner function's translation runs with the arguments, a throw stored by the helper's
+    ``store`` (the import then returns undefined); any other ``handleError`` (the glue's own
+    function, a reassignment) runs the wrapper's closures (``fn.impl``). Import twins as
+    :func:`_generate`'s, the guarded ones getting ``(env, inner entry)`` as their env."""
+    found = _wrapper_inner(compiler, node, scope)
+    if found is None:
+        return None
+    callee, inner_factory = found
+    tr = Translator(compiler, scope, False)
+    where = compiler.resolve("handleError", scope)
+    if where[0] == "slot":  # hops >= 1: the wrapper declares nothing of its own
+        if where[1] == 0:
+            return None
+        read = "_E" + "[0]" * (where[1] - 1) + f"[{where[2]}]"
+    else:  # an imported binding, a global: the closure reads it without the frame
+        read = f"{tr.const(compiler.expr(callee, scope))}(None)"
+    lines = [
+        f"        _h = {read}",
+        "        if type(_h) is _JSF and type(_d := _h.direct) is _ErrorHandler:",
+        "            try:",
+        "                return _im(*_a)",
+        "            except _CATCHABLE as _e:",
+        "                _d.store(_e)",
+        "                return U",
+        "        return fn.impl(U, list(_a))",
+    ]
+    void_lines, i32_lines = _returning(lines, "{}"), _returning(lines, None)
+    unpack = ["        _E, _im = env"]
+    twins = {"void": unpack + void_lines, "i32": unpack + i32_lines}
+    frame = ["env", "U", "U", "fn", "U"] + ["U"] * (scope.fn.size - compiler.first_slot)
+    if self_slot is not None:
+        frame[self_slot] = "fn"
+    source = (
+        "def factory(env, fn):\n"
+        # the inner function's env is the wrapper's frame (nothing in it but the wrapper's env
+        # and itself: the inner reads neither `this` nor `arguments` of the wrapper)
+        f"    _inner = _IF([{', '.join(frame)}], fn)\n"
+        "    _im = _inner if not getattr(_inner, 'uses_this', False) else (lambda *a: _inner(U, list(a)))\n"
+        "    _E = env\n"
+        "    def direct(*_a):\n" + "\n".join(lines) + "\n"
+        "    def void(*_a):\n" + "\n".join(void_lines) + "\n"
+        "    def i32(*_a):\n" + "\n".join(i32_lines) + "\n"
+        "    void.guarded = lambda c, l, k: _guarded((env, _im), fn, 'void', c, l, k)\n"
+        "    i32.guarded = lambda c, l, k: _guarded((env, _im), fn, 'i32', c, l, k)\n"
+        "    direct.void = void\n"
+        "    direct.i32 = i32\n"
+        "    return direct\n"
+    )
+    namespace = dict(_RUNTIME)
+    namespace.update(tr.consts)
+    namespace.update(_CATCHABLE=compiler.realm.catchable, _IF=inner_factory, _ErrorHandler=ErrorHandler)
+    filename = f"<direct {compiler.origin}:{node.start_point[0] + 1}>"
+    namespace["_guarded"] = LazyGuarded("*_a", twins, namespace, filename)
+    exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - generated from the parse tree
+    factory: Callable[[list[Any], JSFunction], Any] = namespace["factory"]
+    return factory
 
 
 def _generate(compiler: Any, node: Any, scope: Any, param_slots: list[int], self_slot: Optional[int],
