@@ -811,8 +811,9 @@ def _handle_error_wrapper(compiler: Any, node: Any, scope: Any,
     ``handleError`` binding holds the recognised helper (its ``direct`` an :class:`ErrorHandler`),
     the inner function's translation runs with the arguments, a throw stored by the helper's
     ``store`` (the import then returns undefined); any other ``handleError`` (the glue's own
-    function, a reassignment) runs the wrapper's closures (``fn.impl``). Import twins as
-    :func:`_generate`'s, the guarded ones getting ``(env, inner entry)`` as their env."""
+    function, a reassignment) runs the wrapper's closures (``fn.impl`` when the factory runs).
+    Import twins as :func:`_generate`'s, the guarded ones getting ``(env, inner entry, closures)``
+    as their env."""
     found = _wrapper_inner(compiler, node, scope)
     if found is None:
         return None
@@ -833,10 +834,10 @@ def _handle_error_wrapper(compiler: Any, node: Any, scope: Any,
         "            except _CATCHABLE as _e:",
         "                _d.store(_e)",
         "                return U",
-        "        return fn.impl(U, list(_a))",
+        "        return _slow(U, list(_a))",
     ]
     void_lines, i32_lines = _returning(lines, "{}"), _returning(lines, None)
-    unpack = ["        _E, _im = env"]
+    unpack = ["        _E, _im, _slow = env"]
     twins = {"void": unpack + void_lines, "i32": unpack + i32_lines}
     frame = ["env", "U", "U", "fn", "U"] + ["U"] * (scope.fn.size - compiler.first_slot)
     if self_slot is not None:
@@ -847,12 +848,12 @@ def _handle_error_wrapper(compiler: Any, node: Any, scope: Any,
         # and itself: the inner reads neither `this` nor `arguments` of the wrapper)
         f"    _inner = _IF([{', '.join(frame)}], fn)\n"
         "    _im = _inner if not getattr(_inner, 'uses_this', False) else (lambda *a: _inner(U, list(a)))\n"
-        "    _E = env\n"
+        "    _E, _slow = env, fn.impl\n"  # the closures (runtime.py's make sets the translation after)
         "    def direct(*_a):\n" + "\n".join(lines) + "\n"
         "    def void(*_a):\n" + "\n".join(void_lines) + "\n"
         "    def i32(*_a):\n" + "\n".join(i32_lines) + "\n"
-        "    void.guarded = lambda c, l, k: _guarded((env, _im), fn, 'void', c, l, k)\n"
-        "    i32.guarded = lambda c, l, k: _guarded((env, _im), fn, 'i32', c, l, k)\n"
+        "    void.guarded = lambda c, l, k: _guarded((env, _im, _slow), fn, 'void', c, l, k)\n"
+        "    i32.guarded = lambda c, l, k: _guarded((env, _im, _slow), fn, 'i32', c, l, k)\n"
         "    direct.void = void\n"
         "    direct.i32 = i32\n"
         "    return direct\n"
