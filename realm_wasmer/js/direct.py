@@ -426,6 +426,9 @@ class Translator:
             if obj_node.type == "super":
                 raise Unsupported("super")
             obj, key, listed = self.expr(obj_node), self.key(callee), ", ".join(args)
+            lean = self.data_view_call(callee, obj_node, obj, key, listed, text)
+            if lean is not None:
+                return lean
             if (
                 callee.type != "member_expression"  # o[k]: k is evaluated once, by _mcall
                 or obj_node.type != "identifier"
@@ -456,6 +459,38 @@ class Translator:
         if len(args) == 2:
             return f"_call2({fn}, {args[0]}, {args[1]}, {text})"
         return f"_calln({fn}, [{', '.join(args)}], {text})"
+
+    def data_view_call(self, callee: Any, obj_node: Any, obj: str, key: str, listed: str, text: str) -> Optional[str]:
+        """``getDataViewMemory0().getInt32(p, true)`` (any DataView get/set method on the result
+        of a ``getDataViewMemory0()`` call, as export wrappers read their return slots): while
+        the value is a DataView and the realm's ``DataView.prototype`` still holds the built-in
+        method (a data property), that method's impl runs straight (the same bounds check,
+        endianness and conversion: it is the same function); else ``_mcall``'s general path.
+        The object, then the arguments, then the call, as ``_mcall`` orders them."""
+        if (
+            callee.type != "member_expression"
+            or obj_node.type != "call_expression"
+            or obj_node.child_by_field_name("function").text != b"getDataViewMemory0"
+            or not key.startswith(("'get", "'set"))
+        ):
+            return None
+        from .typed import DataView  # noqa: PLC0415 - typed imports the model after this module
+
+        g = self.compiler.realm.global_object
+        try:
+            proto = m.get(m.get(g, "DataView"), "prototype")
+        except JsThrow:
+            return None
+        method = dict.get(proto, key[1:-1]) if isinstance(proto, JsObject) else None
+        if type(method) is not Prop or method.getter is not None or not isinstance(method.value, JSFunction):
+            return None
+        o, p = self.temp(), self.temp()
+        kp, kv, kd = self.const(proto), self.const(method.value), self.const(DataView)
+        ki = self.const(method.value.impl)
+        return (
+            f"({ki}({o}, [{listed}]) if type({o} := {obj}) is {kd} and type({p} := _dget({kp}, {key}, _M)) is _Prop"
+            f" and {p}.value is {kv} and {p}.getter is None else _mcall({o}, {key}, [{listed}], {text}))"
+        )
 
     def binary(self, node: Any) -> str:
         op = node.child_by_field_name("operator").type
