@@ -29,6 +29,12 @@ wasm-bindgen's recognised helpers, whose ``direct`` is the library's Python impl
 ``void``/``i32`` twin with the raw wasm arguments (``webassembly.import_handler``). Semantics
 are the closures' (the same operators from :mod:`.model`, tested against them), with JS's
 evaluation order for member assignment (object, key, then value).
+
+Two glue shapes outside the subset are recognised: an import ``function () { return
+handleError(function (a, b) {...}, arguments) }`` runs the inner function's translation inside
+the recognised helper's catch (:func:`_handle_error_wrapper`, checked at each call: any other
+``handleError`` runs the closures), and ``getDataViewMemory0().getInt32(p, true)`` calls the
+built-in DataView method's impl straight while the prototype holds it (``data_view_call``).
 """
 
 from __future__ import annotations
