@@ -18,6 +18,8 @@ from realm_wasmer.js import direct
 from realm_wasmer.js.script import run_script
 from realm_wasmer.js.values import UNDEFINED
 
+from .test_js_direct import _glue_handlers
+
 #: A glue-like module whose ``handleError`` is its own (no ``wasm`` binding: the library's
 #: helper does not replace it), then reassigned: the wrapper must call whichever it holds.
 USER_HANDLE_ERROR = """
@@ -55,15 +57,6 @@ def test_a_user_handle_error_keeps_the_closures_semantics() -> None:
     assert log == ["caught boom 2", "second 2", "second 2"]
 
 
-def _handlers(pkg: Any) -> dict[str, Any]:
-    out = {}
-    for instance in pkg.__realm__.instances:
-        for request, resolution in instance.resolutions.values():
-            if resolution.resolver == "glue":
-                out[request.name] = resolution.handler
-    return out
-
-
 def _thrown(pkg: Any, config: Any) -> Any:
     with pytest.raises(rw.errors.JsThrow) as info:
         pkg.format("local x=1", config)
@@ -79,7 +72,8 @@ def test_handle_error_imports_are_translated_and_store_the_throw_as_node(
     the value Node's glue throws; the same with translation off."""
     root = new_packages["lua_fmt"]
     fast = rw.load_package(root, engine=engine)
-    wrapped = {n: h for n, h in _handlers(fast).items() if n.startswith(("__wbg_get_", "__wbg_call_", "__wbg_next_"))}
+    prefixes = ("__wbg_get_", "__wbg_call_", "__wbg_next_")  # the glue's handleError-wrapped imports
+    wrapped = {n: h for n, h in _glue_handlers(fast).items() if n.startswith(prefixes)}
     assert len(wrapped) >= 3
     untranslated = [n for n, h in wrapped.items() if not h.__code__.co_filename.startswith("<direct")]
     assert untranslated == []
