@@ -74,6 +74,15 @@ FUNCTIONS = {
     "computed member call evaluates its key once": "function (a, b) { const log = [];"
     " const o = { m(x) { return [x, this === o]; } }; const k = (x) => { log.push(x); return x; };"
     " const r = o[k('m')](a); return [r, log]; }",
+    "DataView methods on getDataViewMemory0()": "function (a, b) { const dv = new DataView(new ArrayBuffer(16));"
+    " const getDataViewMemory0 = [() => dv][0]; getDataViewMemory0().setInt32(4, 5, true);"
+    " getDataViewMemory0().setFloat64(8, b, a); return [getDataViewMemory0().getInt32(a, true),"
+    " getDataViewMemory0().getUint8(7), getDataViewMemory0().getFloat64(8, a), getDataViewMemory0().getInt16(b),"
+    " getDataViewMemory0().getBigInt64(0, true)]; }",
+    "DataView methods on getDataViewMemory0() redefined": "function (a, b) {"
+    " const getDataViewMemory0 = [() => new DataView(new ArrayBuffer(8)), () => a][b ? 1 : 0];"
+    " const P = DataView.prototype; const orig = P.getInt32; P.getInt32 = [function (p) { return ['mine', p]; }][0];"
+    " try { return getDataViewMemory0().getInt32(4, true); } finally { P.getInt32 = orig; } }",
     "not a function": "function (a, b) { return a(b); }",
     "method of undefined": "function (a, b) { return a.foo(b); }",
     "read of undefined": "function (a, b) { return b.x.y; }",
@@ -170,6 +179,22 @@ def test_simple_functions_are_translated() -> None:
     f, g = (fn._js for fn in translated)
     assert f.direct is not None and f.direct(1, 2) == 3
     assert g.direct is None  # `this`: kept as closures
+
+
+def test_data_view_calls_are_translated_and_follow_a_redefined_method() -> None:
+    """``getDataViewMemory0().getInt32(...)`` in a translated function runs the built-in
+    method straight while DataView.prototype holds it, the glue's own method once redefined."""
+    f, before, after = run_script(
+        "const dv = new DataView(new ArrayBuffer(8)); dv.setInt32(4, -2, true);\n"
+        "function getDataViewMemory0() { return dv; }\n"
+        "const f = function (p) { return getDataViewMemory0().getInt32(p, true); };\n"
+        "const before = [f(4), f(0)];\n"
+        "DataView.prototype.getInt32 = function (p, little) { return ['mine', p, little]; };\n"
+        "module.exports = [f, before, f(4)];"
+    )
+    names = f._js.direct.__code__.co_names
+    assert "_Prop" in names and "_mcall" in names  # the lean form (its check, its general path)
+    assert before == [-2, 0] and after == ["mine", 4, True]
 
 
 def _constructor_of(cls: Any) -> Any:

@@ -236,6 +236,8 @@ class Compiler:
         self.star_exports: list[int] = []
         self.module_scope: Optional[Scope] = None
         self.helper_decls: dict[str, Any] = {}
+        #: js/direct.py's translations by function node span (a handleError wrapper's inner one).
+        self.translations: dict[tuple[int, int], Any] = {}
 
     # -- errors -----------------------------------------------------------------------------
     def unsupported(self, node: Any, what: str) -> JsSyntaxError:

@@ -29,6 +29,12 @@ wasm-bindgen's recognised helpers, whose ``direct`` is the library's Python impl
 ``void``/``i32`` twin with the raw wasm arguments (``webassembly.import_handler``). Semantics
 are the closures' (the same operators from :mod:`.model`, tested against them), with JS's
 evaluation order for member assignment (object, key, then value).
+
+Two glue shapes outside the subset are recognised: an import ``function () { return
+handleError(function (a, b) {...}, arguments) }`` runs the inner function's translation inside
+the recognised helper's catch (:func:`_handle_error_wrapper`, checked at each call: any other
+``handleError`` runs the closures), and ``getDataViewMemory0().getInt32(p, true)`` calls the
+built-in DataView method's impl straight while the prototype holds it (``data_view_call``).
 """
 
 from __future__ import annotations
@@ -426,6 +432,9 @@ class Translator:
             if obj_node.type == "super":
                 raise Unsupported("super")
             obj, key, listed = self.expr(obj_node), self.key(callee), ", ".join(args)
+            lean = self.data_view_call(callee, obj_node, obj, key, listed, text)
+            if lean is not None:
+                return lean
             if (
                 callee.type != "member_expression"  # o[k]: k is evaluated once, by _mcall
                 or obj_node.type != "identifier"
@@ -456,6 +465,38 @@ class Translator:
         if len(args) == 2:
             return f"_call2({fn}, {args[0]}, {args[1]}, {text})"
         return f"_calln({fn}, [{', '.join(args)}], {text})"
+
+    def data_view_call(self, callee: Any, obj_node: Any, obj: str, key: str, listed: str, text: str) -> Optional[str]:
+        """``getDataViewMemory0().getInt32(p, true)`` (any DataView get/set method on the result
+        of a ``getDataViewMemory0()`` call, as export wrappers read their return slots): while
+        the value is a DataView and the realm's ``DataView.prototype`` still holds the built-in
+        method (a data property), that method's impl runs straight (the same bounds check,
+        endianness and conversion: it is the same function); else ``_mcall``'s general path.
+        The object, then the arguments, then the call, as ``_mcall`` orders them."""
+        if (
+            callee.type != "member_expression"
+            or obj_node.type != "call_expression"
+            or obj_node.child_by_field_name("function").text != b"getDataViewMemory0"
+            or not key.startswith(("'get", "'set"))
+        ):
+            return None
+        from .typed import DataView  # noqa: PLC0415 - typed imports the model after this module
+
+        g = self.compiler.realm.global_object
+        try:
+            proto = m.get(m.get(g, "DataView"), "prototype")
+        except JsThrow:
+            return None
+        method = dict.get(proto, key[1:-1]) if isinstance(proto, JsObject) else None
+        if type(method) is not Prop or method.getter is not None or not isinstance(method.value, JSFunction):
+            return None
+        o, p = self.temp(), self.temp()
+        kp, kv, kd = self.const(proto), self.const(method.value), self.const(DataView)
+        ki = self.const(method.value.impl)
+        return (
+            f"({ki}({o}, [{listed}]) if type({o} := {obj}) is {kd} and type({p} := _dget({kp}, {key}, _M)) is _Prop"
+            f" and {p}.value is {kv} and {p}.getter is None else _mcall({o}, {key}, [{listed}], {text}))"
+        )
 
     def binary(self, node: Any) -> str:
         op = node.child_by_field_name("operator").type
@@ -730,10 +771,22 @@ def translate(compiler: Any, node: Any, scope: Any, param_slots: Optional[list[i
     """``factory(env, fn) -> direct`` for a function in the subset (see the module docstring),
     else None. ``param_slots``: the frame slot of each parameter (None: patterns, defaults,
     rest: not translated)."""
+    factory = _translate(compiler, node, scope, param_slots, self_slot, expression_body)
+    if factory is not None:  # an enclosing handleError wrapper uses it (see _handle_error_wrapper)
+        compiler.translations[(node.start_byte, node.end_byte)] = factory
+    return factory
+
+
+def _translate(compiler: Any, node: Any, scope: Any, param_slots: Optional[list[int]],
+               self_slot: Optional[int], expression_body: bool) -> Optional[Callable[[list[Any], JSFunction], Any]]:
     if not ENABLED or param_slots is None or len(node.text) > _MAX_SOURCE:
         return None
     body_node = node.child_by_field_name("body")
     text = body_node.text
+    if b"handleError" in text and not param_slots and not expression_body:
+        wrapper = _handle_error_wrapper(compiler, node, scope, self_slot)
+        if wrapper is not None:
+            return wrapper
     if any(word in text for word in _FORBIDDEN_WORDS):
         return None
     for frame in (False, True):
@@ -744,6 +797,116 @@ def translate(compiler: Any, node: Any, scope: Any, param_slots: Optional[list[i
         except Unsupported:
             return None
     return None
+
+
+# ---------------------------------------------------------------------------------------- handleError
+
+
+class ErrorHandler:
+    """The positional entry (``direct``) of the recognised ``handleError(f, args)`` helper
+    (js/helpers.py), carrying its ``store(exc)``: a translated wrapper (below) that finds it
+    in the ``handleError`` binding runs its inner function's translation with the helper's
+    catch around it."""
+
+    __slots__ = ("store", "run")
+
+    def __init__(self, store: Callable[[BaseException], None], run: Callable[[Any, list[Any]], Any]) -> None:
+        self.store = store
+        self.run = run
+
+    def __call__(self, *args: Any) -> Any:
+        return self.run(UNDEFINED, list(args))
+
+
+def _wrapper_inner(compiler: Any, node: Any, scope: Any) -> Optional[tuple[Any, Any]]:
+    """(the ``handleError`` callee node, the inner function's translation) when ``node``'s
+    body is exactly ``return handleError(function (...) {...}, arguments)`` with ``arguments``
+    the function's own (a non-arrow function, the name not declared), else None."""
+    if node.type == "arrow_function":
+        return None
+    stmts = [c for c in node.child_by_field_name("body").named_children if c.type != "comment"]
+    if len(stmts) != 1 or stmts[0].type != "return_statement":
+        return None
+    call = next((c for c in stmts[0].named_children if c.type != "comment"), None)
+    if call is None or call.type != "call_expression":
+        return None
+    callee, args = call.child_by_field_name("function"), call.child_by_field_name("arguments")
+    if callee.type != "identifier" or callee.text != b"handleError" or args is None or args.type != "arguments":
+        return None
+    parts = [c for c in args.named_children if c.type != "comment"]
+    if len(parts) != 2 or parts[0].type not in ("function_expression", "function"):
+        return None
+    inner, rest = parts
+    if inner.child_by_field_name("name") is not None or rest.type != "identifier" or rest.text != b"arguments":
+        return None
+    if compiler.resolve("arguments", scope)[0] != "global":  # a declared `arguments`: not the object
+        return None
+    factory = compiler.translations.get((inner.start_byte, inner.end_byte))
+    return None if factory is None else (callee, factory)
+
+
+def _handle_error_wrapper(compiler: Any, node: Any, scope: Any,
+                          self_slot: Optional[int]) -> Optional[Callable[[list[Any], JSFunction], Any]]:
+    """``function () { return handleError(function (a, b) {...}, arguments) }`` (wasm-bindgen
+    >= 0.2.7x's ``#[wasm_bindgen(catch)]`` imports) as a positional entry: while the
+    ``handleError`` binding holds the recognised helper (its ``direct`` an :class:`ErrorHandler`),
+    the inner function's translation runs with the arguments, a throw stored by the helper's
+    ``store`` (the import then returns undefined); any other ``handleError`` (the glue's own
+    function, a reassignment) runs the wrapper's closures (``fn.impl`` when the factory runs).
+    Import twins as :func:`_generate`'s, the guarded ones getting ``(env, inner entry, closures)``
+    as their env."""
+    found = _wrapper_inner(compiler, node, scope)
+    if found is None:
+        return None
+    callee, inner_factory = found
+    tr = Translator(compiler, scope, False)
+    where = compiler.resolve("handleError", scope)
+    if where[0] == "slot":  # hops >= 1: the wrapper declares nothing of its own
+        if where[1] == 0:
+            return None
+        read = "_E" + "[0]" * (where[1] - 1) + f"[{where[2]}]"
+    else:  # an imported binding, a global: the closure reads it without the frame
+        read = f"{tr.const(compiler.expr(callee, scope))}(None)"
+    lines = [
+        f"        _h = {read}",
+        "        if type(_h) is _JSF and type(_d := _h.direct) is _ErrorHandler:",
+        "            try:",
+        "                return _im(*_a)",
+        "            except _CATCHABLE as _e:",
+        "                _d.store(_e)",
+        "                return U",
+        "        return _slow(U, list(_a))",
+    ]
+    void_lines, i32_lines = _returning(lines, "{}"), _returning(lines, None)
+    unpack = ["        _E, _im, _slow = env"]
+    twins = {"void": unpack + void_lines, "i32": unpack + i32_lines}
+    frame = ["env", "U", "U", "fn", "U"] + ["U"] * (scope.fn.size - compiler.first_slot)
+    if self_slot is not None:
+        frame[self_slot] = "fn"
+    source = (
+        "def factory(env, fn):\n"
+        # the inner function's env is the wrapper's frame (nothing in it but the wrapper's env
+        # and itself: the inner reads neither `this` nor `arguments` of the wrapper)
+        f"    _inner = _IF([{', '.join(frame)}], fn)\n"
+        "    _im = _inner if not getattr(_inner, 'uses_this', False) else (lambda *a: _inner(U, list(a)))\n"
+        "    _E, _slow = env, fn.impl\n"  # the closures (runtime.py's make sets the translation after)
+        "    def direct(*_a):\n" + "\n".join(lines) + "\n"
+        "    def void(*_a):\n" + "\n".join(void_lines) + "\n"
+        "    def i32(*_a):\n" + "\n".join(i32_lines) + "\n"
+        "    void.guarded = lambda c, l, k: _guarded((env, _im, _slow), fn, 'void', c, l, k)\n"
+        "    i32.guarded = lambda c, l, k: _guarded((env, _im, _slow), fn, 'i32', c, l, k)\n"
+        "    direct.void = void\n"
+        "    direct.i32 = i32\n"
+        "    return direct\n"
+    )
+    namespace = dict(_RUNTIME)
+    namespace.update(tr.consts)
+    namespace.update(_CATCHABLE=compiler.realm.catchable, _IF=inner_factory, _ErrorHandler=ErrorHandler)
+    filename = f"<direct {compiler.origin}:{node.start_point[0] + 1}>"
+    namespace["_guarded"] = LazyGuarded("*_a", twins, namespace, filename)
+    exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - generated from the parse tree
+    factory: Callable[[list[Any], JSFunction], Any] = namespace["factory"]
+    return factory
 
 
 def _generate(compiler: Any, node: Any, scope: Any, param_slots: list[int], self_slot: Optional[int],

@@ -21,6 +21,7 @@ import attrs
 from . import model as m
 from . import typed
 from .compiler import GlueAccess, caught_value
+from .direct import ErrorHandler
 from .model import JSFunction
 from .runtime import CATCHABLE
 from .values import UNDEFINED
@@ -459,7 +460,9 @@ def _handle_error(access: GlueAccess, frame: list[Any], fallback: JSFunction) ->
             store(exc)
             return UNDEFINED
 
-    return JSFunction(run, "handleError", 2)
+    fn = JSFunction(run, "handleError", 2)
+    fn.direct = ErrorHandler(store, run)  # recognised by js/direct.py's handleError wrappers
+    return fn
 
 
 @helper("debugString", (1,))
