@@ -702,14 +702,19 @@ class Translator:
                 return self.fallback(node)  # a global: the closure's semantics (strict mode)
             return f"{ref} = {self.expr(right)}"
         if left.type in ("member_expression", "subscript_expression"):
-            if left.child_by_field_name("optional_chain") is not None:
-                raise Unsupported("optional chain assignment")
-            obj_node = left.child_by_field_name("object")
-            if obj_node.type == "super":
-                raise Unsupported("super")
+            obj_node = self.target_object(left)
             return f"_put({self.expr(obj_node)}, {self.key(left)}, {self.expr(right)})"
         return self.fallback(node)
 
+    @staticmethod
+    def target_object(left: Any) -> Any:
+        """The object node of a member assignment target (``o.k = ...``, ``o[k] op= ...``)."""
+        if left.child_by_field_name("optional_chain") is not None:
+            raise Unsupported("optional chain assignment")
+        obj_node = left.child_by_field_name("object")
+        if obj_node.type == "super":
+            raise Unsupported("super")
+        return obj_node
 
     def augmented(self, node: Any) -> str:
         """``x op= v`` / ``o.k op= v`` as a statement, in the closures' order: the reference
@@ -726,11 +731,7 @@ class Translator:
                 return self.fallback(node)
             return f"{ref} = {fn}({ref}, {right})"
         if left.type in ("member_expression", "subscript_expression"):
-            if left.child_by_field_name("optional_chain") is not None:
-                raise Unsupported("optional chain assignment")
-            obj_node = left.child_by_field_name("object")
-            if obj_node.type == "super":
-                raise Unsupported("super")
+            obj_node = self.target_object(left)
             o, k = self.temp(), self.temp()
             text = self.const(node_text(left))
             return (
