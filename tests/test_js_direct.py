@@ -8,10 +8,8 @@ assignment order (object, key, then value) is checked against Node where it diff
 
 from __future__ import annotations
 
-import json
 import math
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +22,7 @@ from realm_wasmer.js import direct
 from realm_wasmer.js.script import run_script
 
 from .conftest import CORPUS_CACHE
+from .node_json import node_exports
 
 ARGS = (
     "[[1, 2], [0, -0], ['a', 'b'], [undefined, null], [true, 3.5], [2147483648, -1], ['5', 5], [[1], {x: 1}],"
@@ -252,13 +251,7 @@ def test_member_assignment_evaluates_object_key_value_in_order_as_node(tmp_path:
     )
     got = run_script(script)
     assert got == "obj,key,value"
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("node is not installed (CI installs it)")
-    path = tmp_path / "order.cjs"
-    path.write_text(script + "console.log(JSON.stringify(module.exports));\n")
-    done = subprocess.run([node, str(path)], capture_output=True, text=True, timeout=60)
-    assert json.loads(done.stdout) == got
+    assert node_exports(tmp_path, script) == got
 
 
 def _glue_handlers(pkg: Any) -> dict[str, Any]:

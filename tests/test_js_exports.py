@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +20,7 @@ import pytest
 import realm_wasmer as rw
 
 from .conftest import wat2wasm_text
+from .node_json import node_json
 
 WAT = """
 (module
@@ -97,9 +96,6 @@ def test_a_trap_names_the_export_and_poisons_the_instance(package_dir: Path, eng
 
 
 def test_expected_values_are_nodes(package_dir: Path) -> None:
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("node is not installed (CI installs it)")
     script = package_dir / "check.mjs"
     script.write_text(
         "import * as p from './index.mjs';\n"
@@ -107,13 +103,6 @@ def test_expected_values_are_nodes(package_dir: Path) -> None:
         "let err; try { p.boom(); } catch (e) { err = [e.constructor.name, e.message]; }\n"
         "console.log(JSON.stringify([out, err]));\n"
     )
-    done = subprocess.run(
-        [node, "--experimental-wasm-modules", "--no-warnings", str(script)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=package_dir,
-    )
-    out, err = json.loads(done.stdout)
+    out, err = node_json(script, "--experimental-wasm-modules", "--no-warnings", cwd=package_dir)
     assert out == [want for _, want in CALLS]
     assert err == ["RuntimeError", "unreachable"]

@@ -15,6 +15,8 @@ from hypothesis import strategies as st
 from realm_wasmer.js.script import run_script
 from realm_wasmer.js.values import UNDEFINED, debug_repr, js_number_string, json_stringify
 
+from .node_json import node_exports
+
 NODE = shutil.which("node")
 needs_node = pytest.mark.skipif(NODE is None, reason="node is not installed (CI installs it)")
 
@@ -80,10 +82,4 @@ def test_slice_and_typed_array_copies_are_independent_as_in_node(tmp_path: Path)
     )
     got = run_script(script)
     assert got[:4] == [[3, 4, 5, 6], [5, 3, 4], [1027, 1541], [1541, 2055]]
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("node is not installed (CI installs it)")
-    path = tmp_path / "copies.cjs"
-    path.write_text(script + "console.log(JSON.stringify(module.exports));\n")
-    done = subprocess.run([node, str(path)], capture_output=True, text=True, timeout=60)
-    assert json.loads(done.stdout) == got
+    assert node_exports(tmp_path, script) == got
