@@ -11,12 +11,21 @@ bookkeeping, one frame. :meth:`GuestCalls.guard` links that form when it is ther
 
 from __future__ import annotations
 
+from functools import lru_cache
 from types import CodeType
 from typing import Any, Callable
 
-#: Compiled factories by source text: an instance's handlers are made by running a cached
-#: code object over its own names (no compile per instance).
-_CODE: dict[str, CodeType] = {}
+#: How many compiled factories are kept (by source text and file name). A long-lived server
+#: loading many packages, or one package's many versions, would otherwise keep every code
+#: object it ever compiled; 4096 holds every handler of several large packages at once.
+CODE_CACHE_SIZE = 4096
+
+
+@lru_cache(maxsize=CODE_CACHE_SIZE)
+def compiled(text: str, filename: str) -> CodeType:
+    """``text`` compiled, remembered: an instance's handlers are made by running a cached code
+    object over its own names (no compile per instance, nor per load of the same package)."""
+    return compile(text, filename, "exec")
 
 
 def guarded_source(name: str, signature: str, body: list[str]) -> list[str]:
@@ -52,9 +61,7 @@ def source_handler(name: str, signature: str, body: list[str], env: dict[str, An
             "",
         ]
     )
-    code = _CODE.get(text)
-    if code is None:
-        code = _CODE[text] = compile(text, f"<handler {name}>", "exec")
+    code = compiled(text, f"<handler {name}>")
     namespace = dict(env)
     exec(code, namespace)  # noqa: S102 - source written in this library, no user text
     function: Callable[..., Any] = namespace["factory"]()
@@ -78,9 +85,7 @@ class LazyGuarded:
             lines = ["def guarded_factory(env, fn):", *guarded_source(name, self.signature, self.bodies[name]),
                      f"    return guarded_{name}", ""]  # fmt: skip
             text = "\n".join(lines)
-            code = _CODE.get(text)
-            if code is None:  # the same package loaded again makes the same text
-                code = _CODE[text] = compile(text, self.filename, "exec")
+            code = compiled(text, self.filename)  # the same package loaded again makes the same text
             scope = dict(self.namespace)
             exec(code, scope)  # noqa: S102 - generated source
             factory = self._factories[name] = scope["guarded_factory"]
