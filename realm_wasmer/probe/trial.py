@@ -55,6 +55,8 @@ END_WINDOW = 64
 Ranges = tuple[tuple[int, int], ...]
 U8 = np.ndarray[Any, np.dtype[np.uint8]]
 Idx = np.ndarray[Any, np.dtype[np.intp]]
+#: Memory outside the stack before a call: its size then, and ``(start, bytes)`` parts.
+Before = tuple[int, tuple[tuple[int, U8], ...]]
 
 
 def ranges_of(mask: np.ndarray[Any, np.dtype[np.bool_]], base: int = 0) -> Ranges:
@@ -258,7 +260,7 @@ class TrialRunner:
     def _plain_trial(self, instance: Instance, spec: TrialSpec) -> TrialOutcome:
         """Patterns 1 and 2 (and multi-value Pattern 3): no slot, the words come back as results."""
         args = materialize(instance, self.args)
-        before = instance.memory.view().copy()
+        before = self._outside_stack(instance.memory.view())
         imports_before = dict(instance.import_calls)
         console_before = instance.console_messages.total
         status, error, last, result = self._call(instance, args)
@@ -346,7 +348,8 @@ class TrialRunner:
         _fill(view, address - GUARD, guard[:GUARD], end)
         _fill(view, address, slot_canary[:size], end)
         _fill(view, address + size, guard[GUARD:], end)
-        before = view.copy()
+        region = view[lo:hi].copy()
+        before = self._outside_stack(view)
         imports_before = dict(instance.import_calls)
         console_before = instance.console_messages.total
         try:
@@ -356,9 +359,7 @@ class TrialRunner:
                 self._unreserve(instance)
         after = instance.memory.view()
         n = min(int(after.shape[0]), end)
-        diff = after[lo:min(hi, n)] != before[lo:min(hi, n)]
-        mask = np.zeros(hi - lo, dtype=bool)
-        mask[: diff.shape[0]] = diff
+        mask = after[lo:hi] != region  # memory never shrinks: hi <= end <= n
         rel = address - lo
         slot_mask = mask[rel : rel + size] if size else np.zeros(0, dtype=bool)
         guard_mask = mask.copy()
@@ -376,22 +377,41 @@ class TrialRunner:
             slot_bytes,
         )
 
-    def _changed(self, before: U8, after: U8, exclude: Sequence[tuple[int, int]]) -> tuple[Idx, U8]:
-        n = min(int(before.shape[0]), int(after.shape[0])) // 8 * 8
-        # Compare 8 bytes at a time, then only the differing words byte by byte.
-        words = np.flatnonzero(before[:n].view(np.uint64) != after[:n].view(np.uint64))
-        if words.size:
-            offsets = (words[:, None] * 8 + np.arange(8)).reshape(-1)
-            changed = offsets[before[offsets] != after[offsets]]
-        else:
-            changed = words
-        if int(after.shape[0]) > n:
-            grown = np.flatnonzero(after[n:]) + n
-            changed = np.concatenate((changed, grown))
-        keep = ~((changed >= self.layout.stack_lo) & (changed < self.layout.stack_pointer))
-        for lo, hi in exclude:
-            keep &= ~((changed >= lo) & (changed < hi))
-        changed = changed[keep]
+    def _outside_stack(self, view: U8) -> Before:
+        """The memory outside the stack region (what :meth:`_changed` compares), copied:
+        the stack, most of linear memory in a wasm-ld layout, is left out of every diff."""
+        end = int(view.shape[0])
+        stack_lo = min(self.layout.stack_lo, end)
+        stack_hi = min(max(self.layout.stack_pointer, stack_lo), end)
+        return end, ((0, view[:stack_lo].copy()), (stack_hi, view[stack_hi:].copy()))
+
+    def _changed(self, before: Before, after: U8, exclude: Sequence[tuple[int, int]]) -> tuple[Idx, U8]:
+        """Addresses outside the stack and ``exclude`` whose bytes differ between
+        ``before`` (:meth:`_outside_stack`) and ``after``, ascending, and their new values;
+        memory grown by the call counts as zeros before."""
+        end, parts = before
+        found = []
+        for start, old in parts:
+            length = int(old.shape[0])
+            new = after[start : start + length]
+            n = length // 8 * 8
+            # Compare 8 bytes at a time, then only the differing words byte by byte.
+            words = np.flatnonzero(old[:n].view(np.uint64) != new[:n].view(np.uint64))
+            if words.size:
+                offsets = (words[:, None] * 8 + np.arange(8)).reshape(-1)
+                found.append(offsets[old[offsets] != new[offsets]] + start)
+            if length > n:
+                found.append(np.flatnonzero(old[n:] != new[n:length]) + (start + n))
+        if int(after.shape[0]) > end:
+            grown = np.flatnonzero(after[end:]) + end
+            layout = self.layout  # a stack pointer past the old end (never in a wasm-ld layout)
+            found.append(grown[(grown < layout.stack_lo) | (grown >= layout.stack_pointer)])
+        changed = np.concatenate(found) if found else np.empty(0, dtype=np.intp)
+        if exclude:
+            keep = np.ones(changed.shape[0], dtype=bool)
+            for lo, hi in exclude:
+                keep &= ~((changed >= lo) & (changed < hi))
+            changed = changed[keep]
         return changed, after[changed].copy()
 
     def _error_value(self, instance: Instance, words: tuple[int, ...], multi: bool) -> Optional[str]:
