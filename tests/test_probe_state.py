@@ -15,7 +15,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from realm_wasmer.probe.trial import MemoryLayout, TrialRunner
+from realm_wasmer.probe.trial import MemoryLayout, TrialRunner, ranges_of
 
 
 def _runner(stack_lo: int, stack_pointer: int) -> TrialRunner:
@@ -75,3 +75,14 @@ def test_changed_sees_a_write_on_each_side_of_the_stack_only() -> None:
     changed, values = runner._changed(before, after, ())
     assert changed.tolist() == [0, 12, 1003, 1023]
     assert values.tolist() == [7, 7, 7, 7]
+
+
+@given(st.lists(st.booleans(), max_size=200), st.integers(-50, 50))
+def test_ranges_of_matches_the_runs_of_the_mask(bits: list[bool], base: int) -> None:
+    want: list[tuple[int, int]] = []
+    for index, bit in enumerate(bits):
+        if bit and want and want[-1][1] == index - base:
+            want[-1] = (want[-1][0], index + 1 - base)
+        elif bit:
+            want.append((index - base, index + 1 - base))
+    assert ranges_of(np.array(bits, dtype=bool), base) == tuple(want)

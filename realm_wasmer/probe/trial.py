@@ -52,6 +52,11 @@ HEAP_WITH_RESERVATION = "heap_with_reservation"
 STACK_DEPTH = 4096
 END_WINDOW = 64
 
+#: The guard canary repeated over the host chunk (as np.resize would).
+_CHUNK_REPEATS = -(-REGION // (2 * GUARD))
+#: bytes.translate table: canary bytes are never zero.
+_NONZERO = bytes([0xA5]) + bytes(range(1, 256))
+
 Ranges = tuple[tuple[int, int], ...]
 U8 = np.ndarray[Any, np.dtype[np.uint8]]
 Idx = np.ndarray[Any, np.dtype[np.intp]]
@@ -61,11 +66,16 @@ Before = tuple[int, tuple[tuple[int, U8], ...]]
 
 def ranges_of(mask: np.ndarray[Any, np.dtype[np.bool_]], base: int = 0) -> Ranges:
     """Contiguous True runs of ``mask`` as ``[start, end)`` pairs, shifted by ``-base``."""
-    if not mask.any():
-        return ()
-    padded = np.concatenate(([False], mask, [False])).astype(np.int8)
-    edges = np.flatnonzero(np.diff(padded))
-    return tuple((int(s) - base, int(e) - base) for s, e in zip(edges[0::2], edges[1::2], strict=True))
+    data = mask.astype(np.bool_, copy=False).tobytes()  # one byte per element, 0 or 1
+    out = []
+    start = data.find(1)
+    while start >= 0:
+        end = data.find(0, start)
+        if end < 0:
+            end = len(data)
+        out.append((start - base, end - base))
+        start = data.find(1, end)
+    return tuple(out)
 
 
 def ranges_of_indices(indices: Sequence[int]) -> Ranges:
@@ -207,25 +217,36 @@ class TrialRunner:
         self.trials = 0
         self.elapsed = 0.0
         self.on_trial: Optional[Callable[[TrialOutcome], None]] = None
+        self._wrote: Optional[tuple[TrialOutcome, U8]] = None
 
     # -- canaries -------------------------------------------------------------
     def canaries(self, spec: TrialSpec) -> tuple[U8, U8]:
         """Guard bytes (2 * GUARD) and slot bytes (MAX_SIZE), never zero, from the seed."""
         key = f"{self.seed}:{spec.canary}:{spec.size}:{spec.align}:{spec.param}:{spec.placement}".encode()
         stream = hashlib.blake2b(key, digest_size=64).digest() + hashlib.blake2b(key + b"+", digest_size=64).digest()
-        raw = np.frombuffer(stream, dtype=np.uint8).copy()
-        raw[raw == 0] = 0xA5
+        raw = np.frombuffer(stream.translate(_NONZERO), dtype=np.uint8).copy()  # a zero byte becomes 0xA5
         guard, slot = raw[: 2 * GUARD], raw[2 * GUARD : 2 * GUARD + MAX_SIZE]
-        reference = self.reference
-        if reference is not None and reference.address is not None and reference.slot_bytes:
+        wrote = self._reference_wrote()
+        if wrote is not None:
             # A byte the callee writes with its canary value would look unwritten:
             # keep each slot canary byte away from what the reference trial wrote there.
-            start = reference.address - reference.region[0]
-            wrote = np.frombuffer(reference.slot_bytes[start : start + reference.spec.size], dtype=np.uint8)
             n = min(MAX_SIZE, int(wrote.shape[0]))
             same = slot[:n] == wrote[:n]
             slot[:n][same] = slot[:n][same] % 255 + 1
         return guard, slot
+
+    def _reference_wrote(self) -> Optional[U8]:
+        """The reference trial's slot bytes after its call (None without a reference slot)."""
+        reference = self.reference
+        if reference is None or reference.address is None or not reference.slot_bytes:
+            return None
+        cached = self._wrote
+        if cached is not None and cached[0] is reference:
+            return cached[1]
+        start = reference.address - reference.region[0]
+        wrote = np.frombuffer(reference.slot_bytes[start : start + reference.spec.size], dtype=np.uint8)
+        self._wrote = (reference, wrote)
+        return wrote
 
     # -- one trial ------------------------------------------------------------
     def run(self, spec: TrialSpec) -> TrialOutcome:
@@ -344,7 +365,7 @@ class TrialRunner:
         end = int(view.shape[0])
         size = spec.size
         lo, hi = max(0, address - GUARD), min(end, address + size + GUARD)
-        view[chunk : chunk + REGION] = np.resize(guard, REGION)
+        view[chunk : chunk + REGION] = np.frombuffer((guard.tobytes() * _CHUNK_REPEATS)[:REGION], dtype=np.uint8)
         _fill(view, address - GUARD, guard[:GUARD], end)
         _fill(view, address, slot_canary[:size], end)
         _fill(view, address + size, guard[GUARD:], end)
