@@ -4,18 +4,31 @@ A trial copies only the memory outside the stack before the call and diffs only
 that (the stack region is never reported); these tests compare the result with the
 straightforward form (copy all of memory, diff all of it, drop the stack and the
 excluded ranges) on random memories, layouts that are not word-aligned, writes on
-the region edges and memory grown by the call.
+the region edges and memory grown by the call. A restored state drops the pages
+that are zero in the snapshot instead of copying them (:class:`MemoryReset`): the
+memory it leaves must equal the snapshot byte for byte, and trials on it must come
+out as on a state restored by copying all of memory.
 """
 
 from __future__ import annotations
 
+import random
+import sys
 from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from realm_wasmer.probe.trial import MemoryLayout, TrialRunner, ranges_of
+import realm_wasmer as rw
+from realm_wasmer.probe import runner_for, state
+from realm_wasmer.probe.state import PAGE, MemoryReset, StateFactory, zero_page_runs
+from realm_wasmer.probe.trial import REGION, MemoryLayout, TrialRunner, TrialSpec, ranges_of
+
+from .conftest import REALM_WASM
+
+ENGINES = ["wasmer-cranelift", "wasmtime"]
 
 
 def _runner(stack_lo: int, stack_pointer: int) -> TrialRunner:
@@ -86,3 +99,112 @@ def test_ranges_of_matches_the_runs_of_the_mask(bits: list[bool], base: int) -> 
         elif bit:
             want.append((index - base, index + 1 - base))
     assert ranges_of(np.array(bits, dtype=bool), base) == tuple(want)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    flags=st.lists(st.booleans(), min_size=1, max_size=24),
+    tail=st.integers(0, PAGE - 1),
+    keep=st.lists(st.tuples(st.integers(0, 25 * PAGE), st.integers(0, 3 * PAGE)), max_size=3),
+    min_pages=st.integers(1, 4),
+)
+def test_zero_page_runs_are_whole_zero_pages_outside_keep(
+    flags: list[bool], tail: int, keep: list[tuple[int, int]], min_pages: int
+) -> None:
+    memory = np.zeros(len(flags) * PAGE + tail, dtype=np.uint8)
+    for page, nonzero in enumerate(flags):
+        if nonzero:
+            memory[page * PAGE + (page * 37) % PAGE] = 1
+    ranges = [(lo, lo + width) for lo, width in keep]
+    zero_page = [
+        not nonzero and not any(lo < hi and lo < (page + 1) * PAGE and page * PAGE < hi for lo, hi in ranges)
+        for page, nonzero in enumerate(flags)
+    ]
+    want, start = [], None
+    for page, flag in enumerate([*zero_page, False]):
+        if flag and start is None:
+            start = page
+        elif not flag and start is not None:
+            if page - start >= min_pages:
+                want.append((start * PAGE, page * PAGE))
+            start = None
+    assert zero_page_runs(memory, ranges, min_pages) == tuple(want)
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def factory(request: pytest.FixtureRequest) -> StateFactory:
+    made = StateFactory(rw.compile(REALM_WASM, engine=request.param), prime=REGION)
+    made.finish(made.fresh())  # takes the snapshot
+    return made
+
+
+def _scribble(view: Any, rng: random.Random) -> None:
+    size = int(view.shape[0])
+    for _ in range(20):
+        lo = rng.randrange(0, size)
+        view[lo : min(size, lo + rng.randrange(1, 3 * PAGE))] = rng.randrange(1, 256)
+    view[0] = view[size - 1] = 0xFF
+
+
+def test_restored_memory_equals_the_snapshot_byte_for_byte(factory: StateFactory) -> None:
+    reset = factory._reset
+    assert reset is not None
+    if sys.platform.startswith("linux"):
+        assert reset.drops_pages, reset.reason  # the fixture's stack and free heap are zero pages
+        assert sum(hi - lo for lo, hi in reset.zero_runs) >= 1 << 20
+    snapshot = factory.base_memory()
+    assert snapshot is not None
+    rng = random.Random(7)
+    for _ in range(5):
+        instance = factory.fresh()
+        _scribble(instance.memory.view(), rng)
+        factory.finish(instance)
+        restored = factory.fresh()
+        assert restored is instance
+        assert np.array_equal(restored.memory.view(), snapshot)
+        factory.finish(restored)
+
+
+def test_pages_that_do_not_read_back_as_zeros_are_copied(
+    factory: StateFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where dropping a page keeps its bytes (a shared mapping), the check says so and every page is copied."""
+    monkeypatch.setattr(state, "_libc_madvise", lambda: (lambda address, length, advice: 0))
+    instance = factory.fresh()
+    snapshot = factory.base_memory()
+    assert snapshot is not None
+    reset = MemoryReset(instance, snapshot)
+    assert not reset.drops_pages and reset.zero_runs == () and reset.copy_runs == ((0, snapshot.shape[0]),)
+    assert reset.reason == "dropped pages do not read back as zeros here"
+    assert np.array_equal(instance.memory.view(), snapshot)  # the check's own writes are undone
+    _scribble(instance.memory.view(), random.Random(3))
+    reset.restore(instance)
+    assert np.array_equal(instance.memory.view(), snapshot)
+    factory.finish(instance)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_trials_on_dropped_pages_match_trials_on_copied_memory(engine: str) -> None:
+    compiled = rw.compile(REALM_WASM, engine=engine)
+    runners = {}
+    for drops in (True, False):
+        runner = runner_for(compiled, class_name="Realm")
+        runner.factory = StateFactory(compiled, prime=REGION, page_drops=drops)  # as prepare() makes it
+        runners[drops] = runner
+    for runner in runners.values():
+        runner.run(TrialSpec("heap", 16, 8))  # takes the snapshot
+    assert runners[True].factory._reset is not None and runners[False].factory._reset is None
+    rng = random.Random(5)
+    statuses = set()
+    for index in range(60):
+        placement = rng.choice(["heap", "stack_reserved", "stack_unreserved", "static_data", "memory_end"])
+        param = {"stack_unreserved": rng.randrange(0, 4096), "static_data": rng.randrange(1048560, 1093000),
+                 "memory_end": rng.randrange(0, 64)}.get(placement, 0)  # fmt: skip
+        spec = TrialSpec(placement, rng.randrange(0, 65), rng.choice([1, 2, 4, 8, 16]), param, canary=index)
+        one, other = runners[True].run(spec), runners[False].run(spec)
+        statuses.add(one.status)
+        assert (one.status, one.error, one.words, one.written, one.guard_hits, one.slot_bytes) == (
+            other.status, other.error, other.words, other.written, other.guard_hits, other.slot_bytes)
+        assert one.changed.tolist() == other.changed.tolist() and one.values.tolist() == other.values.tolist()
+    assert {"ok", "trap"} <= statuses
+    assert runners[True].factory.counts["snapshot"] > 0

@@ -1,5 +1,7 @@
 """One probe trial: a fresh state, an out-slot placed and guarded, one
-constructor call, and a numpy diff of all of linear memory before/after.
+constructor call, and a numpy diff of linear memory before/after (all of it
+but the stack region, whose changes are never reported; the slot region gets
+its own diff wherever it lies).
 
 A trial never raises for what the guest does: traps, thrown JS values, host
 errors and corrupted guard bytes are all recorded in its :class:`TrialOutcome`.
