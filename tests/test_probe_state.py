@@ -208,3 +208,21 @@ def test_trials_on_dropped_pages_match_trials_on_copied_memory(engine: str) -> N
         assert one.changed.tolist() == other.changed.tolist() and one.values.tolist() == other.values.tolist()
     assert {"ok", "trap"} <= statuses
     assert runners[True].factory.counts["snapshot"] > 0
+
+
+def test_a_reinstantiated_trial_leaves_the_snapshot_instance_restorable(factory: StateFactory) -> None:
+    snapshot_instance = factory.fresh()
+    factory.finish(snapshot_instance)
+    factory.strategy = "reinstantiate"
+    try:
+        other = factory.fresh()
+        assert other is not snapshot_instance
+        other.memory.view()[:16] = 0xEE
+        factory.finish(other)
+    finally:
+        factory.strategy = "snapshot"
+    made = factory.counts["reinstantiate"]
+    again = factory.fresh()
+    assert again is snapshot_instance and factory.counts["reinstantiate"] == made
+    assert np.array_equal(again.memory.view(), factory.base_memory())
+    factory.finish(again)

@@ -203,7 +203,8 @@ class StateFactory:
             # The data segments' pages are copied, never dropped: an engine may map them from an image.
             segments = self.compiled.info.module.data_segments
             self._reset = MemoryReset(instance, self._snapshot.memory, segments) if self.page_drops else None
-        self._restorable = False
+            self._restorable = False
+        # (re-instantiating leaves the snapshot's instance as it was: restorable if it was)
         return instance
 
     def finish(self, instance: Instance) -> None:
