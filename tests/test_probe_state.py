@@ -226,3 +226,13 @@ def test_a_reinstantiated_trial_leaves_the_snapshot_instance_restorable(factory:
     assert again is snapshot_instance and factory.counts["reinstantiate"] == made
     assert np.array_equal(again.memory.view(), factory.base_memory())
     factory.finish(again)
+
+
+def test_the_probe_drops_pages_only_in_the_stack_region() -> None:
+    """What a trial diffs (all but the stack) is copied back: reading a dropped page again would fault."""
+    runner = runner_for(rw.compile(REALM_WASM, engine="wasmer-cranelift"), class_name="Realm")
+    reset, layout = runner.factory._reset, runner.layout
+    assert reset is not None and layout.stack_pointer > layout.stack_lo
+    assert all(layout.stack_lo <= lo < hi <= layout.stack_pointer for lo, hi in reset.zero_runs)
+    if sys.platform.startswith("linux"):
+        assert reset.zero_runs

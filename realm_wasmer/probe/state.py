@@ -169,6 +169,9 @@ class StateFactory:
         self.strategy = strategy
         #: Restore zero pages by dropping them (:class:`MemoryReset`) where that is checked to work.
         self.page_drops = page_drops
+        #: Ranges always copied, never dropped (a trial reads them anyway, e.g. to diff them: a
+        #: dropped page read again costs a page fault, more than copying it).
+        self.copied: list[tuple[int, int]] = []
         self._instance: Optional[Instance] = None
         self._snapshot: Optional[InstanceSnapshot] = None
         self._reset: Optional[MemoryReset] = None
@@ -201,8 +204,8 @@ class StateFactory:
             self._instance = instance
             self._snapshot = instance.snapshot()
             # The data segments' pages are copied, never dropped: an engine may map them from an image.
-            segments = self.compiled.info.module.data_segments
-            self._reset = MemoryReset(instance, self._snapshot.memory, segments) if self.page_drops else None
+            keep = [*self.compiled.info.module.data_segments, *self.copied]
+            self._reset = MemoryReset(instance, self._snapshot.memory, keep) if self.page_drops else None
             self._restorable = False
         # (re-instantiating leaves the snapshot's instance as it was: restorable if it was)
         return instance
