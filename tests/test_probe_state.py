@@ -147,7 +147,7 @@ def _scribble(view: Any, rng: random.Random) -> None:
 
 
 def test_restored_memory_equals_the_snapshot_byte_for_byte(factory: StateFactory) -> None:
-    reset = factory._reset
+    reset = factory.memory_reset
     assert reset is not None
     if sys.platform.startswith("linux"):
         assert reset.drops_pages, reset.reason  # the fixture's stack and free heap are zero pages
@@ -193,7 +193,7 @@ def test_trials_on_dropped_pages_match_trials_on_copied_memory(engine: str) -> N
         runners[drops] = runner
     for runner in runners.values():
         runner.run(TrialSpec("heap", 16, 8))  # takes the snapshot
-    assert runners[True].factory._reset is not None and runners[False].factory._reset is None
+    assert runners[True].factory.memory_reset is not None and runners[False].factory.memory_reset is None
     rng = random.Random(5)
     statuses = set()
     for index in range(60):
@@ -231,7 +231,7 @@ def test_a_reinstantiated_trial_leaves_the_snapshot_instance_restorable(factory:
 def test_the_probe_drops_pages_only_in_the_stack_region() -> None:
     """What a trial diffs (all but the stack) is copied back: reading a dropped page again would fault."""
     runner = runner_for(rw.compile(REALM_WASM, engine="wasmer-cranelift"), class_name="Realm")
-    reset, layout = runner.factory._reset, runner.layout
+    reset, layout = runner.factory.memory_reset, runner.layout
     assert reset is not None and layout.stack_pointer > layout.stack_lo
     assert all(layout.stack_lo <= lo < hi <= layout.stack_pointer for lo, hi in reset.zero_runs)
     if sys.platform.startswith("linux"):

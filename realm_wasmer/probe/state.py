@@ -216,6 +216,11 @@ class StateFactory:
             return
         self._restorable = instance.restorable(self._snapshot)
 
+    @property
+    def memory_reset(self) -> Optional[MemoryReset]:
+        """How restores put the snapshot's memory back (None: no snapshot yet, or page drops off)."""
+        return self._reset
+
     def base_memory(self) -> Optional[np.ndarray[Any, np.dtype[np.uint8]]]:
         return self._snapshot.memory if self._snapshot is not None else None
 
