@@ -7,13 +7,17 @@ For each engine it reports:
 * the whole probe (``probe(wasm/realm.wasm, class_name="Realm")``, ci profile):
   trials, trials/s over the time spent inside trials, and wall time;
 * clean trials (a heap slot, guards intact): a restored snapshot, the prelude
-  malloc, the call, and the numpy diff of all of linear memory;
-* trapping trials (a slot running off the end of memory): the trapped instance
-  cannot be restored (its unexported stack pointer may be left moved), so each
-  one pays for a new instance and for dropping the old one;
-* a fresh state both ways: snapshot restore vs re-instantiation.
+  malloc, the call, and the numpy diff of the memory outside the stack;
+* trapping trials (a slot running off the end of memory): on wasmer the stack
+  pointer is exported (the ``stack_pointer_export`` load transform), so a trapped
+  instance is restored like any other and what is left is mostly the engine's
+  trap; on wasmtime the unexported stack pointer may be left moved, so each one
+  pays for a new instance;
+* a fresh state both ways: snapshot restore vs re-instantiation, and how the
+  snapshot's memory is put back (:class:`realm_wasmer.probe.state.MemoryReset`:
+  its zero pages in the stack region dropped with madvise, the rest copied).
 
-Target (issue): >= 200 trials/s on wasmer-cranelift for the Realm fixture.
+Target (issue 12): >= 1000 trials/s for the whole probe on wasmer-cranelift.
 """
 
 from __future__ import annotations
@@ -53,6 +57,12 @@ def bench(engine: str, trials: int) -> None:
           " trials/s")
     print(f"  fresh state            snapshot {state['snapshot_seconds'] * 1e6:7.1f} us, "
           f"re-instantiate {state['reinstantiate_seconds'] * 1e6:7.1f} us -> {state['strategy']}")
+    reset = runner.factory.memory_reset
+    if reset is not None:
+        dropped = sum(hi - lo for lo, hi in reset.zero_runs)
+        copied = sum(hi - lo for lo, hi in reset.copy_runs)
+        how = f"{dropped // 1024} KiB of zero pages dropped, {copied // 1024} KiB copied"
+        print(f"  snapshot memory        {how}" + (f" ({reset.reason})" if reset.reason else ""))
 
 
 def main() -> None:

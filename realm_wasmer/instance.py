@@ -277,11 +277,13 @@ class Instance(ContextParts):
             return False
         return self.memory.size == snapshot.memory.shape[0] and borrowed == 0
 
-    def restore(self, snapshot: InstanceSnapshot) -> None:
+    def restore(self, snapshot: InstanceSnapshot, memory: bool = True) -> None:
         """Put back the state of ``snapshot`` (check :meth:`restorable` first); a
-        poisoned instance is usable again afterwards."""
+        poisoned instance is usable again afterwards. ``memory=False`` leaves linear
+        memory to the caller (the probe puts back only the pages a trial can have changed)."""
         ctx, engine = self.context, self.engine_instance
-        self.memory.view()[:] = snapshot.memory
+        if memory:
+            self.memory.view()[:] = snapshot.memory
         for name, value in snapshot.globals.items():
             engine.global_set(name, value)
         ctx.values.restore(snapshot.values)

@@ -364,6 +364,8 @@ def prepare(
     factory = StateFactory(compiled, start=True, prime=REGION, strategy="reinstantiate")
     say("memory layout")
     layout = memory_layout(compiled, factory)
+    # Restores drop zero pages only in the stack region: every trial reads (diffs) the rest.
+    factory.copied = [(0, layout.stack_lo), (layout.stack_pointer, 1 << 32)]
     runner = TrialRunner(factory, ctor, specs, layout, seed)
     runner.on_trial = on_trial
     say("state strategy")

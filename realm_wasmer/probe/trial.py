@@ -1,5 +1,7 @@
 """One probe trial: a fresh state, an out-slot placed and guarded, one
-constructor call, and a numpy diff of all of linear memory before/after.
+constructor call, and a numpy diff of linear memory before/after (all of it
+but the stack region, whose changes are never reported; the slot region gets
+its own diff wherever it lies).
 
 A trial never raises for what the guest does: traps, thrown JS values, host
 errors and corrupted guard bytes are all recorded in its :class:`TrialOutcome`.
@@ -52,18 +54,30 @@ HEAP_WITH_RESERVATION = "heap_with_reservation"
 STACK_DEPTH = 4096
 END_WINDOW = 64
 
+#: The guard canary repeated over the host chunk (as np.resize would).
+_CHUNK_REPEATS = -(-REGION // (2 * GUARD))
+#: bytes.translate table: canary bytes are never zero.
+_NONZERO = bytes([0xA5]) + bytes(range(1, 256))
+
 Ranges = tuple[tuple[int, int], ...]
 U8 = np.ndarray[Any, np.dtype[np.uint8]]
 Idx = np.ndarray[Any, np.dtype[np.intp]]
+#: Memory outside the stack before a call: its size then, and ``(start, bytes)`` parts.
+Before = tuple[int, tuple[tuple[int, U8], ...]]
 
 
 def ranges_of(mask: np.ndarray[Any, np.dtype[np.bool_]], base: int = 0) -> Ranges:
     """Contiguous True runs of ``mask`` as ``[start, end)`` pairs, shifted by ``-base``."""
-    if not mask.any():
-        return ()
-    padded = np.concatenate(([False], mask, [False])).astype(np.int8)
-    edges = np.flatnonzero(np.diff(padded))
-    return tuple((int(s) - base, int(e) - base) for s, e in zip(edges[0::2], edges[1::2], strict=True))
+    data = mask.astype(np.bool_, copy=False).tobytes()  # one byte per element, 0 or 1
+    out = []
+    start = data.find(1)
+    while start >= 0:
+        end = data.find(0, start)
+        if end < 0:
+            end = len(data)
+        out.append((start - base, end - base))
+        start = data.find(1, end)
+    return tuple(out)
 
 
 def ranges_of_indices(indices: Sequence[int]) -> Ranges:
@@ -205,25 +219,36 @@ class TrialRunner:
         self.trials = 0
         self.elapsed = 0.0
         self.on_trial: Optional[Callable[[TrialOutcome], None]] = None
+        self._wrote: Optional[tuple[TrialOutcome, U8]] = None
 
     # -- canaries -------------------------------------------------------------
     def canaries(self, spec: TrialSpec) -> tuple[U8, U8]:
         """Guard bytes (2 * GUARD) and slot bytes (MAX_SIZE), never zero, from the seed."""
         key = f"{self.seed}:{spec.canary}:{spec.size}:{spec.align}:{spec.param}:{spec.placement}".encode()
         stream = hashlib.blake2b(key, digest_size=64).digest() + hashlib.blake2b(key + b"+", digest_size=64).digest()
-        raw = np.frombuffer(stream, dtype=np.uint8).copy()
-        raw[raw == 0] = 0xA5
+        raw = np.frombuffer(stream.translate(_NONZERO), dtype=np.uint8).copy()  # a zero byte becomes 0xA5
         guard, slot = raw[: 2 * GUARD], raw[2 * GUARD : 2 * GUARD + MAX_SIZE]
-        reference = self.reference
-        if reference is not None and reference.address is not None and reference.slot_bytes:
+        wrote = self._reference_wrote()
+        if wrote is not None:
             # A byte the callee writes with its canary value would look unwritten:
             # keep each slot canary byte away from what the reference trial wrote there.
-            start = reference.address - reference.region[0]
-            wrote = np.frombuffer(reference.slot_bytes[start : start + reference.spec.size], dtype=np.uint8)
             n = min(MAX_SIZE, int(wrote.shape[0]))
             same = slot[:n] == wrote[:n]
             slot[:n][same] = slot[:n][same] % 255 + 1
         return guard, slot
+
+    def _reference_wrote(self) -> Optional[U8]:
+        """The reference trial's slot bytes after its call (None without a reference slot)."""
+        reference = self.reference
+        if reference is None or reference.address is None or not reference.slot_bytes:
+            return None
+        cached = self._wrote
+        if cached is not None and cached[0] is reference:
+            return cached[1]
+        start = reference.address - reference.region[0]
+        wrote = np.frombuffer(reference.slot_bytes[start : start + reference.spec.size], dtype=np.uint8)
+        self._wrote = (reference, wrote)
+        return wrote
 
     # -- one trial ------------------------------------------------------------
     def run(self, spec: TrialSpec) -> TrialOutcome:
@@ -258,7 +283,7 @@ class TrialRunner:
     def _plain_trial(self, instance: Instance, spec: TrialSpec) -> TrialOutcome:
         """Patterns 1 and 2 (and multi-value Pattern 3): no slot, the words come back as results."""
         args = materialize(instance, self.args)
-        before = instance.memory.view().copy()
+        before = self._outside_stack(instance.memory.view())
         imports_before = dict(instance.import_calls)
         console_before = instance.console_messages.total
         status, error, last, result = self._call(instance, args)
@@ -342,11 +367,12 @@ class TrialRunner:
         end = int(view.shape[0])
         size = spec.size
         lo, hi = max(0, address - GUARD), min(end, address + size + GUARD)
-        view[chunk : chunk + REGION] = np.resize(guard, REGION)
+        view[chunk : chunk + REGION] = np.frombuffer((guard.tobytes() * _CHUNK_REPEATS)[:REGION], dtype=np.uint8)
         _fill(view, address - GUARD, guard[:GUARD], end)
         _fill(view, address, slot_canary[:size], end)
         _fill(view, address + size, guard[GUARD:], end)
-        before = view.copy()
+        region = view[lo:hi].copy()
+        before = self._outside_stack(view)
         imports_before = dict(instance.import_calls)
         console_before = instance.console_messages.total
         try:
@@ -356,9 +382,7 @@ class TrialRunner:
                 self._unreserve(instance)
         after = instance.memory.view()
         n = min(int(after.shape[0]), end)
-        diff = after[lo:min(hi, n)] != before[lo:min(hi, n)]
-        mask = np.zeros(hi - lo, dtype=bool)
-        mask[: diff.shape[0]] = diff
+        mask = after[lo:hi] != region  # memory never shrinks: hi <= end <= n
         rel = address - lo
         slot_mask = mask[rel : rel + size] if size else np.zeros(0, dtype=bool)
         guard_mask = mask.copy()
@@ -376,22 +400,41 @@ class TrialRunner:
             slot_bytes,
         )
 
-    def _changed(self, before: U8, after: U8, exclude: Sequence[tuple[int, int]]) -> tuple[Idx, U8]:
-        n = min(int(before.shape[0]), int(after.shape[0])) // 8 * 8
-        # Compare 8 bytes at a time, then only the differing words byte by byte.
-        words = np.flatnonzero(before[:n].view(np.uint64) != after[:n].view(np.uint64))
-        if words.size:
-            offsets = (words[:, None] * 8 + np.arange(8)).reshape(-1)
-            changed = offsets[before[offsets] != after[offsets]]
-        else:
-            changed = words
-        if int(after.shape[0]) > n:
-            grown = np.flatnonzero(after[n:]) + n
-            changed = np.concatenate((changed, grown))
-        keep = ~((changed >= self.layout.stack_lo) & (changed < self.layout.stack_pointer))
-        for lo, hi in exclude:
-            keep &= ~((changed >= lo) & (changed < hi))
-        changed = changed[keep]
+    def _outside_stack(self, view: U8) -> Before:
+        """The memory outside the stack region (what :meth:`_changed` compares), copied:
+        the stack, most of linear memory in a wasm-ld layout, is left out of every diff."""
+        end = int(view.shape[0])
+        stack_lo = min(self.layout.stack_lo, end)
+        stack_hi = min(max(self.layout.stack_pointer, stack_lo), end)
+        return end, ((0, view[:stack_lo].copy()), (stack_hi, view[stack_hi:].copy()))
+
+    def _changed(self, before: Before, after: U8, exclude: Sequence[tuple[int, int]]) -> tuple[Idx, U8]:
+        """Addresses outside the stack and ``exclude`` whose bytes differ between
+        ``before`` (:meth:`_outside_stack`) and ``after``, ascending, and their new values;
+        memory grown by the call counts as zeros before."""
+        end, parts = before
+        found = []
+        for start, old in parts:
+            length = int(old.shape[0])
+            new = after[start : start + length]
+            n = length // 8 * 8
+            # Compare 8 bytes at a time, then only the differing words byte by byte.
+            words = np.flatnonzero(old[:n].view(np.uint64) != new[:n].view(np.uint64))
+            if words.size:
+                offsets = (words[:, None] * 8 + np.arange(8)).reshape(-1)
+                found.append(offsets[old[offsets] != new[offsets]] + start)
+            if length > n:
+                found.append(np.flatnonzero(old[n:] != new[n:length]) + (start + n))
+        if int(after.shape[0]) > end:
+            grown = np.flatnonzero(after[end:]) + end
+            layout = self.layout  # a stack pointer past the old end (never in a wasm-ld layout)
+            found.append(grown[(grown < layout.stack_lo) | (grown >= layout.stack_pointer)])
+        changed = np.concatenate(found) if found else np.empty(0, dtype=np.intp)
+        if exclude:
+            keep = np.ones(changed.shape[0], dtype=bool)
+            for lo, hi in exclude:
+                keep &= ~((changed >= lo) & (changed < hi))
+            changed = changed[keep]
         return changed, after[changed].copy()
 
     def _error_value(self, instance: Instance, words: tuple[int, ...], multi: bool) -> Optional[str]:
