@@ -47,6 +47,7 @@ from ..host.guarded import LazyGuarded
 from . import model as m
 from .model import JSFunction, JsObject, Prop, WasmExports
 from .parser import node_text
+from .typed import TypedArray
 from .values import UNDEFINED
 
 #: Binary operators with a direct Python rendering (the same functions the closures use).
@@ -148,10 +149,20 @@ def _get(o: Any, key: Any, text: str) -> Any:
         if v is not m._MISSING:  # an own property: its value, or the Prop's ([[Get]] as m.lookup)
             if type(v) is not Prop:
                 return v
-            if v.getter is None and v.setter is None:
-                return v.value
+            getter = v.getter
+            if getter is None:
+                if v.setter is None:
+                    return v.value
+            elif type(getter) is JSFunction:  # an own accessor (a WebAssembly.Global's value...): m.lookup's call
+                try:
+                    return getter.impl(o, [])
+                except JsThrow as exc:
+                    _annotate(exc, text)
+                    raise
     elif t is list and type(key) is int and 0 <= key < len(o):
         return o[key]
+    elif t is TypedArray and type(key) is int:  # getInt32Memory0()[i]: typed_get's integer case
+        return o.get(key)
     # a typed array element, a DataView field...: m.get's dispatch (after its plain-object case), without its frame
     special = m.EXOTIC_GET.get(t) if t is not JsObject else None
     try:
@@ -206,6 +217,9 @@ def _put(o: Any, key: Any, value: Any) -> None:
                     return
         elif type(current) is not Prop:
             o[key] = value
+            return
+        elif type(current.setter) is JSFunction:  # an own accessor (a WebAssembly.Global's value...): m.put's call
+            current.setter.impl(o, [value])
             return
     elif t is list and type(key) is int and 0 <= key <= len(o):
         if key < len(o):
@@ -265,6 +279,12 @@ class Translator:
         self.temps = 0
         #: The body calls the instance's exports (``wasm.f(...)``): an export wrapper, not an import.
         self.calls_exports = False
+        #: Locals known to hold an integer within bounds (Python-locals mode): a ``const``/``let``
+        #: declared once from an integer expression and never assigned (see :meth:`bounds`).
+        self.known: dict[str, tuple[int, int]] = {}
+        #: Names the body assigns anywhere (``x = ...``, ``x += ...``, ``x++``): never known.
+        self.assigned: set[bytes] = set()
+        self.declared: set[str] = set()
 
     # -- helpers -------------------------------------------------------------------------------
     def const(self, value: Any) -> str:
@@ -509,7 +529,14 @@ class Translator:
                 return inline
         fn = _OPS.get(op)
         if fn is not None:
-            return f"{fn}({self.expr(left_node)}, {self.expr(node.child_by_field_name('right'))})"
+            right_node = node.child_by_field_name("right")
+            folded = self.folded(node)
+            if folded is not None:
+                return folded
+            fast = self.int_binary(op, left_node, right_node)
+            if fast is not None:
+                return fast
+            return f"{fn}({self.expr(left_node)}, {self.expr(right_node)})"
         if op in ("&&", "||", "??"):
             left = self.expr(left_node)
             right = self.expr(node.child_by_field_name("right"))
@@ -530,6 +557,8 @@ class Translator:
             return None
         value = UNDEFINED if literal.type == "identifier" else self.compiler.expr(literal, self.scope)([])
         negate = op.startswith("!")
+        if type(value) is int and op in ("===", "!==", "==", "!=") and self.bounds(other) is not None:
+            return f"({self.expr(other)} {'!=' if negate else '=='} {value!r})"  # an int: Python's comparison
         x, t = self.expr(other), self.temp()
         if value is None or value is UNDEFINED:
             if op in ("==", "!="):  # null and undefined are loosely equal to each other only
@@ -554,7 +583,8 @@ class Translator:
         if op == "!":
             return f"(not {self.test(arg_node)})"
         if op == "-":
-            return f"_neg({self.expr(arg_node)})"
+            folded = self.folded(node)
+            return folded if folded is not None else f"_neg({self.expr(arg_node)})"
         if op == "+":
             return f"_num({self.expr(arg_node)})"
         if op == "~":
@@ -573,9 +603,139 @@ class Translator:
                 return self.binary(node)
         if node.type == "unary_expression" and node.child_by_field_name("operator").type == "!":
             return f"(not {self.test(node.child_by_field_name('argument'))})"
+        if self.bounds(node) is not None:
+            return f"({self.expr(node)} != 0)"
         # ToBoolean: a bool or an int (a wasm result, a flag) inline, anything else by m.to_boolean
         v, c = self.temp(), self.temp()
         return f"({v} if ({c} := type({v} := {self.expr(node)})) is bool else {v} != 0 if {c} is int else _tb({v}))"
+
+    # -- integers ------------------------------------------------------------------------------
+    def bounds(self, node: Any) -> Optional[tuple[int, int]]:
+        """``(lo, hi)`` when ``node``'s value is certainly a Python ``int`` in that range (the
+        model's number for a safe integer) whenever it evaluates without throwing: an integer
+        literal, ``x >>> 0``, ``x | 0``, ``x & mask``, a known local (:meth:`note_known`), sums
+        and products of those; None when it may be anything else. Emits nothing."""
+        t = node.type
+        if t == "parenthesized_expression":
+            inner = [c for c in node.named_children if c.type != "comment"]
+            return self.bounds(inner[0]) if len(inner) == 1 else None
+        if t == "number":
+            v = self.compiler.expr(node, self.scope)([])
+            return (v, v) if type(v) is int else None
+        if t == "identifier":
+            ref = self.slot(node.text.decode()) if not self.frame else None
+            return self.known.get(ref) if ref is not None else None
+        if t == "unary_expression":
+            op = node.child_by_field_name("operator").type
+            b = self.bounds(node.child_by_field_name("argument"))
+            if b is None or op not in ("-", "+"):
+                return None
+            if op == "+":
+                return b
+            return (-b[1], -b[0]) if b[0] > 0 or b[1] < 0 else None  # -0 is a float
+        if t != "binary_expression":
+            return None
+        op = node.child_by_field_name("operator").type
+        left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
+        if op == ">>>" and self.bounds(right) == (0, 0):
+            return (0, 0xFFFFFFFF)  # ToUint32 (a BigInt throws)
+        lb, rb = self.bounds(left), self.bounds(right)
+        if op in ("|", "&", "^", "<<", ">>"):
+            if lb is None and rb is None:
+                return None  # two BigInts give a BigInt
+            if op == "&" and rb is not None and 0 <= rb[0] and rb[1] <= 0x7FFFFFFF:
+                return (0, rb[1])
+            return (-(2**31), 2**31 - 1)  # ToInt32 of the result (a BigInt with a Number throws)
+        if op not in ("+", "-", "*") or lb is None or rb is None:
+            return None
+        return self.bounds_of(op, lb, rb)
+
+    def note_known(self, kind: str, decl: Any, target: Any, ref: str, value: Any) -> None:
+        """Remember a ``const``/``let`` local declared from an integer expression (Python-locals
+        mode, the name never assigned in the body, the slot declared once)."""
+        if self.frame or kind != "lexical_declaration" or target.text in self.assigned or ref in self.declared:
+            self.known.pop(ref, None)
+            self.declared.add(ref)
+            return
+        self.declared.add(ref)
+        b = self.bounds(value)
+        if b is not None:
+            self.known[ref] = b
+
+    def folded(self, node: Any) -> Optional[str]:
+        """An expression of number literals and operators (``-16``, ``4 * 0``, ``-0``) as its
+        value, computed once at translation by its closure (nothing in it can differ per call)."""
+        if not _only_literals(node):
+            return None
+        return self.fallback_const(node)
+
+    def int_binary(self, op: str, left: Any, right: Any) -> Optional[str]:
+        """``a op b`` as Python's integer operation where that is the model's result: straight
+        when both operands are known integers (:meth:`bounds`), else guarded by the operand's
+        type (and the result's range) with the operator's function as the other branch."""
+        lb, rb = self.bounds(left), self.bounds(right)
+        if op in ("+", "-", "*") and lb is not None and rb is not None:
+            b = self.bounds_of(op, lb, rb)
+            if b is not None:
+                return f"({self.expr(left)} {op} {self.expr(right)})"
+        fn = _OPS[op]
+        c = rb[0] if rb is not None and rb[0] == rb[1] and _only_literals(right) else None
+        if c is None or abs(c) > 2**31:
+            if op == "+" and lb is not None and lb[0] == lb[1] and _only_literals(left) and abs(lb[0]) <= 2**31:
+                # c + x: the same as x + c for an int x (anything else: the operator, in order)
+                a, r = self.temp(), self.temp()
+                return (
+                    f"({r} if type({a} := {self.expr(right)}) is int and -{m.MAX_SAFE} <= ({r} := {lb[0]} + {a}) "
+                    f"<= {m.MAX_SAFE} else {fn}({lb[0]}, {a}))"
+                )
+            return None
+        return self.int_apply(op, self.expr(left), lb, c)
+
+    def int_apply(self, op: str, x: str, lb: Optional[tuple[int, int]], c: int) -> Optional[str]:
+        """``x op c`` (``x`` rendered, ``lb`` its bounds if known, ``c`` an integer literal) as
+        :meth:`int_binary` writes it, or None."""
+        fn = _OPS[op]
+        a = self.temp()
+        if (op in ("+", "-") and c == 0) or (op == "*" and c == 1):  # an int is its own result
+            return x if lb is not None else f"({a} if type({a} := {x}) is int else {fn}({a}, {c}))"
+        if op in ("+", "-") or (op == "*" and c > 0):  # c > 0: a product 0 only of a == 0, never -0
+            if lb is not None:
+                return f"({x} {op} {c})" if self.bounds_of(op, lb, (c, c)) is not None else None
+            r = self.temp()
+            return (
+                f"({r} if type({a} := {x}) is int and -{m.MAX_SAFE} <= ({r} := {a} {op} {c}) <= {m.MAX_SAFE}"
+                f" else {fn}({a}, {c}))"
+            )
+        if op == "/" and c > 0:  # m.div's exact case: an address over its alignment
+            guard = f"not ({a} := {x}) % {c}" if lb is not None else f"type({a} := {x}) is int and not {a} % {c}"
+            return f"({a} // {c} if {guard} else {fn}({a}, {c}))"
+        if op == ">>>" and c == 0:
+            if lb is not None and 0 <= lb[0] and lb[1] <= 0xFFFFFFFF:
+                return x
+            return f"({a} if type({a} := {x}) is int and 0 <= {a} <= 4294967295 else {fn}({a}, 0))"
+        if op == "|" and c == 0:
+            if lb is not None and -(2**31) <= lb[0] and lb[1] < 2**31:
+                return x
+            return f"({a} if type({a} := {x}) is int and -2147483648 <= {a} <= 2147483647 else {fn}({a}, 0))"
+        if op == "&" and 0 <= c <= 0x7FFFFFFF:
+            return f"({a} & {c} if type({a} := {x}) is int and 0 <= {a} <= 2147483647 else {fn}({a}, {c}))"
+        return None
+
+    @staticmethod
+    def bounds_of(op: str, lb: tuple[int, int], rb: tuple[int, int]) -> Optional[tuple[int, int]]:
+        """The bounds of ``a op b`` (``+ - *``) for integers in ``lb``, ``rb`` when the model's
+        result is Python's (a safe integer, no -0), else None."""
+        if op == "+":
+            lo, hi = lb[0] + rb[0], lb[1] + rb[1]
+        elif op == "-":
+            lo, hi = lb[0] - rb[1], lb[1] - rb[0]
+        else:
+            positive_const = (lb[0] == lb[1] and lb[0] > 0) or (rb[0] == rb[1] and rb[0] > 0)
+            if not (positive_const or (lb[0] >= 0 and rb[0] >= 0)):
+                return None
+            corners = [a * b for a in lb for b in rb]
+            lo, hi = min(corners), max(corners)
+        return (lo, hi) if -m.MAX_SAFE <= lo and hi <= m.MAX_SAFE else None
 
     # -- statements ----------------------------------------------------------------------------
     def statements(self, nodes: list[Any], indent: str, top: bool) -> list[str]:
@@ -638,6 +798,7 @@ class Translator:
                     raise Unsupported("a named function value")  # keeps the name inference
                 else:
                     lines.append(f"{indent}{ref} = {self.expr(value)}")
+                    self.note_known(t, node, target, ref, value)
             return lines
         if t == "if_statement":
             test = self.test(node.child_by_field_name("condition"))
@@ -724,7 +885,8 @@ class Translator:
         left = node.child_by_field_name("left")
         if fn is None:  # &&=, ||=, ??=: short-circuit writes
             return self.fallback(node)
-        right = self.expr(node.child_by_field_name("right"))
+        right_node = node.child_by_field_name("right")
+        right = self.expr(right_node)
         if left.type == "identifier":
             ref = self.slot(left.text.decode())
             if ref is None:
@@ -734,11 +896,48 @@ class Translator:
             obj_node = self.target_object(left)
             o, k = self.temp(), self.temp()
             text = self.const(node_text(left))
-            return (
-                f"_put({o} := {self.expr(obj_node)}, {k} := {self.key(left)}, "
-                f"{fn}(_get({o}, {k}, {text}), {right}))"
-            )
+            obj, key = self.expr(obj_node), self.key(left)
+            read = f"_get({o}, {k}, {text})"
+            value = f"{fn}({read}, {right})"
+            rb = self.bounds(right_node)
+            if rb is not None and rb[0] == rb[1] and _only_literals(right_node) and abs(rb[0]) <= 2**31:
+                value = self.int_apply(op[:-1], read, None, rb[0]) or value  # ``sp.value += 16``
+            return f"_put({o} := {obj}, {k} := {key}, {value})"
         return self.fallback(node)
+
+
+def _only_literals(node: Any) -> bool:
+    """Number literals under parentheses, unary and binary operators only (a constant)."""
+    if node.type == "number":
+        return True
+    if node.type in ("parenthesized_expression", "unary_expression", "binary_expression"):
+        kids = [c for c in node.named_children if c.type != "comment"]
+        return bool(kids) and all(_only_literals(c) for c in kids)
+    return False
+
+
+def _assigned_names(node: Any) -> set[bytes]:
+    """Every identifier written under ``node``: assignment and update targets (any depth,
+    patterns included), declared names of ``var``s declared more than once not counted here."""
+    out: set[bytes] = set()
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        t = n.type
+        target = None
+        if t in ("assignment_expression", "augmented_assignment_expression"):
+            target = n.child_by_field_name("left")
+        elif t == "update_expression":
+            target = n.child_by_field_name("argument")
+        if target is not None:
+            inner = [target]
+            while inner:
+                x = inner.pop()
+                if x.type in ("identifier", "shorthand_property_identifier_pattern"):
+                    out.add(x.text)
+                inner.extend(x.named_children)
+        stack.extend(n.named_children)
+    return out
 
 
 def _literal(node: Any) -> bool:
@@ -917,6 +1116,7 @@ def _generate(compiler: Any, node: Any, scope: Any, param_slots: list[int], self
     # `this` anywhere in a non-arrow function's body (also inside a sub-expression that runs as
     # a closure and reads the frame's this slot): the translation takes `this`
     tr.uses_this = not scope.fn.arrow and b"this" in body_node.text
+    tr.assigned = _assigned_names(body_node)
     if expression_body:
         lines = [f"        return {tr.expr(body_node)}"]
     else:

@@ -1,0 +1,165 @@
+"""js/direct.py's fast paths for export wrappers must give the closures' results.
+
+The translator writes integer arithmetic as Python's where the model's result is Python's
+(guarded by the operand's type and the result's range, or with no guard for integers it knows:
+literals, ``x >>> 0``, ``x | 0``, ``const`` locals of those), folds literal arithmetic, and
+reads own accessors, typed-array elements and WebAssembly globals without ``m.get``'s
+dispatch. Each function here runs translated and as closures (``direct.ENABLED`` off) over
+edge values (the safe-integer limits, -0, NaN, fractions, strings, booleans, BigInts,
+objects) and the results must be equal.
+"""
+
+from __future__ import annotations
+
+import builtins
+import math
+from typing import Any
+
+import pytest
+
+from realm_wasmer.errors import JsError
+from realm_wasmer.js import direct
+from realm_wasmer.js import model as m
+from realm_wasmer.js.model import JsObject
+from realm_wasmer.js.script import run_script
+from realm_wasmer.js.values import UNDEFINED
+
+#: The arguments, as the model holds them (a safe integer is an int, any other number a float).
+EDGES: list[Any] = [
+    0, -0.0, 1, -1, 3, 4, 16, -16, 2**31 - 1, 2**31, -(2**31), -(2**31) - 1, 2**32 - 1, 2**32,
+    m.MAX_SAFE, -m.MAX_SAFE, m.MAX_SAFE - 16, -m.MAX_SAFE + 16, m.MAX_SAFE - 15, -m.MAX_SAFE + 15,
+    0.5, -7.5, 1e300, math.nan, math.inf, -math.inf, "12", "", "x", True, False, None, UNDEFINED,
+    m.BigInt(10), [], [3], JsObject(),
+]
+
+FUNCTIONS = {
+    "plus and minus a literal": "function (a) { return [a + 16, a - 16, 16 + a, a + 0, a - 0, a + -5, a - -5,"
+    " 0 + a]; }",
+    "times a literal": "function (a) { return [a * 1, a * 4, a * 0, a * -1, 1 * a]; }",
+    "over a literal": "function (a) { return [a / 4, a / 4 + 0, a / 4 + 1, a / 1, a / 3, a / -4, a / 0]; }",
+    "unsigned and signed truncation": "function (a) { return [a >>> 0, a | 0, a & 255, a & 0x7fffffff,"
+    " (a >>> 0) + 4, (a | 0) - 1]; }",
+    "literal arithmetic folded": "function (a) { return [-16, 4 * 0, 4 * 1, -4 * 0, 0 * -4, -0, 2 - 2, 1 - -1,"
+    " -(-3), +5, 3 * -3, 9007199254740991 + 1, -9007199254740991 - 2, a + 4 * 1]; }",
+    "known integer locals": "function (a) { const p = a >>> 0; const q = p + 4 * 1; const r = q * 2;"
+    " const s = a | 0; const t = s - 2147483647; const u = p / 4 + 1; const w = (a & 15) * 3;"
+    " return [p, q, r, s, t, u, w, p === 0, p !== 4, q == 4, s != -1, p ? 'y' : 'n', !s]; }",
+    "a reassigned local is not taken as known": "function (a) { let p = 5; p = a; const q = p + 1;"
+    " let r = 3; r += a; const t = r - 1; let x = 1; x++; return [q, t, x + 1]; }",
+    "declared twice in blocks": "function (a) { const p = 7; { const p = a; return [p + 1, p * 2]; } }",
+    "equality and conditions on known ints": "function (a) { const r0 = a >>> 0; const r1 = a | 0;"
+    " const out = []; if (r0 !== 0) out.push('nz'); if (r1) out.push('t'); if (r0 === 4294967295) out.push('max');"
+    " if (r1 == -1) out.push('m1'); return out; }",
+    "augmented member assignment by a literal": "function (a) { const o = { v: a }; o.v += 16; const p = { v: a };"
+    " p.v -= 16; const q = { v: a }; q['v'] *= 1; const log = []; const g = { get v() { log.push('get');"
+    " return a; }, set v(x) { log.push(x); } }; g.v += 16; return [o.v, p.v, q.v, log]; }",
+    "own accessors: get, set, throwing, getter only": "function (a) { const log = []; const o = {};"
+    " Object.defineProperty(o, 'value', { get() { log.push('g'); return a; }, set(v) { log.push(['s', v]); },"
+    " configurable: true }); const x = o.value; o.value = x; const ro = {};"
+    " Object.defineProperty(ro, 'k', { get() { return 1; } }); ro.k = 5; const wo = {};"
+    " Object.defineProperty(wo, 'k', { set(v) { log.push(['wo', v]); } }); wo.k = a;"
+    " const th = {}; Object.defineProperty(th, 'k', { get() { return a.nope.deeper; } });"
+    " let e = 'none'; try { th.k; } catch (err) { e = err.name; } return [x, log, ro.k, wo.k, e]; }",
+    "typed array elements by integer index": "function (a) { const t = new Int32Array([5, -6, 7]);"
+    " const idx = [0, 2, 3, -1]; const out = []; out.push(t[0]); out.push(t[2]); out.push(t[3]); out.push(t[-1]);"
+    " out.push(t[a >>> 0]); out.push(t[a]); out.push(t[1.0]); out.push(t['1']); return out; }",
+    "stack pointer pattern on a WebAssembly.Global-like accessor": "function (a) { let sp = 1024;"
+    " const g = {}; Object.defineProperty(g, 'value', { get() { return sp; }, set(v) { sp = v | 0; } });"
+    " const wasm = { __wbindgen_export_2: g }; const m = new Int32Array(512); m[252] = a | 0; m[253] = 9;"
+    " try { const retptr = wasm.__wbindgen_export_2.value - 16; wasm.__wbindgen_export_2.value = retptr;"
+    " var r0 = m[retptr / 4 + 0]; var r1 = m[retptr / 4 + 1]; return [retptr, r0, r1 * 1, sp]; }"
+    " finally { wasm.__wbindgen_export_2.value += 16; } }",
+}
+
+
+def _evaluate(fn_source: str, translate: bool) -> list[Any]:
+    """``f(a)`` for each edge value ``a``, the raw JS values (no conversion to Python, so the
+    model's number representation shows), or the thrown error's name and message."""
+    old = direct.ENABLED
+    direct.ENABLED = translate
+    try:
+        f = run_script(f"module.exports = {fn_source};")
+    finally:
+        direct.ENABLED = old
+    fn = f._js
+    assert (fn.direct is not None) == translate  # the path under test is the one taken
+    enter = next(c.cell_contents for c in f.__closure__ if getattr(c.cell_contents, "__name__", "") == "enter")
+    out = []
+    for a in EDGES:
+        try:
+            out.append(["ok", enter(fn.impl, UNDEFINED, [a], "f", False)])
+        except JsError as exc:
+            out.append(["throw", exc.name, exc.message])
+    return out
+
+
+def _norm(v: Any) -> Any:
+    """Values made comparable with their representation: NaN and -0 spelled out, each number
+    with its Python type (int, float, BigInt)."""
+    if isinstance(v, float):
+        if v != v:
+            return "NaN"
+        if v == 0 and math.copysign(1.0, v) < 0:
+            return "-0"
+        return ("float", v)
+    if v is None or v is UNDEFINED or isinstance(v, (bool, str)):
+        return v
+    if isinstance(v, int):
+        return (type(v).__name__, int(v))
+    if isinstance(v, list):
+        return [_norm(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _norm(x) for k, x in dict.items(v)}
+    return repr(v)
+
+
+@pytest.mark.parametrize("name", list(FUNCTIONS))
+def test_fast_paths_behave_as_the_closures(name: str) -> None:
+    translated, closures = _norm(_evaluate(FUNCTIONS[name], True)), _norm(_evaluate(FUNCTIONS[name], False))
+    assert translated == closures
+
+
+def _source_of(fn_source: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The Python source the translator writes for ``fn_source`` (direct.py's ``compile``
+    recorded: the module looks the builtin up in its globals first)."""
+    seen: list[str] = []
+
+    def record(src: str, *args: Any, **kwargs: Any) -> Any:
+        seen.append(src)
+        return builtins.compile(src, *args, **kwargs)
+
+    monkeypatch.setattr(direct, "compile", record, raising=False)
+    run_script(f"const f = {fn_source};\nmodule.exports = f;")
+    monkeypatch.delattr(direct, "compile")
+    return "\n".join(seen)
+
+
+def test_known_integers_need_no_operator_function(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``const retptr = wasm.f(-16) >>> 0`` then ``retptr + 4 * 1``: the literals folded, the
+    sum Python's with no guard, the comparison ``!==`` Python's."""
+    src = _source_of(
+        "function (a) { const retptr = a(-16) >>> 0; const r = retptr + 4 * 1; const z = retptr + 4 * 0;"
+        " if (r !== 0) { return [r, z]; } return -0; }",
+        monkeypatch,
+    )
+    assert "_neg" not in src and "_mul" not in src and "_add" not in src and "_sne" not in src
+    assert "+ 4)" in src and "!= 0" in src
+
+
+def test_fast_paths_are_used_by_a_package_wrapper(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A wasm-bindgen style wrapper (old glue: the stack pointer global) translates to the
+    guarded integer forms, no ``_sub``/``_div`` call left on the int path."""
+    src = _source_of(
+        "function (w, m) { try { const retptr = w.g.value - 16; w.g.value = retptr;"
+        " var r0 = m[retptr / 4 + 0]; return r0; } finally { w.g.value += 16; } }",
+        monkeypatch,
+    )
+    body = src.split("    def void(")[0]  # the positional entry (the import twins repeat it)
+    assert "is int and" in body and "// 4" in body
+    assert body.count("_sub(") == 1  # only as the guard's other branch
+
+
+def test_the_harness_sees_the_number_representation() -> None:
+    """A float where the model wants an int would show (``4.0`` is not ``4`` here)."""
+    assert _norm([4, 4.0, m.BigInt(4)]) == [("int", 4), ("float", 4.0), ("BigInt", 4)]
+    assert _evaluate("function (a) { return a; }", True)[33] == ["ok", m.BigInt(10)]
