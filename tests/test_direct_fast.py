@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import builtins
 import math
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,6 +24,8 @@ from realm_wasmer.js import model as m
 from realm_wasmer.js.model import JsObject
 from realm_wasmer.js.script import run_script
 from realm_wasmer.js.values import UNDEFINED
+
+from .node_json import node_exports
 
 #: The arguments, as the model holds them (a safe integer is an int, any other number a float).
 EDGES: list[Any] = [
@@ -69,6 +72,14 @@ FUNCTIONS = {
     " try { const retptr = wasm.__wbindgen_export_2.value - 16; wasm.__wbindgen_export_2.value = retptr;"
     " var r0 = m[retptr / 4 + 0]; var r1 = m[retptr / 4 + 1]; return [retptr, r0, r1 * 1, sp]; }"
     " finally { wasm.__wbindgen_export_2.value += 16; } }",
+    "undefined as a value and in comparisons": "function (a) { const r = []; r.push(a === undefined || a === null);"
+    " r.push(a === 0 ? undefined : a >>> 0); r.push(undefined == a); r.push(a !== undefined); return r; }",
+    "instanceof and in": "function (a) { const r = []; r.push(a instanceof Array); r.push(a instanceof Object);"
+    " const H = { [Symbol.hasInstance](v) { return v === 3; } }; r.push(a instanceof H);"
+    " let e = 'none'; try { r.push(a instanceof a); } catch (err) { e = err.name; } r.push(e);"
+    " r.push('length' in [a]); r.push(0 in [a]); let e2 = 'none'; try { r.push('x' in a); } catch (err) {"
+    " e2 = err.name; } r.push(e2); let result; try { result = a instanceof Uint8Array; } catch (_) {"
+    " result = false; } r.push(result); return r; }",
 }
 
 
@@ -163,3 +174,21 @@ def test_the_harness_sees_the_number_representation() -> None:
     """A float where the model wants an int would show (``4.0`` is not ``4`` here)."""
     assert _norm([4, 4.0, m.BigInt(4)]) == [("int", 4), ("float", 4.0), ("BigInt", 4)]
     assert _evaluate("function (a) { return a; }", True)[33] == ["ok", m.BigInt(10)]
+
+
+def test_in_evaluates_its_key_first_as_node(tmp_path: Path) -> None:
+    """``k() in o()``: the key, then the object (translated, closures and Node agree)."""
+    script = (
+        "const log = [];\n"
+        "const t = (x, v) => { log.push(x); return v; };\n"
+        "const f = function () { const r = t('key', 'k') in t('obj', {k: 1}); return [r, log.join(',')]; };\n"
+        "module.exports = f();\n"
+    )
+    old = direct.ENABLED
+    try:
+        direct.ENABLED = False
+        closures = run_script(script)
+    finally:
+        direct.ENABLED = old
+    assert run_script(script) == closures == [True, "key,obj"]
+    assert node_exports(tmp_path, script) == closures

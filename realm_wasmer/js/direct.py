@@ -238,6 +238,11 @@ def _lne(a: Any, b: Any) -> bool:
     return not m.loose_equals(a, b)
 
 
+def _in(key: Any, obj: Any) -> bool:
+    """``key in obj`` (the operands evaluated by the caller, key first)."""
+    return m.has_property(obj, key)
+
+
 def _void(_: Any) -> Any:
     return UNDEFINED
 
@@ -251,7 +256,8 @@ _RUNTIME: dict[str, Any] = {
     "U": UNDEFINED, "JsThrow": JsThrow, "_entry": _entry, "_WE": WasmExports, "_JSF": JSFunction, "_dget": dict.get,
     "_M": m._MISSING, "_Prop": Prop, "_NUMBER": (int, float), "_JSO": JsObject,
     "_call0": _call0, "_call1": _call1, "_call2": _call2, "_calln": _calln,
-    "_to_i32": _to_i32, "_get": _get, "_mcall": _mcall, "_new": _new, "_put": _put,
+    "_to_i32": _to_i32, "_instanceof": m.instance_of, "_in": _in,
+    "_get": _get, "_mcall": _mcall, "_new": _new, "_put": _put,
     "_tb": m.to_boolean, "_typeof": m.typeof,
     "_neg": m.negate, "_num": m.to_number, "_bnot": m.bit_not, "_void": _void,
     "_add": m.add, "_sub": m.sub, "_mul": m.mul, "_div": m.div, "_mod": m.mod, "_band": m.bit_and,
@@ -335,7 +341,7 @@ class Translator:
             if len(inner) != 1:
                 return self.fallback(node)
             return self.expr(inner[0])
-        if t == "identifier":
+        if t in ("identifier", "undefined"):  # (newer tree-sitter-javascript: ``undefined`` has a node type)
             name = node.text.decode()
             ref = self.slot(name)
             if ref is not None:
@@ -537,6 +543,9 @@ class Translator:
             if fast is not None:
                 return fast
             return f"{fn}({self.expr(left_node)}, {self.expr(right_node)})"
+        if op in ("instanceof", "in"):  # the operands in JS's order (left, then right)
+            fn = "_instanceof" if op == "instanceof" else "_in"
+            return f"{fn}({self.expr(left_node)}, {self.expr(node.child_by_field_name('right'))})"
         if op in ("&&", "||", "??"):
             left = self.expr(left_node)
             right = self.expr(node.child_by_field_name("right"))
@@ -553,9 +562,10 @@ class Translator:
         ``typeof v === 'string'``) inline, as m.strict_equals/loose_equals decide it; None for
         any other comparison (the operator's function)."""
         literal, other = (right, left) if _literal(right) else (left, right) if _literal(left) else (None, None)
-        if literal is None or (literal.type == "identifier" and self.slot("undefined") is not None):
+        undefined = literal is not None and literal.type in ("identifier", "undefined")
+        if literal is None or (undefined and self.slot("undefined") is not None):
             return None
-        value = UNDEFINED if literal.type == "identifier" else self.compiler.expr(literal, self.scope)([])
+        value = UNDEFINED if undefined else self.compiler.expr(literal, self.scope)([])
         negate = op.startswith("!")
         if type(value) is int and op in ("===", "!==", "==", "!=") and self.bounds(other) is not None:
             return f"({self.expr(other)} {'!=' if negate else '=='} {value!r})"  # an int: Python's comparison
@@ -943,7 +953,9 @@ def _assigned_names(node: Any) -> set[bytes]:
 def _literal(node: Any) -> bool:
     """``null``, ``undefined`` (when not a local name: checked by the caller's resolve), a
     number or a string literal."""
-    return node.type in ("null", "number", "string") or (node.type == "identifier" and node.text == b"undefined")
+    return node.type in ("null", "number", "string", "undefined") or (
+        node.type == "identifier" and node.text == b"undefined"
+    )
 
 
 def _returning(lines: list[str], void: Optional[str]) -> list[str]:
