@@ -254,7 +254,7 @@ def _to_i32(v: Any) -> int:
 
 _RUNTIME: dict[str, Any] = {
     "U": UNDEFINED, "JsThrow": JsThrow, "_entry": _entry, "_WE": WasmExports, "_JSF": JSFunction, "_dget": dict.get,
-    "_M": m._MISSING, "_Prop": Prop, "_NUMBER": (int, float), "_JSO": JsObject,
+    "_TA": TypedArray, "_M": m._MISSING, "_Prop": Prop, "_NUMBER": (int, float), "_JSO": JsObject,
     "_call0": _call0, "_call1": _call1, "_call2": _call2, "_calln": _calln,
     "_to_i32": _to_i32, "_instanceof": m.instance_of, "_in": _in,
     "_get": _get, "_mcall": _mcall, "_new": _new, "_put": _put,
@@ -383,6 +383,22 @@ class Translator:
                     f"({v} if type({obj}) is _JSO and type({v} := _dget({obj}, {key}, _M)) is not _Prop"
                     f" and {v} is not _M else _get({obj}, {key}, {text}))"
                 )
+            exports_member = obj_node.type == "identifier" and obj_node.text in _EXPORTS_NAMES and "(" not in obj
+            if node.type == "member_expression" and exports_member:
+                # ``wasm.__wbindgen_malloc`` (an export passed to a helper, a global): the
+                # exports' own data property inline (a plain reference, read again by _get)
+                v = self.temp()
+                return (
+                    f"({v} if type({obj}) is _WE and type({v} := _dget({obj}, {key}, _M)) is not _Prop"
+                    f" and {v} is not _M else _get({obj}, {key}, {text}))"
+                )
+            if node.type == "subscript_expression" and obj_node.type == "call_expression":
+                # ``getInt32Memory0()[retptr / 4 + 0]``: a typed array's element by an integer inline
+                a, k = self.temp(), self.temp()
+                return (  # (``&``: the key is evaluated whatever the object is)
+                    f"({a}.get({k}) if (type({a} := {obj}) is _TA) & (type({k} := {key}) is int)"
+                    f" else _get({a}, {k}, {text}))"
+                )
             return f"_get({obj}, {key}, {text})"
         if t == "call_expression":
             return self.call(node)
@@ -468,6 +484,9 @@ class Translator:
                 or "(" in obj  # a plain reference (a local, the module's slot, the namespace), read again
                 or len(listed) > _MAX_INLINE_ARGS
             ):
+                if callee.type == "member_expression" and obj_node.type == "identifier":
+                    if len(listed) <= _MAX_INLINE_ARGS:
+                        return self.static_call(obj, key, listed, text)
                 return f"_mcall({obj}, {key}, [{listed}], {text})"
             # ``wasm.f(...)``: the export's positional entry, straight (an own data property of
             # the instance's exports); anything else through _mcall. The arguments appear in
@@ -491,6 +510,19 @@ class Translator:
         if len(args) == 2:
             return f"_call2({fn}, {args[0]}, {args[1]}, {text})"
         return f"_calln({fn}, [{', '.join(args)}], {text})"
+
+    def static_call(self, obj: str, key: str, listed: str, text: str) -> str:
+        """``C.m(...)`` where ``C`` is a function (a class's static method: ``Cls.__wrap(ptr)``,
+        ``Object.create(proto)``): its own data property read inline and called as
+        :func:`_mcall` calls it (the positional entry, else ``impl`` with ``C`` as ``this``),
+        the arguments evaluated after the read, as in JS; any other receiver through ``_mcall``."""
+        o, p, f, d = self.temp(), self.temp(), self.temp(), self.temp()
+        found = (
+            f"type({o} := {obj}) is _JSF and (type({f} := ({p} := _dget({o}, {key}, _M))) is _JSF or type({p}) is _Prop"
+            f" and {p}.getter is None and {p}.setter is None and type({f} := {p}.value) is _JSF)"
+        )
+        run = f"({d}({listed}) if ({d} := {f}.direct) is not None else {f}.impl({o}, [{listed}]))"
+        return f"({run} if {found} else _mcall({o}, {key}, [{listed}], {text}))"
 
     def data_view_call(self, callee: Any, obj_node: Any, obj: str, key: str, listed: str, text: str) -> Optional[str]:
         """``getDataViewMemory0().getInt32(p, true)`` (any DataView get/set method on the result
@@ -595,8 +627,9 @@ class Translator:
         if op == "-":
             folded = self.folded(node)
             return folded if folded is not None else f"_neg({self.expr(arg_node)})"
-        if op == "+":
-            return f"_num({self.expr(arg_node)})"
+        if op == "+":  # ToNumber: a number is its own value
+            v, c = self.temp(), self.temp()
+            return f"({v} if ({c} := type({v} := {self.expr(arg_node)})) is int or {c} is float else _num({v}))"
         if op == "~":
             return f"_bnot({self.expr(arg_node)})"
         if op == "void":
