@@ -95,6 +95,15 @@ FUNCTIONS = {
     " try { C.num(1); } catch (err) { e = err.message; } let e2 = 'none'; try { C.nope(); } catch (err) {"
     " e2 = err.message; }"
     " return [o.ptr, o instanceof C, C.t(), C.g(), C.plain(a), e, e2, P.m(a), log, Object.create(null) !== null]; }",
+    "built-in slice of a call's string or typed array": "const mk = (a) => [typeof a === 'string'"
+    " ? 'h\\u00e9\\ud83d\\ude00'"
+    " + a : a === null ? new Int32Array([1, -2, 3]) : typeof a === 'number' ? new Uint8Array([1, 2, 3, 4]) : a][0];"
+    " ||| function (a) { const r = []; r.push(mk(a).slice()); r.push(mk(a).slice(1)); r.push(mk(a).slice(1, 3));"
+    " r.push(mk(a).subarray(1)); r.push(mk(a).at(-1)); return r; }",
+    "built-in slice redefined on the prototypes": "const mk = (a) => [typeof a === 'string' ? a"
+    " : new Uint8Array([5, 6])][0]; String.prototype.slice = function (x) { return ['mine', this + '', x]; };"
+    " Uint8Array.prototype.slice = function () { return 'own on Uint8Array.prototype'; };"
+    " ||| function (a) { return [mk(a).slice(1), mk('x').slice(), new Int8Array([1]).slice()]; }",
 }
 
 
@@ -222,3 +231,19 @@ def test_typed_array_subscript_of_a_call_evaluates_the_key_always() -> None:
     assert translated == closures
     at_null = next(i for i, v in enumerate(EDGES) if v is None)
     assert translated[at_null] == ["ok", ["TypeError", ["obj", "key"], ("int", 7), ("int", 7)]]
+
+
+def test_builtin_slice_runs_its_impl_and_follows_a_redefinition() -> None:
+    """``f().slice()`` in a translated function runs String.prototype.slice's impl (a typed
+    array's, reached through its prototype chain) while the prototype holds it; a redefined
+    method is called as JS would call it."""
+    f, before, after = run_script(
+        "const g = [(x) => x][0];\n"
+        "const f = function (x) { return g(x).slice(1); };\n"
+        "const before = [f('abc'), Array.from(f(new Uint8Array([7, 8, 9])))];\n"
+        "String.prototype.slice = function (n) { return ['mine', n]; };\n"
+        "module.exports = [f, before, f('abc')];"
+    )
+    names = f._js.direct.__code__.co_names
+    assert "_proto_of" in names and "_mcall" in names  # the lean form (its checks, its general path)
+    assert before == ["bc", [8, 9]] and after == ["mine", 1]

@@ -47,7 +47,7 @@ from ..host.guarded import LazyGuarded
 from . import model as m
 from .model import JSFunction, JsObject, Prop, WasmExports
 from .parser import node_text
-from .typed import TypedArray
+from .typed import TypedArray, new_bytes
 from .values import UNDEFINED
 
 #: Binary operators with a direct Python rendering (the same functions the closures use).
@@ -254,7 +254,8 @@ def _to_i32(v: Any) -> int:
 
 _RUNTIME: dict[str, Any] = {
     "U": UNDEFINED, "JsThrow": JsThrow, "_entry": _entry, "_WE": WasmExports, "_JSF": JSFunction, "_dget": dict.get,
-    "_TA": TypedArray, "_M": m._MISSING, "_Prop": Prop, "_NUMBER": (int, float), "_JSO": JsObject,
+    "_TA": TypedArray, "_proto_of": m.proto_of, "_M": m._MISSING, "_Prop": Prop, "_NUMBER": (int, float),
+    "_JSO": JsObject,
     "_call0": _call0, "_call1": _call1, "_call2": _call2, "_calln": _calln,
     "_to_i32": _to_i32, "_instanceof": m.instance_of, "_in": _in,
     "_get": _get, "_mcall": _mcall, "_new": _new, "_put": _put,
@@ -475,6 +476,8 @@ class Translator:
                 raise Unsupported("super")
             obj, key, listed = self.expr(obj_node), self.key(callee), ", ".join(args)
             lean = self.data_view_call(callee, obj_node, obj, key, listed, text)
+            if lean is None:
+                lean = self.builtin_method_call(callee, obj_node, obj, key, listed, text)
             if lean is not None:
                 return lean
             if (
@@ -523,6 +526,56 @@ class Translator:
         )
         run = f"({d}({listed}) if ({d} := {f}.direct) is not None else {f}.impl({o}, [{listed}]))"
         return f"({run} if {found} else _mcall({o}, {key}, [{listed}], {text}))"
+
+    def builtin_method_call(
+        self, callee: Any, obj_node: Any, obj: str, key: str, listed: str, text: str
+    ) -> Optional[str]:
+        """``helper(...).slice()`` (a built-in string or typed-array method called on the result
+        of a call, as export wrappers copy what ``getStringFromWasm0``/``getArrayU8FromWasm0``
+        return): while the receiver is a string (a typed array) and the realm's
+        ``String.prototype`` (``%TypedArray%.prototype``, reached from the array's own
+        prototype with no entry of that name) still holds the built-in method as a data
+        property, that method's impl runs straight; anything else is ``_mcall``'s general path.
+        Only where the type's own [[Get]] of that name is the prototype's method (checked at
+        translation: no index, no ``length``, no field of that name)."""
+        if callee.type != "member_expression" or obj_node.type != "call_expression" or len(listed) > _MAX_INLINE_ARGS:
+            return None
+        name = key[1:-1]
+        realm = self.compiler.realm
+        g = realm.global_object
+        exotic = realm.intrinsics.exotic_get
+        try:
+            string_proto = m.get(m.get(g, "String"), "prototype")
+            typed_base = m.get(m.get(g, "Uint8Array"), "prototype").proto
+        except (JsThrow, AttributeError):
+            return None
+        branches = []
+        o, p, q = self.temp(), self.temp(), self.temp()
+        for proto, sample, test in (
+            (string_proto, "", f"type({o}) is str"),
+            (typed_base, new_bytes(b""),
+             f"type({o}) is _TA and _dget({q} := _proto_of({o}), {key}, _M) is _M and {q}.proto is {{kb}}"),
+        ):
+            method = dict.get(proto, name) if isinstance(proto, JsObject) else None
+            if type(method) is not Prop or method.accessor or type(method.value) is not JSFunction:
+                continue
+            special = exotic.get(type(sample))
+            try:
+                if special is None or special(sample, name) is not method.value:
+                    continue
+            except JsThrow:
+                continue
+            kp, kf = self.const(proto), self.const(method.value)
+            check = test.replace("{kb}", kp)
+            branches.append(
+                f"{kf}.impl({o}, [{listed}]) if {check} and type({p} := _dget({kp}, {key}, _M)) is _Prop"
+                f" and {p}.value is {kf} and {p}.getter is None and {p}.setter is None"
+            )
+        if not branches:
+            return None
+        first = branches[0].replace(f"type({o}) is", f"type({o} := {obj}) is", 1)
+        rest = "".join(f" else {b}" for b in branches[1:])
+        return f"({first}{rest} else _mcall({o}, {key}, [{listed}], {text}))"
 
     def data_view_call(self, callee: Any, obj_node: Any, obj: str, key: str, listed: str, text: str) -> Optional[str]:
         """``getDataViewMemory0().getInt32(p, true)`` (any DataView get/set method on the result
