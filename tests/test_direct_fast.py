@@ -104,6 +104,13 @@ FUNCTIONS = {
     " : new Uint8Array([5, 6])][0]; String.prototype.slice = function (x) { return ['mine', this + '', x]; };"
     " Uint8Array.prototype.slice = function () { return 'own on Uint8Array.prototype'; };"
     " ||| function (a) { return [mk(a).slice(1), mk('x').slice(), new Int8Array([1]).slice()]; }",
+    "member assignment: own, new, inherited setter, non-extensible, __proto__": "function (a) { const log = [];"
+    " const o = {}; o.x = a; o.x = [a]; o[a] = 1; const P2 = { set deep(v) { log.push(['deep', v]); } };"
+    " const P1 = Object.create(P2); const c = Object.create(P1); c.deep = a; c.fresh = a;"
+    " const ne = Object.preventExtensions({ k: 1 }); ne.k = a; ne.n = a; const pr = {}; pr.__proto__ = { inh: a };"
+    " const ro = Object.defineProperty({}, 'r', { value: 1, writable: false }); try { ro.r = a; } catch (e) {"
+    " log.push(e.name); } const arr = []; arr[0] = a; arr[2] = a; const nul = Object.create(null); nul.k = a;"
+    " return [o, log, Object.keys(c), ne, pr.inh, ro.r, arr.length, nul.k]; }",
 }
 
 

@@ -866,6 +866,8 @@ class Translator:
         if t == "expression_statement":
             inner = node.named_children[0]
             if inner.type == "assignment_expression":
+                if self.member_target(inner):
+                    return [indent + line for line in self.member_assignment(inner)]
                 return [indent + self.assignment(inner)]
             if inner.type == "augmented_assignment_expression":
                 return [indent + self.augmented(inner)]
@@ -962,6 +964,33 @@ class Translator:
             obj_node = self.target_object(left)
             return f"_put({self.expr(obj_node)}, {self.key(left)}, {self.expr(right)})"
         return self.fallback(node)
+
+    @staticmethod
+    def member_target(node: Any) -> bool:
+        left = node.child_by_field_name("left")
+        right = node.child_by_field_name("right")
+        return left.type in ("member_expression", "subscript_expression") and right.type not in (
+            "function_expression", "arrow_function", "class", "function"
+        )
+
+    def member_assignment(self, node: Any) -> list[str]:
+        """``o[k] = v`` as a statement: object, key, value evaluated in that order, then a plain
+        object's own data property (or a new one, nothing of that name on its one prototype, as
+        for objects built by ``new Object()`` or a literal) written straight, anything else by
+        :func:`_put` (m.put's [[Set]])."""
+        left = node.child_by_field_name("left")
+        obj_node = self.target_object(left)
+        obj, key, value = self.expr(obj_node), self.key(left), self.expr(node.child_by_field_name("right"))
+        o, k, v, c, p = (self.temp() for _ in range(5))
+        return [
+            f"{o}, {k}, {v} = {obj}, {key}, {value}",
+            f"if type({o}) is _JSO and type({k}) is str and (type({c} := _dget({o}, {k}, _M)) is not _Prop"
+            f" and {c} is not _M or {c} is _M and {o}.extensible and ({p} := {o}.proto) is not None"
+            f" and {k} not in {p} and {p}.proto is None):",
+            f"    {o}[{k}] = {v}",
+            "else:",
+            f"    _put({o}, {k}, {v})",
+        ]
 
     @staticmethod
     def target_object(left: Any) -> Any:
