@@ -516,12 +516,18 @@ class Translator:
 
     def static_call(self, obj: str, key: str, listed: str, text: str) -> str:
         """``C.m(...)`` where ``C`` is a function (a class's static method: ``Cls.__wrap(ptr)``,
-        ``Object.create(proto)``): its own data property read inline and called as
-        :func:`_mcall` calls it (the positional entry, else ``impl`` with ``C`` as ``this``),
-        the arguments evaluated after the read, as in JS; any other receiver through ``_mcall``."""
-        o, p, f, d = self.temp(), self.temp(), self.temp(), self.temp()
+        ``Object.create(proto)``) and ``m`` its own data property, or a plain object whose
+        prototype has ``m`` as a data property and which has no own ``m``
+        (``XFinalization.register(...)``): the method read inline and called as :func:`_mcall`
+        calls it (the positional entry, else ``impl`` with the receiver as ``this``), the
+        arguments evaluated after the read, as in JS; anything else through ``_mcall``."""
+        o, p, f, d, q = self.temp(), self.temp(), self.temp(), self.temp(), self.temp()
         found = (
             f"type({o} := {obj}) is _JSF and (type({f} := ({p} := _dget({o}, {key}, _M))) is _JSF or type({p}) is _Prop"
+            f" and {p}.getter is None and {p}.setter is None and type({f} := {p}.value) is _JSF)"
+            # or a plain object's method on its prototype (``XFinalization.register(obj, ptr, obj)``)
+            f" or type({o}) is _JSO and _dget({o}, {key}, _M) is _M and type({q} := {o}.proto) is _JSO"
+            f" and (type({f} := ({p} := _dget({q}, {key}, _M))) is _JSF or type({p}) is _Prop"
             f" and {p}.getter is None and {p}.setter is None and type({f} := {p}.value) is _JSF)"
         )
         run = f"({d}({listed}) if ({d} := {f}.direct) is not None else {f}.impl({o}, [{listed}]))"
