@@ -87,7 +87,10 @@ FUNCTIONS = {
     " let e = 'none'; try { const wasm = a; e = wasm.x; } catch (err) { e = err.name; }"
     " return [wasm.k, wasm.g, wasm.missing, e, (() => { const wasm = w2; return [wasm.k, wasm.g]; })()]; }",
     # (a module prelude before ``|||``: a function declaring a class is not translated)
-    "static methods and Object.create": "class C { static w(p) { const o = Object.create(C.prototype);"
+    "static methods and Object.create": "class W { constructor(p) { this.p = p; } __destroy() { const p = this.p;"
+    " this.p = 0; return p; } free() { const p = this.__destroy(); return [p, this.p, this.missing === undefined]; } }"
+    " class C { self() { return this.w === undefined ? this.constructor.t() : 'no'; }"
+    " static w(p) { const o = Object.create(C.prototype);"
     " o.ptr = p; return o; } static t() { return this === C; } static get g() { return () => 7; } }"
     " C.plain = function (x) { return [x, typeof this]; }; C.num = 5; const P = { m(x) { return [x, this === P]; } };"
     " const Q = Object.create({ m(x) { return [x, this === Q]; }, n: (x) => [x, 'arrow'] });"
@@ -96,7 +99,8 @@ FUNCTIONS = {
     " const reg = new FinalizationRegistry(() => {});"
     " const t = (log, x, v) => { log.push(x); return v; }; ||| function (a) { const log = [];"
     " log.push(Q.m(a), Q.n(a), G.g(), S.m(), reg.register({}, a), reg.unregister({}));"
-    " const o = C.w(t(log, 'arg', a)); let e = 'none';"
+    " const o = C.w(t(log, 'arg', a)); log.push(C.prototype.self.call(o), W.prototype.free.call(new W(a)));"
+    " let e = 'none';"
     " try { C.num(1); } catch (err) { e = err.message; } let e2 = 'none'; try { C.nope(); } catch (err) {"
     " e2 = err.message; }"
     " return [o.ptr, o instanceof C, C.t(), C.g(), C.plain(a), e, e2, P.m(a), log, Object.create(null) !== null]; }",

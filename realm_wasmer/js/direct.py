@@ -487,7 +487,7 @@ class Translator:
                 or "(" in obj  # a plain reference (a local, the module's slot, the namespace), read again
                 or len(listed) > _MAX_INLINE_ARGS
             ):
-                if callee.type == "member_expression" and obj_node.type == "identifier":
+                if callee.type == "member_expression" and obj_node.type in ("identifier", "this"):
                     if len(listed) <= _MAX_INLINE_ARGS:
                         return self.static_call(obj, key, listed, text)
                 return f"_mcall({obj}, {key}, [{listed}], {text})"
