@@ -39,7 +39,8 @@ FUNCTIONS = {
     "plus and minus a literal": "function (a) { return [a + 16, a - 16, 16 + a, a + 0, a - 0, a + -5, a - -5,"
     " 0 + a]; }",
     "times a literal": "function (a) { return [a * 1, a * 4, a * 0, a * -1, 1 * a]; }",
-    "over a literal": "function (a) { return [a / 4, a / 4 + 0, a / 4 + 1, a / 1, a / 3, a / -4, a / 0]; }",
+    "over a literal": "function (a) { return [a / 4, a / 4 + 0, a / 4 + 1, a / 1, a / 3, a / -4, a / 0, a / 1 + 5,"
+    " a / 2 - 2147483648, (a / 8) - 3, (a >>> 0) / 4 + 1]; }",
     "unsigned and signed truncation": "function (a) { return [a >>> 0, a | 0, a & 255, a & 0x7fffffff,"
     " (a >>> 0) + 4, (a | 0) - 1]; }",
     "literal arithmetic folded": "function (a) { return [-16, 4 * 0, 4 * 1, -4 * 0, 0 * -4, -0, 2 - 2, 1 - -1,"

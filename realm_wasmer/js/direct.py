@@ -30,6 +30,19 @@ wasm-bindgen's recognised helpers, whose ``direct`` is the library's Python impl
 are the closures' (the same operators from :mod:`.model`, tested against them), with JS's
 evaluation order for member assignment (object, key, then value).
 
+Export wrappers (``wasm.f(...)`` around the stack pointer, return slots read from memory,
+copies out) get lean forms, each with the general path as its other branch: integer
+arithmetic is Python's where that is the model's result (``a - 16`` guarded by ``type(a) is
+int`` and the safe range; no guard at all for integers known at translation: literals,
+``x >>> 0``, ``x | 0``, ``x & mask``, ``const``/``let`` locals of those never assigned, sums and
+products of those; literal arithmetic such as ``-16`` or ``4 * 0`` folded); own accessors
+(``wasm.__wbindgen_export_N.value``, a WebAssembly.Global) and typed-array elements
+(``getInt32Memory0()[i]``) read without ``m.get``'s dispatch; ``wasm.X`` reads, static methods
+(``Cls.__wrap(ptr)``, ``Object.create(p)``), prototype methods of plain objects
+(``XFinalization.register(...)``, ``this.__destroy_into_raw()``) and plain ``o[k] = v`` writes
+inline; ``helper(...).slice()`` runs the built-in String/TypedArray method while the prototype
+holds it. ``tests/test_direct_fast.py`` compares each with the closures over edge values.
+
 Two glue shapes outside the subset are recognised: an import ``function () { return
 handleError(function (a, b) {...}, arguments) }`` runs the inner function's translation inside
 the recognised helper's catch (:func:`_handle_error_wrapper`, checked at each call: any other
@@ -791,6 +804,21 @@ class Translator:
                     f"<= {m.MAX_SAFE} else {fn}({lb[0]}, {a}))"
                 )
             return None
+        inner = left
+        while inner.type == "parenthesized_expression" and len(inner.named_children) == 1:
+            inner = inner.named_children[0]
+        if op in ("+", "-") and inner.type == "binary_expression" and inner.child_by_field_name("operator").type == "/":
+            # ``retptr / 4 + 1``: an exact quotient (at most half the safe range) plus a small integer
+            divisor = inner.child_by_field_name("right")
+            db = self.bounds(divisor)
+            if db is not None and db[0] == db[1] >= 2 and _only_literals(divisor):
+                d, x = db[0], inner.child_by_field_name("left")
+                a = self.temp()
+                guard = f"not ({a} := {self.expr(x)}) % {d}"
+                if self.bounds(x) is None:
+                    guard = f"type({a} := {self.expr(x)}) is int and not {a} % {d}"
+                tail = f" {op} {c}" if c else ""
+                return f"({a} // {d}{tail} if {guard} else {fn}(_div({a}, {d}), {c}))"
         return self.int_apply(op, self.expr(left), lb, c)
 
     def int_apply(self, op: str, x: str, lb: Optional[tuple[int, int]], c: int) -> Optional[str]:
