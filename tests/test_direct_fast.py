@@ -36,7 +36,8 @@ EDGES: list[Any] = [
 ]
 
 FUNCTIONS = {
-    "plus and minus a literal": "function (a) { return [a + 16, a - 16, 16 + a, a + 0, a - 0, a + -5, a - -5,"
+    "plus and minus a literal": "function (a) { const b = a; return [a + 16, a - 16, 16 + a, a + 0, a - 0, a + -5,"
+    " a - -5, a + b, a - b, b + a + a, a + 's', 's' + a, a / 1 + b, (a >>> 0) + b, b - (a | 0),"
     " 0 + a]; }",
     "times a literal": "function (a) { return [a * 1, a * 4, a * 0, a * -1, 1 * a]; }",
     "over a literal": "function (a) { return [a / 4, a / 4 + 0, a / 4 + 1, a / 1, a / 3, a / -4, a / 0, a / 1 + 5,"

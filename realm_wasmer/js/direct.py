@@ -795,6 +795,13 @@ class Translator:
                 return f"({self.expr(left)} {op} {self.expr(right)})"
         fn = _OPS[op]
         c = rb[0] if rb is not None and rb[0] == rb[1] and _only_literals(right) else None
+        if c is None and op in ("+", "-") and not (lb is not None and lb[0] == lb[1] and _only_literals(left)):
+            # ``ptr / 1 + len``: both ints (both operands evaluated, in order, before the test)
+            a, b, r = self.temp(), self.temp(), self.temp()
+            return (
+                f"({r} if type({a} := {self.expr(left)}) is type({b} := {self.expr(right)}) is int"
+                f" and -{m.MAX_SAFE} <= ({r} := {a} {op} {b}) <= {m.MAX_SAFE} else {fn}({a}, {b}))"
+            )
         if c is None or abs(c) > 2**31:
             if op == "+" and lb is not None and lb[0] == lb[1] and _only_literals(left) and abs(lb[0]) <= 2**31:
                 # c + x: the same as x + c for an int x (anything else: the operator, in order)
@@ -826,7 +833,7 @@ class Translator:
         :meth:`int_binary` writes it, or None."""
         fn = _OPS[op]
         a = self.temp()
-        if (op in ("+", "-") and c == 0) or (op == "*" and c == 1):  # an int is its own result
+        if (op in ("+", "-") and c == 0) or (op in ("*", "/") and c == 1):  # an int is its own result
             return x if lb is not None else f"({a} if type({a} := {x}) is int else {fn}({a}, {c}))"
         if op in ("+", "-") or (op == "*" and c > 0):  # c > 0: a product 0 only of a == 0, never -0
             if lb is not None:
