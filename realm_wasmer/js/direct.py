@@ -797,10 +797,10 @@ class Translator:
         c = rb[0] if rb is not None and rb[0] == rb[1] and _only_literals(right) else None
         if c is None and op in ("+", "-") and not (lb is not None and lb[0] == lb[1] and _only_literals(left)):
             # ``ptr / 1 + len``: both ints (both operands evaluated, in order, before the test)
-            a, b, r = self.temp(), self.temp(), self.temp()
+            a, y, r = self.temp(), self.temp(), self.temp()
             return (
-                f"({r} if type({a} := {self.expr(left)}) is type({b} := {self.expr(right)}) is int"
-                f" and -{m.MAX_SAFE} <= ({r} := {a} {op} {b}) <= {m.MAX_SAFE} else {fn}({a}, {b}))"
+                f"({r} if type({a} := {self.expr(left)}) is type({y} := {self.expr(right)}) is int"
+                f" and -{m.MAX_SAFE} <= ({r} := {a} {op} {y}) <= {m.MAX_SAFE} else {fn}({a}, {y}))"
             )
         if c is None or abs(c) > 2**31:
             if op == "+" and lb is not None and lb[0] == lb[1] and _only_literals(left) and abs(lb[0]) <= 2**31:
