@@ -517,6 +517,9 @@ class Translator:
             # a variable callee (getObject, takeObject...): its entry cached at the call site
             ref = self.slot(callee.text.decode())
             cell = self.const([None, None])
+            if "[" in ref:  # a frame or env slot: read once
+                v = self.temp()
+                return f"({cell}[1] if ({v} := {ref}) is {cell}[0] else _entry({cell}, {v}, {text}))({', '.join(args)})"
             return f"({cell}[1] if {ref} is {cell}[0] else _entry({cell}, {ref}, {text}))({', '.join(args)})"
         fn = self.expr(callee)
         if len(args) == 0:
