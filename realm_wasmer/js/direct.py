@@ -513,9 +513,9 @@ class Translator:
                 f"({d}({listed}) if type({obj}) is _WE and type({d} := _dget({obj}, {key})) is _JSF"
                 f" and ({d} := {d}.direct) is not None else _mcall({obj}, {key}, [{listed}], {text}))"
             )
-        if callee.type == "identifier" and self.slot(callee.text.decode()) is not None:
+        ref = self.slot(callee.text.decode()) if callee.type == "identifier" else None
+        if ref is not None:
             # a variable callee (getObject, takeObject...): its entry cached at the call site
-            ref = self.slot(callee.text.decode())
             cell = self.const([None, None])
             if "[" in ref:  # a frame or env slot: read once
                 v = self.temp()
