@@ -1623,7 +1623,12 @@ class Compiler:
         if op == "instanceof":
             return lambda f: m.instance_of(left(f), right(f))
         if op == "in":
-            return lambda f: m.has_property(right(f), left(f))
+
+            def in_(f: list[Any]) -> bool:
+                key = left(f)  # JS evaluates the key first
+                return m.has_property(right(f), key)
+
+            return in_
         if op == "===":
             eq = m.strict_equals
 

@@ -30,6 +30,19 @@ wasm-bindgen's recognised helpers, whose ``direct`` is the library's Python impl
 are the closures' (the same operators from :mod:`.model`, tested against them), with JS's
 evaluation order for member assignment (object, key, then value).
 
+Export wrappers (``wasm.f(...)`` around the stack pointer, return slots read from memory,
+copies out) get lean forms, each with the general path as its other branch: integer
+arithmetic is Python's where that is the model's result (``a - 16`` guarded by ``type(a) is
+int`` and the safe range; no guard at all for integers known at translation: literals,
+``x >>> 0``, ``x | 0``, ``x & mask``, ``const``/``let`` locals of those never assigned, sums and
+products of those; literal arithmetic such as ``-16`` or ``4 * 0`` folded); own accessors
+(``wasm.__wbindgen_export_N.value``, a WebAssembly.Global) and typed-array elements
+(``getInt32Memory0()[i]``) read without ``m.get``'s dispatch; ``wasm.X`` reads, static methods
+(``Cls.__wrap(ptr)``, ``Object.create(p)``), prototype methods of plain objects
+(``XFinalization.register(...)``, ``this.__destroy_into_raw()``) and plain ``o[k] = v`` writes
+inline; ``helper(...).slice()`` runs the built-in String/TypedArray method while the prototype
+holds it. ``tests/test_direct_fast.py`` compares each with the closures over edge values.
+
 Two glue shapes outside the subset are recognised: an import ``function () { return
 handleError(function (a, b) {...}, arguments) }`` runs the inner function's translation inside
 the recognised helper's catch (:func:`_handle_error_wrapper`, checked at each call: any other
@@ -47,6 +60,7 @@ from ..host.guarded import LazyGuarded
 from . import model as m
 from .model import JSFunction, JsObject, Prop, WasmExports
 from .parser import node_text
+from .typed import TypedArray, new_bytes
 from .values import UNDEFINED
 
 #: Binary operators with a direct Python rendering (the same functions the closures use).
@@ -148,10 +162,20 @@ def _get(o: Any, key: Any, text: str) -> Any:
         if v is not m._MISSING:  # an own property: its value, or the Prop's ([[Get]] as m.lookup)
             if type(v) is not Prop:
                 return v
-            if v.getter is None and v.setter is None:
-                return v.value
+            getter = v.getter
+            if getter is None:
+                if v.setter is None:
+                    return v.value
+            elif type(getter) is JSFunction:  # an own accessor (a WebAssembly.Global's value...): m.lookup's call
+                try:
+                    return getter.impl(o, [])
+                except JsThrow as exc:
+                    _annotate(exc, text)
+                    raise
     elif t is list and type(key) is int and 0 <= key < len(o):
         return o[key]
+    elif t is TypedArray and type(key) is int:  # getInt32Memory0()[i]: typed_get's integer case
+        return o.get(key)
     # a typed array element, a DataView field...: m.get's dispatch (after its plain-object case), without its frame
     special = m.EXOTIC_GET.get(t) if t is not JsObject else None
     try:
@@ -207,6 +231,9 @@ def _put(o: Any, key: Any, value: Any) -> None:
         elif type(current) is not Prop:
             o[key] = value
             return
+        elif type(current.setter) is JSFunction:  # an own accessor (a WebAssembly.Global's value...): m.put's call
+            current.setter.impl(o, [value])
+            return
     elif t is list and type(key) is int and 0 <= key <= len(o):
         if key < len(o):
             o[key] = value
@@ -224,6 +251,11 @@ def _lne(a: Any, b: Any) -> bool:
     return not m.loose_equals(a, b)
 
 
+def _in(key: Any, obj: Any) -> bool:
+    """``key in obj`` (the operands evaluated by the caller, key first)."""
+    return m.has_property(obj, key)
+
+
 def _void(_: Any) -> Any:
     return UNDEFINED
 
@@ -235,9 +267,11 @@ def _to_i32(v: Any) -> int:
 
 _RUNTIME: dict[str, Any] = {
     "U": UNDEFINED, "JsThrow": JsThrow, "_entry": _entry, "_WE": WasmExports, "_JSF": JSFunction, "_dget": dict.get,
-    "_M": m._MISSING, "_Prop": Prop, "_NUMBER": (int, float), "_JSO": JsObject,
+    "_TA": TypedArray, "_proto_of": m.proto_of, "_M": m._MISSING, "_Prop": Prop, "_NUMBER": (int, float),
+    "_JSO": JsObject,
     "_call0": _call0, "_call1": _call1, "_call2": _call2, "_calln": _calln,
-    "_to_i32": _to_i32, "_get": _get, "_mcall": _mcall, "_new": _new, "_put": _put,
+    "_to_i32": _to_i32, "_instanceof": m.instance_of, "_in": _in,
+    "_get": _get, "_mcall": _mcall, "_new": _new, "_put": _put,
     "_tb": m.to_boolean, "_typeof": m.typeof,
     "_neg": m.negate, "_num": m.to_number, "_bnot": m.bit_not, "_void": _void,
     "_add": m.add, "_sub": m.sub, "_mul": m.mul, "_div": m.div, "_mod": m.mod, "_band": m.bit_and,
@@ -265,6 +299,12 @@ class Translator:
         self.temps = 0
         #: The body calls the instance's exports (``wasm.f(...)``): an export wrapper, not an import.
         self.calls_exports = False
+        #: Locals known to hold an integer within bounds (Python-locals mode): a ``const``/``let``
+        #: declared once from an integer expression and never assigned (see :meth:`bounds`).
+        self.known: dict[str, tuple[int, int]] = {}
+        #: Names the body assigns anywhere (``x = ...``, ``x += ...``, ``x++``): never known.
+        self.assigned: set[bytes] = set()
+        self.declared: set[str] = set()
 
     # -- helpers -------------------------------------------------------------------------------
     def const(self, value: Any) -> str:
@@ -315,7 +355,7 @@ class Translator:
             if len(inner) != 1:
                 return self.fallback(node)
             return self.expr(inner[0])
-        if t == "identifier":
+        if t in ("identifier", "undefined"):  # (newer tree-sitter-javascript: ``undefined`` has a node type)
             name = node.text.decode()
             ref = self.slot(name)
             if ref is not None:
@@ -356,6 +396,22 @@ class Translator:
                 return (
                     f"({v} if type({obj}) is _JSO and type({v} := _dget({obj}, {key}, _M)) is not _Prop"
                     f" and {v} is not _M else _get({obj}, {key}, {text}))"
+                )
+            exports_member = obj_node.type == "identifier" and obj_node.text in _EXPORTS_NAMES and "(" not in obj
+            if node.type == "member_expression" and exports_member:
+                # ``wasm.__wbindgen_malloc`` (an export passed to a helper, a global): the
+                # exports' own data property inline (a plain reference, read again by _get)
+                v = self.temp()
+                return (
+                    f"({v} if type({obj}) is _WE and type({v} := _dget({obj}, {key}, _M)) is not _Prop"
+                    f" and {v} is not _M else _get({obj}, {key}, {text}))"
+                )
+            if node.type == "subscript_expression" and obj_node.type == "call_expression":
+                # ``getInt32Memory0()[retptr / 4 + 0]``: a typed array's element by an integer inline
+                a, k = self.temp(), self.temp()
+                return (  # (``&``: the key is evaluated whatever the object is)
+                    f"({a}.get({k}) if (type({a} := {obj}) is _TA) & (type({k} := {key}) is int)"
+                    f" else _get({a}, {k}, {text}))"
                 )
             return f"_get({obj}, {key}, {text})"
         if t == "call_expression":
@@ -433,6 +489,8 @@ class Translator:
                 raise Unsupported("super")
             obj, key, listed = self.expr(obj_node), self.key(callee), ", ".join(args)
             lean = self.data_view_call(callee, obj_node, obj, key, listed, text)
+            if lean is None:
+                lean = self.builtin_method_call(callee, obj_node, obj, key, listed, text)
             if lean is not None:
                 return lean
             if (
@@ -442,6 +500,9 @@ class Translator:
                 or "(" in obj  # a plain reference (a local, the module's slot, the namespace), read again
                 or len(listed) > _MAX_INLINE_ARGS
             ):
+                if callee.type == "member_expression" and obj_node.type in ("identifier", "this"):
+                    if len(listed) <= _MAX_INLINE_ARGS:
+                        return self.static_call(obj, key, listed, text)
                 return f"_mcall({obj}, {key}, [{listed}], {text})"
             # ``wasm.f(...)``: the export's positional entry, straight (an own data property of
             # the instance's exports); anything else through _mcall. The arguments appear in
@@ -452,10 +513,13 @@ class Translator:
                 f"({d}({listed}) if type({obj}) is _WE and type({d} := _dget({obj}, {key})) is _JSF"
                 f" and ({d} := {d}.direct) is not None else _mcall({obj}, {key}, [{listed}], {text}))"
             )
-        if callee.type == "identifier" and self.slot(callee.text.decode()) is not None:
+        ref = self.slot(callee.text.decode()) if callee.type == "identifier" else None
+        if ref is not None:
             # a variable callee (getObject, takeObject...): its entry cached at the call site
-            ref = self.slot(callee.text.decode())
             cell = self.const([None, None])
+            if "[" in ref:  # a frame or env slot: read once
+                v = self.temp()
+                return f"({cell}[1] if ({v} := {ref}) is {cell}[0] else _entry({cell}, {v}, {text}))({', '.join(args)})"
             return f"({cell}[1] if {ref} is {cell}[0] else _entry({cell}, {ref}, {text}))({', '.join(args)})"
         fn = self.expr(callee)
         if len(args) == 0:
@@ -465,6 +529,75 @@ class Translator:
         if len(args) == 2:
             return f"_call2({fn}, {args[0]}, {args[1]}, {text})"
         return f"_calln({fn}, [{', '.join(args)}], {text})"
+
+    def static_call(self, obj: str, key: str, listed: str, text: str) -> str:
+        """``C.m(...)`` where ``C`` is a function (a class's static method: ``Cls.__wrap(ptr)``,
+        ``Object.create(proto)``) and ``m`` its own data property, or a plain object whose
+        prototype has ``m`` as a data property and which has no own ``m``
+        (``XFinalization.register(...)``): the method read inline and called as :func:`_mcall`
+        calls it (the positional entry, else ``impl`` with the receiver as ``this``), the
+        arguments evaluated after the read, as in JS; anything else through ``_mcall``."""
+        o, p, f, d, q = self.temp(), self.temp(), self.temp(), self.temp(), self.temp()
+        found = (
+            f"type({o} := {obj}) is _JSF and (type({f} := ({p} := _dget({o}, {key}, _M))) is _JSF or type({p}) is _Prop"
+            f" and {p}.getter is None and {p}.setter is None and type({f} := {p}.value) is _JSF)"
+            # or a plain object's method on its prototype (``XFinalization.register(obj, ptr, obj)``)
+            f" or type({o}) is _JSO and _dget({o}, {key}, _M) is _M and type({q} := {o}.proto) is _JSO"
+            f" and (type({f} := ({p} := _dget({q}, {key}, _M))) is _JSF or type({p}) is _Prop"
+            f" and {p}.getter is None and {p}.setter is None and type({f} := {p}.value) is _JSF)"
+        )
+        run = f"({d}({listed}) if ({d} := {f}.direct) is not None else {f}.impl({o}, [{listed}]))"
+        return f"({run} if {found} else _mcall({o}, {key}, [{listed}], {text}))"
+
+    def builtin_method_call(
+        self, callee: Any, obj_node: Any, obj: str, key: str, listed: str, text: str
+    ) -> Optional[str]:
+        """``helper(...).slice()`` (a built-in string or typed-array method called on the result
+        of a call, as export wrappers copy what ``getStringFromWasm0``/``getArrayU8FromWasm0``
+        return): while the receiver is a string (a typed array) and the realm's
+        ``String.prototype`` (``%TypedArray%.prototype``, reached from the array's own
+        prototype with no entry of that name) still holds the built-in method as a data
+        property, that method's impl runs straight; anything else is ``_mcall``'s general path.
+        Only where the type's own [[Get]] of that name is the prototype's method (checked at
+        translation: no index, no ``length``, no field of that name)."""
+        if callee.type != "member_expression" or obj_node.type != "call_expression" or len(listed) > _MAX_INLINE_ARGS:
+            return None
+        name = key[1:-1]
+        realm = self.compiler.realm
+        g = realm.global_object
+        exotic = realm.intrinsics.exotic_get
+        try:
+            string_proto = m.get(m.get(g, "String"), "prototype")
+            typed_base = m.get(m.get(g, "Uint8Array"), "prototype").proto
+        except (JsThrow, AttributeError):
+            return None
+        branches = []
+        o, p, q = self.temp(), self.temp(), self.temp()
+        for proto, sample, test in (
+            (string_proto, "", f"type({o}) is str"),
+            (typed_base, new_bytes(b""),
+             f"type({o}) is _TA and _dget({q} := _proto_of({o}), {key}, _M) is _M and {q}.proto is {{kb}}"),
+        ):
+            method = dict.get(proto, name) if isinstance(proto, JsObject) else None
+            if type(method) is not Prop or method.accessor or type(method.value) is not JSFunction:
+                continue
+            special = exotic.get(type(sample))
+            try:
+                if special is None or special(sample, name) is not method.value:
+                    continue
+            except JsThrow:
+                continue
+            kp, kf = self.const(proto), self.const(method.value)
+            check = test.replace("{kb}", kp)
+            branches.append(
+                f"{kf}.impl({o}, [{listed}]) if {check} and type({p} := _dget({kp}, {key}, _M)) is _Prop"
+                f" and {p}.value is {kf} and {p}.getter is None and {p}.setter is None"
+            )
+        if not branches:
+            return None
+        first = branches[0].replace(f"type({o}) is", f"type({o} := {obj}) is", 1)
+        rest = "".join(f" else {b}" for b in branches[1:])
+        return f"({first}{rest} else _mcall({o}, {key}, [{listed}], {text}))"
 
     def data_view_call(self, callee: Any, obj_node: Any, obj: str, key: str, listed: str, text: str) -> Optional[str]:
         """``getDataViewMemory0().getInt32(p, true)`` (any DataView get/set method on the result
@@ -509,6 +642,16 @@ class Translator:
                 return inline
         fn = _OPS.get(op)
         if fn is not None:
+            right_node = node.child_by_field_name("right")
+            folded = self.folded(node)
+            if folded is not None:
+                return folded
+            fast = self.int_binary(op, left_node, right_node)
+            if fast is not None:
+                return fast
+            return f"{fn}({self.expr(left_node)}, {self.expr(right_node)})"
+        if op in ("instanceof", "in"):  # the operands in JS's order (left, then right)
+            fn = "_instanceof" if op == "instanceof" else "_in"
             return f"{fn}({self.expr(left_node)}, {self.expr(node.child_by_field_name('right'))})"
         if op in ("&&", "||", "??"):
             left = self.expr(left_node)
@@ -526,10 +669,13 @@ class Translator:
         ``typeof v === 'string'``) inline, as m.strict_equals/loose_equals decide it; None for
         any other comparison (the operator's function)."""
         literal, other = (right, left) if _literal(right) else (left, right) if _literal(left) else (None, None)
-        if literal is None or (literal.type == "identifier" and self.slot("undefined") is not None):
+        undefined = literal is not None and literal.type in ("identifier", "undefined")
+        if literal is None or (undefined and self.slot("undefined") is not None):
             return None
-        value = UNDEFINED if literal.type == "identifier" else self.compiler.expr(literal, self.scope)([])
+        value = UNDEFINED if undefined else self.compiler.expr(literal, self.scope)([])
         negate = op.startswith("!")
+        if type(value) is int and op in ("===", "!==", "==", "!=") and self.bounds(other) is not None:
+            return f"({self.expr(other)} {'!=' if negate else '=='} {value!r})"  # an int: Python's comparison
         x, t = self.expr(other), self.temp()
         if value is None or value is UNDEFINED:
             if op in ("==", "!="):  # null and undefined are loosely equal to each other only
@@ -554,9 +700,11 @@ class Translator:
         if op == "!":
             return f"(not {self.test(arg_node)})"
         if op == "-":
-            return f"_neg({self.expr(arg_node)})"
-        if op == "+":
-            return f"_num({self.expr(arg_node)})"
+            folded = self.folded(node)
+            return folded if folded is not None else f"_neg({self.expr(arg_node)})"
+        if op == "+":  # ToNumber: a number is its own value
+            v, c = self.temp(), self.temp()
+            return f"({v} if ({c} := type({v} := {self.expr(arg_node)})) is int or {c} is float else _num({v}))"
         if op == "~":
             return f"_bnot({self.expr(arg_node)})"
         if op == "void":
@@ -573,9 +721,161 @@ class Translator:
                 return self.binary(node)
         if node.type == "unary_expression" and node.child_by_field_name("operator").type == "!":
             return f"(not {self.test(node.child_by_field_name('argument'))})"
+        if self.bounds(node) is not None:
+            return f"({self.expr(node)} != 0)"
         # ToBoolean: a bool or an int (a wasm result, a flag) inline, anything else by m.to_boolean
         v, c = self.temp(), self.temp()
         return f"({v} if ({c} := type({v} := {self.expr(node)})) is bool else {v} != 0 if {c} is int else _tb({v}))"
+
+    # -- integers ------------------------------------------------------------------------------
+    def bounds(self, node: Any) -> Optional[tuple[int, int]]:
+        """``(lo, hi)`` when ``node``'s value is certainly a Python ``int`` in that range (the
+        model's number for a safe integer) whenever it evaluates without throwing: an integer
+        literal, ``x >>> 0``, ``x | 0``, ``x & mask``, a known local (:meth:`note_known`), sums
+        and products of those; None when it may be anything else. Emits nothing."""
+        t = node.type
+        if t == "parenthesized_expression":
+            inner = [c for c in node.named_children if c.type != "comment"]
+            return self.bounds(inner[0]) if len(inner) == 1 else None
+        if t == "number":
+            v = self.compiler.expr(node, self.scope)([])
+            return (v, v) if type(v) is int else None
+        if t == "identifier":
+            ref = self.slot(node.text.decode()) if not self.frame else None
+            return self.known.get(ref) if ref is not None else None
+        if t == "unary_expression":
+            op = node.child_by_field_name("operator").type
+            b = self.bounds(node.child_by_field_name("argument"))
+            if b is None or op not in ("-", "+"):
+                return None
+            if op == "+":
+                return b
+            return (-b[1], -b[0]) if b[0] > 0 or b[1] < 0 else None  # -0 is a float
+        if t != "binary_expression":
+            return None
+        op = node.child_by_field_name("operator").type
+        left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
+        if op == ">>>" and self.bounds(right) == (0, 0):
+            return (0, 0xFFFFFFFF)  # ToUint32 (a BigInt throws)
+        lb, rb = self.bounds(left), self.bounds(right)
+        if op in ("|", "&", "^", "<<", ">>"):
+            if lb is None and rb is None:
+                return None  # two BigInts give a BigInt
+            if op == "&" and rb is not None and 0 <= rb[0] and rb[1] <= 0x7FFFFFFF:
+                return (0, rb[1])
+            return (-(2**31), 2**31 - 1)  # ToInt32 of the result (a BigInt with a Number throws)
+        if op not in ("+", "-", "*") or lb is None or rb is None:
+            return None
+        return self.bounds_of(op, lb, rb)
+
+    def note_known(self, kind: str, decl: Any, target: Any, ref: str, value: Any) -> None:
+        """Remember a ``const``/``let`` local declared from an integer expression (Python-locals
+        mode, the name never assigned in the body, the slot declared once)."""
+        if self.frame or kind != "lexical_declaration" or target.text in self.assigned or ref in self.declared:
+            self.known.pop(ref, None)
+            self.declared.add(ref)
+            return
+        self.declared.add(ref)
+        b = self.bounds(value)
+        if b is not None:
+            self.known[ref] = b
+
+    def folded(self, node: Any) -> Optional[str]:
+        """An expression of number literals and operators (``-16``, ``4 * 0``, ``-0``) as its
+        value, computed once at translation by its closure (nothing in it can differ per call)."""
+        if not _only_literals(node):
+            return None
+        return self.fallback_const(node)
+
+    def int_binary(self, op: str, left: Any, right: Any) -> Optional[str]:
+        """``a op b`` as Python's integer operation where that is the model's result: straight
+        when both operands are known integers (:meth:`bounds`), else guarded by the operand's
+        type (and the result's range) with the operator's function as the other branch."""
+        lb, rb = self.bounds(left), self.bounds(right)
+        if op in ("+", "-", "*") and lb is not None and rb is not None:
+            b = self.bounds_of(op, lb, rb)
+            if b is not None:
+                return f"({self.expr(left)} {op} {self.expr(right)})"
+        fn = _OPS[op]
+        c = rb[0] if rb is not None and rb[0] == rb[1] and _only_literals(right) else None
+        if c is None and op in ("+", "-") and not (lb is not None and lb[0] == lb[1] and _only_literals(left)):
+            # ``ptr / 1 + len``: both ints (both operands evaluated, in order, before the test)
+            a, y, r = self.temp(), self.temp(), self.temp()
+            return (
+                f"({r} if type({a} := {self.expr(left)}) is type({y} := {self.expr(right)}) is int"
+                f" and -{m.MAX_SAFE} <= ({r} := {a} {op} {y}) <= {m.MAX_SAFE} else {fn}({a}, {y}))"
+            )
+        if c is None or abs(c) > 2**31:
+            if op == "+" and lb is not None and lb[0] == lb[1] and _only_literals(left) and abs(lb[0]) <= 2**31:
+                # c + x: the same as x + c for an int x (anything else: the operator, in order)
+                a, r = self.temp(), self.temp()
+                return (
+                    f"({r} if type({a} := {self.expr(right)}) is int and -{m.MAX_SAFE} <= ({r} := {lb[0]} + {a}) "
+                    f"<= {m.MAX_SAFE} else {fn}({lb[0]}, {a}))"
+                )
+            return None
+        inner = left
+        while inner.type == "parenthesized_expression" and len(inner.named_children) == 1:
+            inner = inner.named_children[0]
+        if op in ("+", "-") and inner.type == "binary_expression" and inner.child_by_field_name("operator").type == "/":
+            # ``retptr / 4 + 1``: an exact quotient (at most half the safe range) plus a small integer
+            divisor = inner.child_by_field_name("right")
+            db = self.bounds(divisor)
+            if db is not None and db[0] == db[1] >= 2 and _only_literals(divisor):
+                d, x = db[0], inner.child_by_field_name("left")
+                a = self.temp()
+                guard = f"not ({a} := {self.expr(x)}) % {d}"
+                if self.bounds(x) is None:
+                    guard = f"type({a} := {self.expr(x)}) is int and not {a} % {d}"
+                tail = f" {op} {c}" if c else ""
+                return f"({a} // {d}{tail} if {guard} else {fn}(_div({a}, {d}), {c}))"
+        return self.int_apply(op, self.expr(left), lb, c)
+
+    def int_apply(self, op: str, x: str, lb: Optional[tuple[int, int]], c: int) -> Optional[str]:
+        """``x op c`` (``x`` rendered, ``lb`` its bounds if known, ``c`` an integer literal) as
+        :meth:`int_binary` writes it, or None."""
+        fn = _OPS[op]
+        a = self.temp()
+        if (op in ("+", "-") and c == 0) or (op in ("*", "/") and c == 1):  # an int is its own result
+            return x if lb is not None else f"({a} if type({a} := {x}) is int else {fn}({a}, {c}))"
+        if op in ("+", "-") or (op == "*" and c > 0):  # c > 0: a product 0 only of a == 0, never -0
+            if lb is not None:
+                return f"({x} {op} {c})" if self.bounds_of(op, lb, (c, c)) is not None else None
+            r = self.temp()
+            return (
+                f"({r} if type({a} := {x}) is int and -{m.MAX_SAFE} <= ({r} := {a} {op} {c}) <= {m.MAX_SAFE}"
+                f" else {fn}({a}, {c}))"
+            )
+        if op == "/" and c > 0:  # m.div's exact case: an address over its alignment
+            guard = f"not ({a} := {x}) % {c}" if lb is not None else f"type({a} := {x}) is int and not {a} % {c}"
+            return f"({a} // {c} if {guard} else {fn}({a}, {c}))"
+        if op == ">>>" and c == 0:
+            if lb is not None and 0 <= lb[0] and lb[1] <= 0xFFFFFFFF:
+                return x
+            return f"({a} if type({a} := {x}) is int and 0 <= {a} <= 4294967295 else {fn}({a}, 0))"
+        if op == "|" and c == 0:
+            if lb is not None and -(2**31) <= lb[0] and lb[1] < 2**31:
+                return x
+            return f"({a} if type({a} := {x}) is int and -2147483648 <= {a} <= 2147483647 else {fn}({a}, 0))"
+        if op == "&" and 0 <= c <= 0x7FFFFFFF:
+            return f"({a} & {c} if type({a} := {x}) is int and 0 <= {a} <= 2147483647 else {fn}({a}, {c}))"
+        return None
+
+    @staticmethod
+    def bounds_of(op: str, lb: tuple[int, int], rb: tuple[int, int]) -> Optional[tuple[int, int]]:
+        """The bounds of ``a op b`` (``+ - *``) for integers in ``lb``, ``rb`` when the model's
+        result is Python's (a safe integer, no -0), else None."""
+        if op == "+":
+            lo, hi = lb[0] + rb[0], lb[1] + rb[1]
+        elif op == "-":
+            lo, hi = lb[0] - rb[1], lb[1] - rb[0]
+        else:
+            positive_const = (lb[0] == lb[1] and lb[0] > 0) or (rb[0] == rb[1] and rb[0] > 0)
+            if not (positive_const or (lb[0] >= 0 and rb[0] >= 0)):
+                return None
+            corners = [a * b for a in lb for b in rb]
+            lo, hi = min(corners), max(corners)
+        return (lo, hi) if -m.MAX_SAFE <= lo and hi <= m.MAX_SAFE else None
 
     # -- statements ----------------------------------------------------------------------------
     def statements(self, nodes: list[Any], indent: str, top: bool) -> list[str]:
@@ -610,6 +910,8 @@ class Translator:
         if t == "expression_statement":
             inner = node.named_children[0]
             if inner.type == "assignment_expression":
+                if self.member_target(inner):
+                    return [indent + line for line in self.member_assignment(inner)]
                 return [indent + self.assignment(inner)]
             if inner.type == "augmented_assignment_expression":
                 return [indent + self.augmented(inner)]
@@ -638,6 +940,7 @@ class Translator:
                     raise Unsupported("a named function value")  # keeps the name inference
                 else:
                     lines.append(f"{indent}{ref} = {self.expr(value)}")
+                    self.note_known(t, node, target, ref, value)
             return lines
         if t == "if_statement":
             test = self.test(node.child_by_field_name("condition"))
@@ -707,6 +1010,33 @@ class Translator:
         return self.fallback(node)
 
     @staticmethod
+    def member_target(node: Any) -> bool:
+        left = node.child_by_field_name("left")
+        right = node.child_by_field_name("right")
+        return left.type in ("member_expression", "subscript_expression") and right.type not in (
+            "function_expression", "arrow_function", "class", "function"
+        )
+
+    def member_assignment(self, node: Any) -> list[str]:
+        """``o[k] = v`` as a statement: object, key, value evaluated in that order, then a plain
+        object's own data property (or a new one, nothing of that name on its one prototype, as
+        for objects built by ``new Object()`` or a literal) written straight, anything else by
+        :func:`_put` (m.put's [[Set]])."""
+        left = node.child_by_field_name("left")
+        obj_node = self.target_object(left)
+        obj, key, value = self.expr(obj_node), self.key(left), self.expr(node.child_by_field_name("right"))
+        o, k, v, c, p = (self.temp() for _ in range(5))
+        return [
+            f"{o}, {k}, {v} = {obj}, {key}, {value}",
+            f"if type({o}) is _JSO and type({k}) is str and (type({c} := _dget({o}, {k}, _M)) is not _Prop"
+            f" and {c} is not _M or {c} is _M and {o}.extensible and ({p} := {o}.proto) is not None"
+            f" and {k} not in {p} and {p}.proto is None):",
+            f"    {o}[{k}] = {v}",
+            "else:",
+            f"    _put({o}, {k}, {v})",
+        ]
+
+    @staticmethod
     def target_object(left: Any) -> Any:
         """The object node of a member assignment target (``o.k = ...``, ``o[k] op= ...``)."""
         if left.child_by_field_name("optional_chain") is not None:
@@ -724,7 +1054,8 @@ class Translator:
         left = node.child_by_field_name("left")
         if fn is None:  # &&=, ||=, ??=: short-circuit writes
             return self.fallback(node)
-        right = self.expr(node.child_by_field_name("right"))
+        right_node = node.child_by_field_name("right")
+        right = self.expr(right_node)
         if left.type == "identifier":
             ref = self.slot(left.text.decode())
             if ref is None:
@@ -734,17 +1065,56 @@ class Translator:
             obj_node = self.target_object(left)
             o, k = self.temp(), self.temp()
             text = self.const(node_text(left))
-            return (
-                f"_put({o} := {self.expr(obj_node)}, {k} := {self.key(left)}, "
-                f"{fn}(_get({o}, {k}, {text}), {right}))"
-            )
+            obj, key = self.expr(obj_node), self.key(left)
+            read = f"_get({o}, {k}, {text})"
+            value = f"{fn}({read}, {right})"
+            rb = self.bounds(right_node)
+            if rb is not None and rb[0] == rb[1] and _only_literals(right_node) and abs(rb[0]) <= 2**31:
+                value = self.int_apply(op[:-1], read, None, rb[0]) or value  # ``sp.value += 16``
+            return f"_put({o} := {obj}, {k} := {key}, {value})"
         return self.fallback(node)
+
+
+def _only_literals(node: Any) -> bool:
+    """Number literals under parentheses, unary and binary operators only (a constant)."""
+    if node.type == "number":
+        return True
+    if node.type in ("parenthesized_expression", "unary_expression", "binary_expression"):
+        kids = [c for c in node.named_children if c.type != "comment"]
+        return bool(kids) and all(_only_literals(c) for c in kids)
+    return False
+
+
+def _assigned_names(node: Any) -> set[bytes]:
+    """Every identifier written under ``node``: assignment and update targets (any depth,
+    patterns included), declared names of ``var``s declared more than once not counted here."""
+    out: set[bytes] = set()
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        t = n.type
+        target = None
+        if t in ("assignment_expression", "augmented_assignment_expression"):
+            target = n.child_by_field_name("left")
+        elif t == "update_expression":
+            target = n.child_by_field_name("argument")
+        if target is not None:
+            inner = [target]
+            while inner:
+                x = inner.pop()
+                if x.type in ("identifier", "shorthand_property_identifier_pattern"):
+                    out.add(x.text)
+                inner.extend(x.named_children)
+        stack.extend(n.named_children)
+    return out
 
 
 def _literal(node: Any) -> bool:
     """``null``, ``undefined`` (when not a local name: checked by the caller's resolve), a
     number or a string literal."""
-    return node.type in ("null", "number", "string") or (node.type == "identifier" and node.text == b"undefined")
+    return node.type in ("null", "number", "string", "undefined") or (
+        node.type == "identifier" and node.text == b"undefined"
+    )
 
 
 def _returning(lines: list[str], void: Optional[str]) -> list[str]:
@@ -917,6 +1287,7 @@ def _generate(compiler: Any, node: Any, scope: Any, param_slots: list[int], self
     # `this` anywhere in a non-arrow function's body (also inside a sub-expression that runs as
     # a closure and reads the frame's this slot): the translation takes `this`
     tr.uses_this = not scope.fn.arrow and b"this" in body_node.text
+    tr.assigned = _assigned_names(body_node)
     if expression_body:
         lines = [f"        return {tr.expr(body_node)}"]
     else:

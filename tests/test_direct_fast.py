@@ -1,0 +1,267 @@
+"""js/direct.py's fast paths for export wrappers must give the closures' results.
+
+The translator writes integer arithmetic as Python's where the model's result is Python's
+(guarded by the operand's type and the result's range, or with no guard for integers it knows:
+literals, ``x >>> 0``, ``x | 0``, ``const`` locals of those), folds literal arithmetic, and
+reads own accessors, typed-array elements and WebAssembly globals without ``m.get``'s
+dispatch. Each function here runs translated and as closures (``direct.ENABLED`` off) over
+edge values (the safe-integer limits, -0, NaN, fractions, strings, booleans, BigInts,
+objects) and the results must be equal.
+"""
+
+from __future__ import annotations
+
+import builtins
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from realm_wasmer.errors import JsError
+from realm_wasmer.js import direct
+from realm_wasmer.js import model as m
+from realm_wasmer.js.model import JsObject
+from realm_wasmer.js.script import run_script
+from realm_wasmer.js.values import UNDEFINED
+
+from .node_json import node_exports
+
+#: The arguments, as the model holds them (a safe integer is an int, any other number a float).
+EDGES: list[Any] = [
+    0, -0.0, 1, -1, 3, 4, 16, -16, 2**31 - 1, 2**31, -(2**31), -(2**31) - 1, 2**32 - 1, 2**32,
+    m.MAX_SAFE, -m.MAX_SAFE, m.MAX_SAFE - 16, -m.MAX_SAFE + 16, m.MAX_SAFE - 15, -m.MAX_SAFE + 15,
+    0.5, -7.5, 1e300, math.nan, math.inf, -math.inf, "12", "", "x", True, False, None, UNDEFINED,
+    m.BigInt(10), [], [3], JsObject(),
+]
+
+FUNCTIONS = {
+    "plus and minus a literal": "function (a) { const b = a; return [a + 16, a - 16, 16 + a, a + 0, a - 0, a + -5,"
+    " a - -5, a + b, a - b, b + a + a, a + 's', 's' + a, a / 1 + b, (a >>> 0) + b, b - (a | 0),"
+    " 0 + a]; }",
+    "times a literal": "function (a) { return [a * 1, a * 4, a * 0, a * -1, 1 * a]; }",
+    "over a literal": "function (a) { return [a / 4, a / 4 + 0, a / 4 + 1, a / 1, a / 3, a / -4, a / 0, a / 1 + 5,"
+    " a / 2 - 2147483648, (a / 8) - 3, (a >>> 0) / 4 + 1]; }",
+    "unsigned and signed truncation": "function (a) { return [a >>> 0, a | 0, a & 255, a & 0x7fffffff,"
+    " (a >>> 0) + 4, (a | 0) - 1]; }",
+    "literal arithmetic folded": "function (a) { return [-16, 4 * 0, 4 * 1, -4 * 0, 0 * -4, -0, 2 - 2, 1 - -1,"
+    " -(-3), +5, 3 * -3, 9007199254740991 + 1, -9007199254740991 - 2, a + 4 * 1]; }",
+    "known integer locals": "function (a) { const p = a >>> 0; const q = p + 4 * 1; const r = q * 2;"
+    " const s = a | 0; const t = s - 2147483647; const u = p / 4 + 1; const w = (a & 15) * 3;"
+    " return [p, q, r, s, t, u, w, p === 0, p !== 4, q == 4, s != -1, p ? 'y' : 'n', !s]; }",
+    "a reassigned local is not taken as known": "function (a) { let p = 5; p = a; const q = p + 1;"
+    " let r = 3; r += a; const t = r - 1; let x = 1; x++; return [q, t, x + 1]; }",
+    "declared twice in blocks": "function (a) { const p = 7; { const p = a; return [p + 1, p * 2]; } }",
+    "equality and conditions on known ints": "function (a) { const r0 = a >>> 0; const r1 = a | 0;"
+    " const out = []; if (r0 !== 0) out.push('nz'); if (r1) out.push('t'); if (r0 === 4294967295) out.push('max');"
+    " if (r1 == -1) out.push('m1'); return out; }",
+    "augmented member assignment by a literal": "function (a) { const o = { v: a }; o.v += 16; const p = { v: a };"
+    " p.v -= 16; const q = { v: a }; q['v'] *= 1; const log = []; const g = { get v() { log.push('get');"
+    " return a; }, set v(x) { log.push(x); } }; g.v += 16; return [o.v, p.v, q.v, log]; }",
+    "own accessors: get, set, throwing, getter only": "function (a) { const log = []; const o = {};"
+    " Object.defineProperty(o, 'value', { get() { log.push('g'); return a; }, set(v) { log.push(['s', v]); },"
+    " configurable: true }); const x = o.value; o.value = x; const ro = {};"
+    " Object.defineProperty(ro, 'k', { get() { return 1; } }); ro.k = 5; const wo = {};"
+    " Object.defineProperty(wo, 'k', { set(v) { log.push(['wo', v]); } }); wo.k = a;"
+    " const th = {}; Object.defineProperty(th, 'k', { get() { return a.nope.deeper; } });"
+    " let e = 'none'; try { th.k; } catch (err) { e = err.name; } return [x, log, ro.k, wo.k, e]; }",
+    "typed array elements by integer index": "function (a) { const t = new Int32Array([5, -6, 7]);"
+    " const idx = [0, 2, 3, -1]; const out = []; out.push(t[0]); out.push(t[2]); out.push(t[3]); out.push(t[-1]);"
+    " out.push(t[a >>> 0]); out.push(t[a]); out.push(t[1.0]); out.push(t['1']); return out; }",
+    "stack pointer pattern on a WebAssembly.Global-like accessor": "function (a) { let sp = 1024;"
+    " const g = {}; Object.defineProperty(g, 'value', { get() { return sp; }, set(v) { sp = v | 0; } });"
+    " const wasm = { __wbindgen_export_2: g }; const m = new Int32Array(512); m[252] = a | 0; m[253] = 9;"
+    " try { const retptr = wasm.__wbindgen_export_2.value - 16; wasm.__wbindgen_export_2.value = retptr;"
+    " var r0 = m[retptr / 4 + 0]; var r1 = m[retptr / 4 + 1]; return [retptr, r0, r1 * 1, sp]; }"
+    " finally { wasm.__wbindgen_export_2.value += 16; } }",
+    "undefined as a value and in comparisons": "function (a) { const r = []; r.push(a === undefined || a === null);"
+    " r.push(a === 0 ? undefined : a >>> 0); r.push(undefined == a); r.push(a !== undefined); return r; }",
+    "instanceof and in": "const H = function () {}; H[Symbol.hasInstance] = (v) => v === 3; ||| function (a) {"
+    " const r = []; r.push(a instanceof Array); r.push(a instanceof Object);"
+    " r.push(a instanceof H);"
+    " let e = 'none'; try { r.push(a instanceof a); } catch (err) { e = err.name; } r.push(e);"
+    " r.push('length' in [a]); r.push(0 in [a]); let e2 = 'none'; try { r.push('x' in a); } catch (err) {"
+    " e2 = err.name; } r.push(e2); let result; try { result = a instanceof Uint8Array; } catch (_) {"
+    " result = false; } r.push(result); return r; }",
+    "unary plus": "function (a) { return [+a, +a + 1, -(+a)]; }",
+    "members of a binding named wasm (not an exports object)": "function (a) { const wasm = { k: a };"
+    " Object.defineProperty(wasm, 'g', { get() { return [a]; } }); const w2 = Object.create(wasm);"
+    " let e = 'none'; try { const wasm = a; e = wasm.x; } catch (err) { e = err.name; }"
+    " return [wasm.k, wasm.g, wasm.missing, e, (() => { const wasm = w2; return [wasm.k, wasm.g]; })()]; }",
+    # (a module prelude before ``|||``: a function declaring a class is not translated)
+    "static methods and Object.create": "class W { constructor(p) { this.p = p; } __destroy() { const p = this.p;"
+    " this.p = 0; return p; } free() { const p = this.__destroy(); return [p, this.p, this.missing === undefined]; } }"
+    " class C { self() { return this.w === undefined ? this.constructor.t() : 'no'; }"
+    " static w(p) { const o = Object.create(C.prototype);"
+    " o.ptr = p; return o; } static t() { return this === C; } static get g() { return () => 7; } }"
+    " C.plain = function (x) { return [x, typeof this]; }; C.num = 5; const P = { m(x) { return [x, this === P]; } };"
+    " const Q = Object.create({ m(x) { return [x, this === Q]; }, n: (x) => [x, 'arrow'] });"
+    " const G = Object.create(Object.defineProperty({}, 'g', { get() { return () => 'via getter'; } }));"
+    " const S = Object.create({ m() { return 'proto'; } }); S.m = () => 'own';"
+    " const reg = new FinalizationRegistry(() => {});"
+    " const t = (log, x, v) => { log.push(x); return v; }; ||| function (a) { const log = [];"
+    " log.push(Q.m(a), Q.n(a), G.g(), S.m(), reg.register({}, a), reg.unregister({}));"
+    " const o = C.w(t(log, 'arg', a)); log.push(C.prototype.self.call(o), W.prototype.free.call(new W(a)));"
+    " let e = 'none';"
+    " try { C.num(1); } catch (err) { e = err.message; } let e2 = 'none'; try { C.nope(); } catch (err) {"
+    " e2 = err.message; }"
+    " return [o.ptr, o instanceof C, C.t(), C.g(), C.plain(a), e, e2, P.m(a), log, Object.create(null) !== null]; }",
+    "built-in slice of a call's string or typed array": "const mk = (a) => [typeof a === 'string'"
+    " ? 'h\\u00e9\\ud83d\\ude00'"
+    " + a : a === null ? new Int32Array([1, -2, 3]) : typeof a === 'number' ? new Uint8Array([1, 2, 3, 4]) : a][0];"
+    " ||| function (a) { const r = []; r.push(mk(a).slice()); r.push(mk(a).slice(1)); r.push(mk(a).slice(1, 3));"
+    " r.push(mk(a).subarray(1)); r.push(mk(a).at(-1)); return r; }",
+    "built-in slice redefined on the prototypes": "const mk = (a) => [typeof a === 'string' ? a"
+    " : new Uint8Array([5, 6])][0]; String.prototype.slice = function (x) { return ['mine', this + '', x]; };"
+    " Uint8Array.prototype.slice = function () { return 'own on Uint8Array.prototype'; };"
+    " ||| function (a) { return [mk(a).slice(1), mk('x').slice(), new Int8Array([1]).slice()]; }",
+    "member assignment: own, new, inherited setter, non-extensible, __proto__": "function (a) { const log = [];"
+    " const o = {}; o.x = a; o.x = [a]; o[a] = 1; const P2 = { set deep(v) { log.push(['deep', v]); } };"
+    " const P1 = Object.create(P2); const c = Object.create(P1); c.deep = a; c.fresh = a;"
+    " const ne = Object.preventExtensions({ k: 1 }); ne.k = a; ne.n = a; const pr = {}; pr.__proto__ = { inh: a };"
+    " const ro = Object.defineProperty({}, 'r', { value: 1, writable: false }); try { ro.r = a; } catch (e) {"
+    " log.push(e.name); } const arr = []; arr[0] = a; arr[2] = a; const nul = Object.create(null); nul.k = a;"
+    " return [o, log, Object.keys(c), ne, pr.inh, ro.r, arr.length, nul.k]; }",
+}
+
+
+def _evaluate(fn_source: str, translate: bool) -> list[Any]:
+    """``f(a)`` for each edge value ``a``, the raw JS values (no conversion to Python, so the
+    model's number representation shows), or the thrown error's name and message."""
+    old = direct.ENABLED
+    direct.ENABLED = translate
+    try:
+        prelude, _, fn_source = fn_source.rpartition("|||")
+        f = run_script(f"{prelude}\nmodule.exports = {fn_source};")
+    finally:
+        direct.ENABLED = old
+    fn = f._js
+    assert (fn.direct is not None) == translate  # the path under test is the one taken
+    enter = next(c.cell_contents for c in f.__closure__ if getattr(c.cell_contents, "__name__", "") == "enter")
+    out = []
+    for a in EDGES:
+        try:
+            out.append(["ok", enter(fn.impl, UNDEFINED, [a], "f", False)])
+        except JsError as exc:
+            out.append(["throw", exc.name, exc.message])
+    return out
+
+
+def _norm(v: Any) -> Any:
+    """Values made comparable with their representation: NaN and -0 spelled out, each number
+    with its Python type (int, float, BigInt)."""
+    if isinstance(v, float):
+        if v != v:
+            return "NaN"
+        if v == 0 and math.copysign(1.0, v) < 0:
+            return "-0"
+        return ("float", v)
+    if v is None or v is UNDEFINED or isinstance(v, (bool, str)):
+        return v
+    if isinstance(v, int):
+        return (type(v).__name__, int(v))
+    if isinstance(v, list):
+        return [_norm(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _norm(x) for k, x in dict.items(v)}
+    return repr(v)
+
+
+@pytest.mark.parametrize("name", list(FUNCTIONS))
+def test_fast_paths_behave_as_the_closures(name: str) -> None:
+    translated, closures = _norm(_evaluate(FUNCTIONS[name], True)), _norm(_evaluate(FUNCTIONS[name], False))
+    assert translated == closures
+    assert any(r[0] == "ok" for r in translated)  # not a function that only throws
+
+
+def _source_of(fn_source: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The Python source the translator writes for ``fn_source`` (direct.py's ``compile``
+    recorded: the module looks the builtin up in its globals first)."""
+    seen: list[str] = []
+
+    def record(src: str, *args: Any, **kwargs: Any) -> Any:
+        seen.append(src)
+        return builtins.compile(src, *args, **kwargs)
+
+    monkeypatch.setattr(direct, "compile", record, raising=False)
+    run_script(f"const f = {fn_source};\nmodule.exports = f;")
+    monkeypatch.delattr(direct, "compile")
+    return "\n".join(seen)
+
+
+def test_known_integers_need_no_operator_function(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``const retptr = wasm.f(-16) >>> 0`` then ``retptr + 4 * 1``: the literals folded, the
+    sum Python's with no guard, the comparison ``!==`` Python's."""
+    src = _source_of(
+        "function (a) { const retptr = a(-16) >>> 0; const r = retptr + 4 * 1; const z = retptr + 4 * 0;"
+        " if (r !== 0) { return [r, z]; } return -0; }",
+        monkeypatch,
+    )
+    assert "_neg" not in src and "_mul" not in src and "_add" not in src and "_sne" not in src
+    assert "+ 4)" in src and "!= 0" in src
+
+
+def test_fast_paths_are_used_by_a_package_wrapper(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A wasm-bindgen style wrapper (old glue: the stack pointer global) translates to the
+    guarded integer forms, no ``_sub``/``_div`` call left on the int path."""
+    src = _source_of(
+        "function (w, m) { try { const retptr = w.g.value - 16; w.g.value = retptr;"
+        " var r0 = m[retptr / 4 + 0]; return r0; } finally { w.g.value += 16; } }",
+        monkeypatch,
+    )
+    body = src.split("    def void(")[0]  # the positional entry (the import twins repeat it)
+    assert "is int and" in body and "// 4" in body
+    assert body.count("_sub(") == 1  # only as the guard's other branch
+
+
+def test_the_harness_sees_the_number_representation() -> None:
+    """A float where the model wants an int would show (``4.0`` is not ``4`` here)."""
+    assert _norm([4, 4.0, m.BigInt(4)]) == [("int", 4), ("float", 4.0), ("BigInt", 4)]
+    assert _evaluate("function (a) { return a; }", True)[33] == ["ok", m.BigInt(10)]
+
+
+def test_in_evaluates_its_key_first_as_node(tmp_path: Path) -> None:
+    """``k() in o()``: the key, then the object (translated, closures and Node agree)."""
+    script = (
+        "const log = [];\n"
+        "const t = (x, v) => { log.push(x); return v; };\n"
+        "const f = function () { const r = t('key', 'k') in t('obj', {k: 1}); return [r, log.join(',')]; };\n"
+        "module.exports = f();\n"
+    )
+    old = direct.ENABLED
+    try:
+        direct.ENABLED = False
+        closures = run_script(script)
+    finally:
+        direct.ENABLED = old
+    assert run_script(script) == closures == [True, "key,obj"]
+    assert node_exports(tmp_path, script) == closures
+
+
+def test_typed_array_subscript_of_a_call_evaluates_the_key_always() -> None:
+    """``f()[k()]`` on something that is not a typed array still evaluates the key (then reads)."""
+    src = (
+        "function (a) { const log = []; const f = [() => { log.push('obj'); return a; }][0];"
+        " const k = [() => { log.push('key'); return 0; }][0]; let r; try { r = f()[k()]; } catch (e) { r = e.name; }"
+        " const t = new Int32Array([7]); const g = [() => t][0]; return [r, log, g()[0], g()[a >>> 0]]; }"
+    )
+    translated, closures = _norm(_evaluate(src, True)), _norm(_evaluate(src, False))
+    assert translated == closures
+    at_null = next(i for i, v in enumerate(EDGES) if v is None)
+    assert translated[at_null] == ["ok", ["TypeError", ["obj", "key"], ("int", 7), ("int", 7)]]
+
+
+def test_builtin_slice_runs_its_impl_and_follows_a_redefinition() -> None:
+    """``f().slice()`` in a translated function runs String.prototype.slice's impl (a typed
+    array's, reached through its prototype chain) while the prototype holds it; a redefined
+    method is called as JS would call it."""
+    f, before, after = run_script(
+        "const g = [(x) => x][0];\n"
+        "const f = function (x) { return g(x).slice(1); };\n"
+        "const before = [f('abc'), Array.from(f(new Uint8Array([7, 8, 9])))];\n"
+        "String.prototype.slice = function (n) { return ['mine', n]; };\n"
+        "module.exports = [f, before, f('abc')];"
+    )
+    names = f._js.direct.__code__.co_names
+    assert "_proto_of" in names and "_mcall" in names  # the lean form (its checks, its general path)
+    assert before == ["bc", [8, 9]] and after == ["mine", 1]
