@@ -277,6 +277,14 @@ def _pass_array(name: str, kind: str) -> None:
         set_len = access.setter("WASM_VECTOR_LEN")
 
         def direct(source: Any = UNDEFINED, malloc: Any = UNDEFINED, *rest: Any) -> Any:
+            if type(source) is typed.TypedArray and source.kind == kind:  # bytes from Python: one copy in
+                n = source.fixed if source.fixed is not None else source.length
+                ptr = _allocate(malloc, n * size, size)
+                if n:  # read after the allocation (the source may be wasm memory, grown by it)
+                    at = source.offset
+                    ctx().memory.write(ptr, source.buffer.mv()[at : at + n * size])
+                set_len(frame, n)
+                return ptr
             if isinstance(source, typed.TypedArray):
                 n = source.length
             elif isinstance(source, list):
@@ -333,13 +341,21 @@ def _get_array(name: str, kind: str) -> None:
     @helper(name, (2,))
     def make(access: GlueAccess, frame: list[Any], fallback: JSFunction) -> JSFunction:
         ctx = ctx_getter(access, frame)
+        cache: list[Any] = [None, None]  # the HostContext, its memory's ArrayBuffer
 
-        def run(this: Any, args: list[Any]) -> Any:
+        def direct(ptr: Any = UNDEFINED, length: Any = UNDEFINED, *rest: Any) -> Any:
+            c = ctx()
+            if c is not cache[0]:
+                cache[0], cache[1] = c, memory_buffer(c.memory)
             return typed.TypedArray(
-                kind, memory_buffer(ctx().memory), m.to_uint32(arg(args, 0)), m.to_integer(arg(args, 1))
-            )
+                kind, cache[1],
+                ptr if type(ptr) is int and 0 <= ptr <= 0xFFFFFFFF else m.to_uint32(ptr),
+                length if type(length) is int else m.to_integer(length),
+            )  # fmt: skip
 
-        return JSFunction(run, name, 2)
+        fn = JSFunction(lambda this, args: direct(*args), name, 2)
+        fn.direct = direct  # the positional entry translated glue calls (js/direct.py)
+        return fn
 
 
 for _short, _kind in _GET_ARRAY.items():

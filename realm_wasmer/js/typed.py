@@ -91,10 +91,10 @@ class MemoryBuffer:
         self._mv = memoryview(b"")
 
     def np(self) -> Any:
-        return self.memory.view()
+        return self.memory._engine.memory_view()  # GuestMemory.view() without its frame
 
     def mv(self) -> memoryview:
-        view = self.memory.view()
+        view = self.memory._engine.memory_view()
         if view is not self._np:
             self._np = view
             self._mv = memoryview(view)
@@ -128,12 +128,16 @@ class TypedArray:
 
     def numpy(self) -> Any:
         """A live numpy view (do not keep it across a call into the guest)."""
-        n = self.length
-        raw = self.buffer.np()[self.offset : self.offset + n * self.size]
-        return raw.view(KINDS[self.kind][2])
+        n = self.fixed
+        if n is None:
+            n = self.length
+        start = self.offset
+        raw = self.buffer.np()[start : start + n * self.size]
+        return raw if self.size == 1 and self.kind != "Int8Array" else raw.view(KINDS[self.kind][2])
 
     def copy(self) -> Any:
-        return np.array(self.numpy(), copy=True)
+        """A numpy array owning a copy of the elements."""
+        return self.numpy().copy()
 
     def get(self, i: int) -> Any:
         mv = self.buffer.mv()  # the buffer's current bytes: its length bounds a tracking array
@@ -345,28 +349,40 @@ def install(realm: Any, g: JsObject) -> None:
     protos: dict[str, JsObject] = {}
 
     typed_fields: dict[str, Callable[[TypedArray], Any]] = {
+        "length": lambda obj: obj.length,
         "byteLength": lambda obj: obj.length * obj.size,
         "byteOffset": lambda obj: obj.offset,
         "buffer": lambda obj: obj.buffer,
         "BYTES_PER_ELEMENT": lambda obj: obj.size,
     }
 
+    lookup, array_index, to_big = m.lookup, m.array_index, m.BigInt
+
     def typed_get(obj: TypedArray, key: Any) -> Any:
         t = type(key)
-        if t is int:
-            return obj.get(key)
-        if t is float and key.is_integer():
-            return obj.get(int(key))
-        if key == "length":
-            return obj.length
+        if t is int:  # TypedArray.get inlined: the glue's getInt32Memory0()[retptr / 4 + i]
+            mv = obj.buffer.mv()
+            n = obj.fixed if obj.fixed is not None else (len(mv) - obj.offset) // obj.size
+            if key < 0 or key >= n:
+                return UNDEFINED
+            v = obj.code.unpack_from(mv, obj.offset + key * obj.size)[0]
+            if obj.is_big:
+                return to_big(v)
+            if obj.is_float:
+                return m.num(v) if v == v and v not in (math.inf, -math.inf) else v
+            return v
         if t is str:
-            i = m.array_index(key)
-            if i >= 0:
-                return obj.get(i)
-            read = typed_fields.get(key)
+            read = typed_fields.get(key)  # no field name is an index
             if read is not None:
                 return read(obj)
-        return m.lookup(protos[obj.kind], m.to_property_key(key), obj)
+            if key.isdigit():
+                i = array_index(key)
+                if i >= 0:
+                    return obj.get(i)
+            return lookup(protos[obj.kind], key, obj)  # a method (slice, subarray, set...)
+        if t is float and key.is_integer():
+            return obj.get(int(key))
+        return lookup(protos[obj.kind], m.to_property_key(key), obj)
 
     def typed_set(obj: TypedArray, key: Any, value: Any) -> None:
         t = type(key)
@@ -459,17 +475,25 @@ def install(realm: Any, g: JsObject) -> None:
         this.write(get_int(args[1]) if len(args) > 1 else 0, args[0] if args else UNDEFINED)
         return UNDEFINED
 
+    budget = realm.budget  # never replaced (Bridge._make_enter reads it once too)
+
     @m.method(P, "subarray", 2)
     def _subarray(this: TypedArray, args: list[Any]) -> Any:
-        n = this.length
+        n = this.fixed if this.fixed is not None else this.length
         start, end = _range(args, n)
         return TypedArray(this.kind, this.buffer, this.offset + start * this.size, max(0, end - start))
 
     @m.method(P, "slice", 2)
     def _slice(this: TypedArray, args: list[Any]) -> Any:
-        n = this.length
-        start, end = _range(args, n)
-        charge(max(0, end - start) * this.size, f"{this.kind}.prototype.slice({start}, {end})")
+        n = this.fixed if this.fixed is not None else this.length
+        start, end = _range(args, n) if args else (0, n)
+        size = max(0, end - start) * this.size
+        limit = budget.limit
+        if limit is None or budget.used + size <= limit:  # charge()'s test, its message made only to raise
+            if size > 0:
+                budget.used += size
+        else:
+            charge(size, f"{this.kind}.prototype.slice({start}, {end})")
         return _copy_of(this, start, end)
 
     @m.method(P, "fill", 1)

@@ -1,0 +1,117 @@
+"""The bridge's and the typed arrays' fast paths give what their general paths give.
+
+``Bridge.to_py`` wraps an instance of a package class from a cache of prototypes it saw
+(``Bridge._instance_class``); the typed arrays' element reads, ``slice``/``subarray`` and the
+array helpers (``getArrayU8FromWasm0``, ``passArray8ToWasm0``) have shortcuts. Each test here
+changes what a shortcut assumes, and compares with the general path (a fresh Bridge, which has
+seen nothing) or with Node.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from realm_wasmer.errors import JsError
+from realm_wasmer.js.bridge import Bridge, JsInstance
+from realm_wasmer.js.model import JsObject
+from realm_wasmer.js.script import run_script
+from realm_wasmer.js.values import UNDEFINED
+
+from .node_json import node_exports
+
+CLASSES = """
+class Foo { constructor(n) { this.n = n; } get twice() { return this.n * 2; } }
+class Bar { constructor(n) { this.n = n; } }
+module.exports = {
+  Foo,
+  make: (n) => new Foo(n),
+  same: (o) => o,
+  retarget: (to) => { Foo.prototype.constructor = to === 'Bar' ? Bar : to === 'Object' ? Object : Foo; },
+  redefine: () => { Object.defineProperty(Foo.prototype, 'constructor', { value: Bar }); },
+  errorize: () => { Object.setPrototypeOf(Foo.prototype, Error.prototype); },
+};
+"""
+
+
+def general(api: dict[str, Any], name: str, *args: Any) -> Any:
+    """``api[name](*args)`` converted by a fresh Bridge over the same realm (no cache: the general path)."""
+    fresh = Bridge(api["Foo"]._bridge.realm)
+    return fresh.invoke(api[name]._js, UNDEFINED, [fresh.to_js(a) for a in args], name)
+
+
+def shape(v: Any) -> Any:
+    """What a converted value is, comparable across bridges (each bridge has its own classes)."""
+    if isinstance(v, JsInstance):
+        return ("instance", type(v).__name__, dict(v._js))
+    if isinstance(v, JsError):
+        return ("error", type(v).__name__)
+    if isinstance(v, JsObject):
+        return ("object", dict(v))
+    return ("value", v)
+
+
+def test_class_instances_are_wrapped_by_the_cached_prototype_as_by_the_general_path() -> None:
+    api = run_script(CLASSES)
+    a, b = api["make"](1), api["make"](2)  # the second from the cache
+    assert type(a) is type(b) is api["Foo"]
+    assert (a._js["n"], b._js["n"], a.twice, b.twice) == (1, 2, 2, 4)
+    assert api["same"](b) is b  # the object's own wrapper, kept
+    assert shape(api["make"](3)) == shape(general(api, "make", 3)) == ("instance", "Foo", {"n": 3})
+
+
+def test_a_reassigned_constructor_is_seen_as_the_general_path_sees_it() -> None:
+    api = run_script(CLASSES)
+    api["make"](1)
+    api["make"](1)
+    api["retarget"]("Bar")  # a data property written in place (the Prop's value changes)
+    got = api["make"](5)
+    assert shape(got) == shape(general(api, "make", 5)) == ("instance", "Bar", {"n": 5})
+    api["retarget"]("Object")  # a native constructor: not a package class, a plain object
+    assert shape(api["make"](6)) == shape(general(api, "make", 6)) == ("object", {"n": 6})
+    api["retarget"]("Foo")
+    assert type(api["make"](7)) is api["Foo"]
+    api["redefine"]()
+    assert shape(api["make"](8)) == shape(general(api, "make", 8)) == ("instance", "Bar", {"n": 8})
+
+
+def test_a_prototype_moved_under_error_converts_as_an_error() -> None:
+    api = run_script(CLASSES)
+    api["make"](1)
+    api["make"](1)
+    api["errorize"]()  # Foo.prototype's prototype is Error.prototype now: an error, as the general path says
+    got, ref = api["make"](2), general(api, "make", 2)
+    assert shape(got) == shape(ref)
+    assert isinstance(got, JsError)
+
+
+TYPED = """
+const i32 = new Int32Array([7, -2, 3]);
+const big = new BigInt64Array([5n, -6n]);
+const f64 = new Float64Array([1.5, 2, NaN]);
+const u8 = new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]);
+const read = (a, k) => {
+  const v = a[k];
+  return v === undefined ? 'undefined' : typeof v === 'bigint' ? v.toString() + 'n' : v;
+};
+module.exports = [
+  [0, '1', 2, 3, -1, '01', '-0', '1.5', 1.0, 'length', 'byteLength', 'byteOffset', 'BYTES_PER_ELEMENT', 'nope']
+    .map(k => read(i32, k)),
+  [read(big, 0), read(big, '1'), read(big, 2)],
+  [read(f64, 0), read(f64, 1), Number.isNaN(f64[2]), typeof f64.slice, typeof i32['subarray']],
+  Array.from(u8.slice()), Array.from(u8.slice(2)), Array.from(u8.slice(-3, -1)), Array.from(u8.slice(6, 2)),
+  Array.from(u8.subarray(2, 5).slice(1)), u8.subarray(3).slice().byteOffset, u8.slice(1, 3).buffer.byteLength,
+  Array.from(new Int16Array(u8.buffer).slice(1, 3)), Array.from(new Int16Array(u8.buffer, 2).subarray(1)),
+];
+"""
+
+
+def test_typed_array_reads_and_copies_are_javascripts(tmp_path: Path) -> None:
+    got = run_script(TYPED)
+    assert got[0] == [7, -2, 3, "undefined", "undefined", "undefined", "undefined", "undefined", -2, 3, 12, 0, 4,
+                      "undefined"]  # fmt: skip
+    assert got[1] == ["5n", "-6n", "undefined"]
+    assert got[2] == [1.5, 2, True, "function", "function"]
+    assert got[3:8] == [[1, 2, 3, 4, 5, 6, 7, 8], [3, 4, 5, 6, 7, 8], [6, 7], [], [4, 5]]
+    assert got[8:] == [0, 2, [1027, 1541], [1541, 2055]]
+    assert node_exports(tmp_path, TYPED) == got
