@@ -115,3 +115,70 @@ def test_typed_array_reads_and_copies_are_javascripts(tmp_path: Path) -> None:
     assert got[3:8] == [[1, 2, 3, 4, 5, 6, 7, 8], [3, 4, 5, 6, 7, 8], [6, 7], [], [4, 5]]
     assert got[8:] == [0, 2, [1027, 1541], [1541, 2055]]
     assert node_exports(tmp_path, TYPED) == got
+
+
+REGISTRY = """
+class H {}
+const log = [];
+const reg = new FinalizationRegistry((held) => log.push(held));
+module.exports = {
+  make: (held, token) => {
+    const o = new H();
+    reg.register(o, held, token === 'self' ? o : token === 'array' ? [] : undefined);
+    return o;
+  },
+  unregister: (o) => reg.unregister(o),
+  log: () => log.slice().sort(),
+};
+"""
+
+
+def test_finalization_registry_cleans_up_collected_targets_and_not_unregistered_ones() -> None:
+    import gc
+
+    api = run_script(REGISTRY)
+    a, b, c, d = api["make"](1, "self"), api["make"](2, None), api["make"](3, "self"), api["make"](4, "array")
+    assert api["unregister"](c) is True
+    assert api["unregister"](c) is False  # once only
+    assert api["unregister"](b) is False  # registered without a token
+    assert api["log"]() == []
+    del a, b, c, d
+    gc.collect()
+    assert api["log"]() == [1, 2, 4]  # the call is the safe point that runs the queued cleanups
+    e = api["make"](5, "self")
+    assert api["unregister"](e) is True
+    del e
+    gc.collect()
+    assert api["log"]() == [1, 2, 4]
+
+
+JSON_CASES = """
+const objs = [
+  { background: '#ffffff' }, { a: 'x\\u0001\\n"\\u00e9\\u007f', b: -3, c: true, d: null },
+  { b: 1, 2: 'two', a: 0 }, { a: 1.5 }, { a: undefined, b: 2 }, { a: [1] }, {}, { toJSON: 'kept' },
+  { toJSON() { return 'own'; } },
+];
+const plain = objs.map((o) => JSON.stringify(o));
+Object.prototype.toJSON = function () { return 'inherited'; };
+const inherited = objs.slice(0, 2).map((o) => JSON.stringify(o));
+delete Object.prototype.toJSON;
+module.exports = { plain, inherited, again: JSON.stringify(objs[1]) };
+"""
+
+
+def test_json_stringify_of_flat_objects_is_javascripts(tmp_path: Path) -> None:
+    from realm_wasmer.js import model as m
+    from realm_wasmer.js.stdlib import json_stringify
+
+    got = run_script(JSON_CASES)
+    assert got["plain"][:3] == [
+        '{"background":"#ffffff"}', '{"a":"x\\u0001\\n\\"\u00e9\x7f","b":-3,"c":true,"d":null}',
+        '{"2":"two","b":1,"a":0}',
+    ]  # fmt: skip
+    assert got["inherited"] == ['"inherited"', '"inherited"']
+    assert got["again"] == got["plain"][1]
+    assert node_exports(tmp_path, JSON_CASES) == got
+    flat = JsObject({"a": "é\x7f", "b": 7, "c": False, "d": None})
+    assert json_stringify(flat) == json_stringify(flat, UNDEFINED, 0)  # indent 0: the general path, same text
+    assert json_stringify(flat) == '{"a":"\u00e9\x7f","b":7,"c":false,"d":null}'
+    assert "toJSON" not in m.OBJECT_PROTO  # the script took its own back

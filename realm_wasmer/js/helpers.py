@@ -63,12 +63,10 @@ def helper(name: str, params: tuple[int, ...], needs: tuple[str, ...] = ()) -> C
 def ctx_getter(access: GlueAccess, frame: list[Any]) -> Callable[[], Any]:
     """The HostContext of the instance the module's ``wasm`` binding refers to."""
     get_wasm = access.getter("wasm")
+    slot = access.names.get("wasm")
     cache: list[Any] = [None, None]
 
-    def ctx() -> Any:
-        w = get_wasm(frame)
-        if w is cache[0]:
-            return cache[1]
+    def refresh(w: Any) -> Any:
         if not isinstance(w, WasmExports):
             raise m.throw(
                 "TypeError",
@@ -76,6 +74,18 @@ def ctx_getter(access: GlueAccess, frame: list[Any]) -> Callable[[], Any]:
             )
         cache[0], cache[1] = w, w.ctx
         return w.ctx
+
+    if isinstance(slot, int):  # a module variable: read from the frame without the getter's call
+
+        def ctx() -> Any:
+            w = frame[slot]
+            return cache[1] if w is cache[0] else refresh(w)
+
+    else:
+
+        def ctx() -> Any:
+            w = get_wasm(frame)
+            return cache[1] if w is cache[0] else refresh(w)
 
     return ctx
 

@@ -361,7 +361,11 @@ def install(realm: Any, g: JsObject) -> None:
     def typed_get(obj: TypedArray, key: Any) -> Any:
         t = type(key)
         if t is int:  # TypedArray.get inlined: the glue's getInt32Memory0()[retptr / 4 + i]
-            mv = obj.buffer.mv()
+            buf = obj.buffer
+            if buf.tracking:  # MemoryBuffer.mv() inlined where the engine's view has not changed
+                mv = buf._mv if buf.memory._engine.memory_view() is buf._np else buf.mv()
+            else:
+                mv = buf._mv
             n = obj.fixed if obj.fixed is not None else (len(mv) - obj.offset) // obj.size
             if key < 0 or key >= n:
                 return UNDEFINED
