@@ -182,3 +182,19 @@ def test_json_stringify_of_flat_objects_is_javascripts(tmp_path: Path) -> None:
     assert json_stringify(flat) == json_stringify(flat, UNDEFINED, 0)  # indent 0: the general path, same text
     assert json_stringify(flat) == '{"a":"\u00e9\x7f","b":7,"c":false,"d":null}'
     assert "toJSON" not in m.OBJECT_PROTO  # the script took its own back
+
+
+def test_strings_into_js_are_canonical_as_model_canonical_makes_them() -> None:
+    from realm_wasmer.js import bridge as b
+    from realm_wasmer.js import model as m
+
+    api = run_script("module.exports = { id: (s) => s, units: (s) => s.length }")
+    from realm_wasmer.js.runtime import Realm
+
+    to_js = Bridge(Realm()).to_js
+    cases = ["", "abc", "é" * 40, "語x", "😀", "\ud83d\ude00", "a\ud83d\ude00b", "\ud800", "x\udfff", "\ud7ff\ue000",
+             "é\udc80", "😀" * 3]  # fmt: skip
+    for s in cases:
+        assert to_js(s) == m.canonical(s), repr(s)
+        assert b._no_surrogates(s) == (m._SURROGATE.search(s) is None), repr(s)
+    assert api["units"]("\ud83d\ude00") == 2 and api["id"]("a\ud83d\ude00b") == "a😀b"  # the pair joined, as JS sees it
