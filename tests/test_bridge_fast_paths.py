@@ -198,3 +198,36 @@ def test_strings_into_js_are_canonical_as_model_canonical_makes_them() -> None:
         assert to_js(s) == m.canonical(s), repr(s)
         assert b._no_surrogates(s) == (m._SURROGATE.search(s) is None), repr(s)
     assert api["units"]("\ud83d\ude00") == 2 and api["id"]("a\ud83d\ude00b") == "a😀b"  # the pair joined, as JS sees it
+
+
+DATA_VIEW = """
+const dv = new DataView(new ArrayBuffer(16));
+const out = [];
+for (const [v, le] of [[5, true], [-5, true], [2147483648, true], [4294967297, false], [1.9, 1], ['12', 'yes'],
+                       [-1, 0], [undefined, true], [65535, null]]) {
+  dv.setInt32(4, v, le); out.push(dv.getInt32(4, le), dv.getUint32(4, !le), dv.getUint8(4));
+  dv.setUint16(0, v, le); out.push(dv.getUint16(0, le), dv.getInt16(0, true));
+  dv.setInt8(2, v); out.push(dv.getInt8(2), dv.getUint8(2));
+}
+dv.setBigInt64(8, -2n, true); out.push(String(dv.getBigUint64(8, true)), String(dv.getBigInt64(8, false)));
+dv.setFloat32(0, 1.5); out.push(dv.getFloat32(0), dv.getFloat64(8, true) === dv.getFloat64(8, 1));
+let thrown = [];
+for (const f of [() => dv.getInt32(13, true), () => dv.setInt32(13, 1), () => dv.getUint8(-1)]) {
+  try { f(); thrown.push('none'); } catch (e) { thrown.push(e.name); }
+}
+const typed = [new Uint8Array(new ArrayBuffer(8), 2).length, new Uint8Array(new ArrayBuffer(8), 2, 3).length,
+  new Int32Array(new ArrayBuffer(8), '4').length, new Uint16Array(new ArrayBuffer(8), 2, undefined).length];
+for (const f of [() => new Int32Array(new ArrayBuffer(8), 2), () => new Uint8Array(new ArrayBuffer(8), 9),
+                 () => new Uint8Array(new ArrayBuffer(8), 4, 5)]) {
+  try { f(); typed.push('none'); } catch (e) { typed.push(e.name); }
+}
+module.exports = { out, thrown, typed };
+"""
+
+
+def test_data_view_and_typed_array_construction_are_javascripts(tmp_path: Path) -> None:
+    got = run_script(DATA_VIEW)
+    assert got["out"][:7] == [5, 83886080, 5, 5, 5, 5, 5]
+    assert got["thrown"] == ["RangeError", "RangeError", "RangeError"]
+    assert got["typed"] == [6, 3, 1, 3, "RangeError", "RangeError", "RangeError"]
+    assert node_exports(tmp_path, DATA_VIEW) == got

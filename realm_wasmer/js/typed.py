@@ -233,7 +233,9 @@ def _copy_of(source: TypedArray, start: int, end: int) -> TypedArray:
     range): one copy straight out of the buffer's memoryview (wasm memory or an ArrayBuffer)."""
     size = source.size
     first = source.offset + start * size
-    data = bytearray(source.buffer.mv()[first : first + max(0, end - start) * size])
+    buf = source.buffer
+    mv = buf.mv() if buf.tracking else buf._mv
+    data = bytearray(mv[first : first + max(0, end - start) * size])
     return TypedArray(source.kind, ArrayBuffer(data), 0, len(data) // size)
 
 
@@ -415,17 +417,21 @@ def install(realm: Any, g: JsObject) -> None:
 
         def make(args: list[Any], nt: Any) -> Any:
             first = args[0] if args else 0
-            if isinstance(first, (ArrayBuffer, MemoryBuffer)):
-                offset = get_int(args[1]) if len(args) > 1 and args[1] is not UNDEFINED else 0
+            if isinstance(first, (MemoryBuffer, ArrayBuffer)):
+                nargs = len(args)
+                offset = args[1] if nargs > 1 else UNDEFINED
+                offset = offset if type(offset) is int else get_int(offset) if offset is not UNDEFINED else 0
                 if offset % size:
                     raise m.throw("RangeError", f"start offset of {kind} should be a multiple of {size}")
+                given = args[2] if nargs > 2 else UNDEFINED
                 length: Optional[int] = None
-                if len(args) > 2 and args[2] is not UNDEFINED:
-                    length = get_int(args[2])
-                elif not first.tracking:
-                    length = (first.byte_length() - offset) // size
+                if given is not UNDEFINED:
+                    length = given if type(given) is int else get_int(given)
+                available = first.byte_length()  # read once: the glue's new Uint8Array(memory.buffer, ptr, len)
+                if given is UNDEFINED and not first.tracking:
+                    length = (available - offset) // size
                 end = offset + (length or 0) * size
-                if offset > first.byte_length() or end > first.byte_length():
+                if offset > available or end > available:
                     raise m.throw("RangeError", f"Invalid typed array length: {length}")
                 return TypedArray(kind, first, offset, length)
             if not m.is_object(first):
@@ -623,10 +629,19 @@ def install(realm: Any, g: JsObject) -> None:
             1,
         )
 
+        lo, hi = (-(1 << (8 * little.size - 1)), (1 << (8 * little.size - 1)) - 1) if code in "bhiq" else (
+            0, (1 << (8 * little.size)) - 1)  # fmt: skip
+        plain_int = code not in "fdqQ"  # an int in range is stored as itself (what coerce() gives it)
+
         def dv_read(this: DataView, args: list[Any], little: Any = little, big: Any = big, probe: Any = probe) -> Any:
             pos = args[0] if args and type(args[0]) is int else get_int(args[0] if args else 0)
-            fmt = little if len(args) > 1 and m.to_boolean(args[1]) else big
-            mv = this.buffer.mv()  # the buffer's current bytes: its length bounds a tracking view
+            flag = args[1] if len(args) > 1 else False
+            fmt = little if flag is True or (flag is not False and m.to_boolean(flag)) else big
+            buf = this.buffer  # its current bytes: their length bounds a tracking view
+            if buf.tracking:
+                mv = buf._mv if buf.memory._engine.memory_view() is buf._np else buf.mv()
+            else:
+                mv = buf._mv
             if pos < 0 or pos + fmt.size > (this.fixed if this.fixed is not None else len(mv) - this.offset):
                 raise m.throw("RangeError", "Offset is outside the bounds of the DataView")
             v = fmt.unpack_from(mv, this.offset + pos)[0]
@@ -636,13 +651,22 @@ def install(realm: Any, g: JsObject) -> None:
                 return m.num(v) if v == v and v not in (math.inf, -math.inf) else v
             return v
 
-        def dv_write(this: DataView, args: list[Any], little: Any = little, big: Any = big, probe: Any = probe) -> Any:
+        def dv_write(this: DataView, args: list[Any], little: Any = little, big: Any = big, probe: Any = probe,
+                     lo: int = lo, hi: int = hi, plain_int: bool = plain_int) -> Any:  # fmt: skip
             pos = args[0] if args and type(args[0]) is int else get_int(args[0] if args else 0)
-            fmt = little if len(args) > 2 and m.to_boolean(args[2]) else big
-            mv = this.buffer.mv()
+            flag = args[2] if len(args) > 2 else False
+            fmt = little if flag is True or (flag is not False and m.to_boolean(flag)) else big
+            buf = this.buffer
+            if buf.tracking:
+                mv = buf._mv if buf.memory._engine.memory_view() is buf._np else buf.mv()
+            else:
+                mv = buf._mv
             if pos < 0 or pos + fmt.size > (this.fixed if this.fixed is not None else len(mv) - this.offset):
                 raise m.throw("RangeError", "Offset is outside the bounds of the DataView")
-            fmt.pack_into(mv, this.offset + pos, probe.coerce(args[1] if len(args) > 1 else UNDEFINED))
+            value = args[1] if len(args) > 1 else UNDEFINED
+            if not (plain_int and type(value) is int and lo <= value <= hi):
+                value = probe.coerce(value)
+            fmt.pack_into(mv, this.offset + pos, value)
             return UNDEFINED
 
         m.define(dv_proto, "get" + name, JSFunction(dv_read, "get" + name, 1))
