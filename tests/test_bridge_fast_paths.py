@@ -231,3 +231,14 @@ def test_data_view_and_typed_array_construction_are_javascripts(tmp_path: Path) 
     assert got["thrown"] == ["RangeError", "RangeError", "RangeError"]
     assert got["typed"] == [6, 3, 1, 3, "RangeError", "RangeError", "RangeError"]
     assert node_exports(tmp_path, DATA_VIEW) == got
+
+
+def test_string_slice_without_arguments_is_the_string(tmp_path: Path) -> None:
+    script = (
+        "const s = ['abc', '\\u00e9\\u8a9e', '', 'a\\ud83d\\ude00b', '\\ud800x'];\n"
+        "module.exports = s.map((x) => [x.slice(), x.slice().length, x.slice(undefined), x.slice(1)]);\n"
+    )
+    got = run_script(script)
+    assert [g[0] for g in got[:3]] == ["abc", "é語", ""]
+    assert got[3][1] == 4 and got[3][0] == "a😀b"
+    assert node_exports(tmp_path, script) == got

@@ -220,7 +220,7 @@ class Bridge:
                 to_py = self.to_py
                 for i, x in enumerate(out):
                     tx = type(x)
-                    if not (tx is str or tx is int or tx is bool):
+                    if not (tx is str or tx is int or tx is bool or x is None or x is UNDEFINED):
                         out[i] = to_py(x, label, memo)
                 return out
             proto = v.proto
@@ -308,7 +308,7 @@ class Bridge:
         digits = "0123456789"
         for k, x in dict.items(v):
             tx = type(x)
-            if tx is str or tx is int or tx is bool:
+            if tx is str or tx is int or tx is bool or x is None or x is UNDEFINED:  # final values
                 if type(k) is str and not (k and k[0] in digits):
                     continue
             if type(k) is not str or tx is Prop or (k and k[0] in digits):

@@ -174,9 +174,9 @@ def _object(realm: Realm, g: JsObject) -> None:
 
     @_fn(obj, "create", 2)
     def _create(this: Any, args: list[Any]) -> Any:
-        proto = arg(args, 0)
+        proto = args[0] if args else UNDEFINED
         o = m.new_object(proto if proto is None or isinstance(proto, JsObject) else m.OBJECT_PROTO)
-        props = arg(args, 1)
+        props = args[1] if len(args) > 1 else UNDEFINED
         if props is not UNDEFINED:
             for k in m.own_enumerable_keys(props):
                 define_property(o, k, m.get(props, k))
@@ -865,6 +865,8 @@ def _string(realm: Realm, g: JsObject) -> None:
 
     @_fn(P, "slice", 2)
     def _slice(this: Any, args: list[Any]) -> Any:
+        if not args and type(this) is str and m.is_astral_free(this):
+            return this  # the glue's getStringFromWasm0(ptr, len).slice(): sub(s, 0, len(s)) is s
         s = this_str(this)
         start, end = typed._range(args, m.utf16_len(s))
         return sub(s, start, end)
