@@ -12,6 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from realm_wasmer.errors import JsError
 from realm_wasmer.js.bridge import Bridge, JsInstance
 from realm_wasmer.js.model import JsObject
@@ -242,3 +244,27 @@ def test_string_slice_without_arguments_is_the_string(tmp_path: Path) -> None:
     assert [g[0] for g in got[:3]] == ["abc", "é語", ""]
     assert got[3][1] == 4 and got[3][0] == "a😀b"
     assert node_exports(tmp_path, script) == got
+
+
+def test_strings_out_of_wasm_are_charged_to_max_host_bytes(corpus: dict[str, Any]) -> None:
+    """getStringFromWasm0's (int, int) path charges the string's bytes before the copy, as _decode does:
+    message_parser's get_first_emoji copies out a 4-byte emoji and allocates nothing else on the host."""
+    import realm_wasmer as rw
+    from realm_wasmer.errors import PoisonedInstance
+
+    from .conftest import CORPUS_CACHE
+
+    root = CORPUS_CACHE / "pkgs" / "message_parser" / "package"
+    pkg = rw.load_package(root, engine="wasmer-cranelift")
+    (instance,) = pkg.__realm__.instances
+    budget = instance.context.calls.budget  # loading needs more than these limits: set after it
+    budget.limit = 4
+    assert pkg.get_first_emoji("😀 hi") == "😀"
+    assert pkg.get_first_emoji("😀 hi") == "😀"  # per call, not cumulative
+    budget.limit = 3
+    with pytest.raises(rw.ResourceExhausted) as info:
+        pkg.get_first_emoji("😀 hi")
+    assert (info.value.limit, info.value.value) == ("max_host_bytes", 3)
+    assert "getStringFromWasm0" in str(info.value)
+    with pytest.raises(PoisonedInstance):
+        pkg.get_first_emoji("😀")

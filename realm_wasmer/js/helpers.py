@@ -211,6 +211,19 @@ def _get_string(access: GlueAccess, frame: list[Any], fallback: JSFunction) -> J
     ctx = ctx_getter(access, frame)
 
     def direct(ptr: Any = UNDEFINED, length: Any = UNDEFINED, *rest: Any) -> str:
+        if type(ptr) is int and 0 <= ptr <= 0xFFFFFFFF and type(length) is int and length >= 0:
+            c = ctx()  # _decode inlined for the glue's own (int, int): the budget charged, then the copy
+            calls = c.calls
+            budget = calls.budget
+            limit = budget.limit
+            if limit is None or budget.used + length <= limit:
+                budget.used += length
+            else:
+                budget.charge(length, "getStringFromWasm0")  # raises ResourceExhausted
+            try:
+                return c.memory.string(ptr, length, calls._depth > 0)  # type: ignore[no-any-return]
+            except UnicodeDecodeError:
+                raise m.throw("TypeError", "The encoded data was not valid for encoding utf-8") from None
         return _decode(ctx(), ptr, length)
 
     fn = JSFunction(lambda this, args: direct(*args), "getStringFromWasm0", 2)
