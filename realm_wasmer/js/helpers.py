@@ -63,12 +63,10 @@ def helper(name: str, params: tuple[int, ...], needs: tuple[str, ...] = ()) -> C
 def ctx_getter(access: GlueAccess, frame: list[Any]) -> Callable[[], Any]:
     """The HostContext of the instance the module's ``wasm`` binding refers to."""
     get_wasm = access.getter("wasm")
+    slot = access.names.get("wasm")
     cache: list[Any] = [None, None]
 
-    def ctx() -> Any:
-        w = get_wasm(frame)
-        if w is cache[0]:
-            return cache[1]
+    def refresh(w: Any) -> Any:
         if not isinstance(w, WasmExports):
             raise m.throw(
                 "TypeError",
@@ -76,6 +74,18 @@ def ctx_getter(access: GlueAccess, frame: list[Any]) -> Callable[[], Any]:
             )
         cache[0], cache[1] = w, w.ctx
         return w.ctx
+
+    if isinstance(slot, int):  # a module variable: read from the frame without the getter's call
+
+        def ctx() -> Any:
+            w = frame[slot]
+            return cache[1] if w is cache[0] else refresh(w)
+
+    else:
+
+        def ctx() -> Any:
+            w = get_wasm(frame)
+            return cache[1] if w is cache[0] else refresh(w)
 
     return ctx
 
@@ -201,6 +211,19 @@ def _get_string(access: GlueAccess, frame: list[Any], fallback: JSFunction) -> J
     ctx = ctx_getter(access, frame)
 
     def direct(ptr: Any = UNDEFINED, length: Any = UNDEFINED, *rest: Any) -> str:
+        if type(ptr) is int and 0 <= ptr <= 0xFFFFFFFF and type(length) is int and length >= 0:
+            c = ctx()  # _decode inlined for the glue's own (int, int): the budget charged, then the copy
+            calls = c.calls
+            budget = calls.budget
+            limit = budget.limit
+            if limit is None or budget.used + length <= limit:
+                budget.used += length
+            else:
+                budget.charge(length, "getStringFromWasm0")  # raises ResourceExhausted
+            try:
+                return c.memory.string(ptr, length, calls._depth > 0)  # type: ignore[no-any-return]
+            except UnicodeDecodeError:
+                raise m.throw("TypeError", "The encoded data was not valid for encoding utf-8") from None
         return _decode(ctx(), ptr, length)
 
     fn = JSFunction(lambda this, args: direct(*args), "getStringFromWasm0", 2)
@@ -277,6 +300,14 @@ def _pass_array(name: str, kind: str) -> None:
         set_len = access.setter("WASM_VECTOR_LEN")
 
         def direct(source: Any = UNDEFINED, malloc: Any = UNDEFINED, *rest: Any) -> Any:
+            if type(source) is typed.TypedArray and source.kind == kind:  # bytes from Python: one copy in
+                n = source.fixed if source.fixed is not None else source.length
+                ptr = _allocate(malloc, n * size, size)
+                if n:  # read after the allocation (the source may be wasm memory, grown by it)
+                    at = source.offset
+                    ctx().memory.write(ptr, source.buffer.mv()[at : at + n * size])
+                set_len(frame, n)
+                return ptr
             if isinstance(source, typed.TypedArray):
                 n = source.length
             elif isinstance(source, list):
@@ -333,13 +364,21 @@ def _get_array(name: str, kind: str) -> None:
     @helper(name, (2,))
     def make(access: GlueAccess, frame: list[Any], fallback: JSFunction) -> JSFunction:
         ctx = ctx_getter(access, frame)
+        cache: list[Any] = [None, None]  # the HostContext, its memory's ArrayBuffer
 
-        def run(this: Any, args: list[Any]) -> Any:
+        def direct(ptr: Any = UNDEFINED, length: Any = UNDEFINED, *rest: Any) -> Any:
+            c = ctx()
+            if c is not cache[0]:
+                cache[0], cache[1] = c, memory_buffer(c.memory)
             return typed.TypedArray(
-                kind, memory_buffer(ctx().memory), m.to_uint32(arg(args, 0)), m.to_integer(arg(args, 1))
-            )
+                kind, cache[1],
+                ptr if type(ptr) is int and 0 <= ptr <= 0xFFFFFFFF else m.to_uint32(ptr),
+                length if type(length) is int else m.to_integer(length),
+            )  # fmt: skip
 
-        return JSFunction(run, name, 2)
+        fn = JSFunction(lambda this, args: direct(*args), name, 2)
+        fn.direct = direct  # the positional entry translated glue calls (js/direct.py)
+        return fn
 
 
 for _short, _kind in _GET_ARRAY.items():

@@ -39,6 +39,10 @@ def _fn(target: JsObject, name: str, nparams: int = 0) -> Callable[[Callable[[An
     return m.method(target, name, nparams)
 
 
+#: The key of a FinalizationRegistry's store holding its live weak references (never a map key).
+_CELLS: Any = ("cells",)
+
+
 class MapObject(JsObject):
     __slots__ = ("store",)
 
@@ -170,9 +174,9 @@ def _object(realm: Realm, g: JsObject) -> None:
 
     @_fn(obj, "create", 2)
     def _create(this: Any, args: list[Any]) -> Any:
-        proto = arg(args, 0)
+        proto = args[0] if args else UNDEFINED
         o = m.new_object(proto if proto is None or isinstance(proto, JsObject) else m.OBJECT_PROTO)
-        props = arg(args, 1)
+        props = args[1] if len(args) > 1 else UNDEFINED
         if props is not UNDEFINED:
             for k in m.own_enumerable_keys(props):
                 define_property(o, k, m.get(props, k))
@@ -861,6 +865,8 @@ def _string(realm: Realm, g: JsObject) -> None:
 
     @_fn(P, "slice", 2)
     def _slice(this: Any, args: list[Any]) -> Any:
+        if not args and type(this) is str and m.is_astral_free(this):
+            return this  # the glue's getStringFromWasm0(ptr, len).slice(): sub(s, 0, len(s)) is s
         s = this_str(this)
         start, end = typed._range(args, m.utf16_len(s))
         return sub(s, start, end)
@@ -1541,7 +1547,11 @@ def _collections(realm: Realm, g: JsObject) -> None:
         WRP, "deref", JSFunction(lambda this, args: (lambda t: UNDEFINED if t is None else t)(this.target()), "deref")
     )
 
-    # FinalizationRegistry: weakref.finalize queues the cleanup for the realm's next safe point.
+    # FinalizationRegistry: a weak reference to the target, kept by the registry (``store[_CELLS]``),
+    # queues the cleanup for the realm's next safe point when the target is collected; unregister
+    # drops the reference, so its callback never runs. (weakref.finalize did the same at 5x the
+    # cost: wasm-bindgen registers every object a class method returns.) A registry that is itself
+    # collected runs no more cleanups, which JS allows.
     FRP = m.new_object(cls="FinalizationRegistry")
 
     def make_registry(args: list[Any], nt: Any) -> Any:
@@ -1550,48 +1560,57 @@ def _collections(realm: Realm, g: JsObject) -> None:
             raise m.throw("TypeError", "FinalizationRegistry: cleanup must be callable")
         reg = MapObject(FRP, "FinalizationRegistry")
         dict.__setitem__(reg, "__cleanup__", Prop(cleanup))
+        reg.store[_CELLS] = {}  # type: ignore[assignment]  # id(weak reference) -> it
         return reg
 
     realm.native_class("FinalizationRegistry", FRP, make_registry, g)
     queue = realm.cleanups
 
     def register(this: Any, args: list[Any]) -> Any:
-        target, held, token = arg(args, 0), arg(args, 1), arg(args, 2)
+        n = len(args)
+        target = args[0] if n else UNDEFINED
+        held = args[1] if n > 1 else UNDEFINED
+        token = args[2] if n > 2 else UNDEFINED
         cleanup = dict.__getitem__(this, "__cleanup__").value
         tokens = store(this)
+        cells: dict[int, Any] = tokens[_CELLS]  # type: ignore[assignment]
         key = ("o", id(token))
 
-        def collected() -> None:
+        def collected(ref: Any) -> None:
+            if cells.pop(id(ref), None) is None:  # unregistered meanwhile
+                return
             entry = tokens.get(key)
             if entry is not None and entry[0]() is None:
                 tokens.pop(key, None)
             queue.append(lambda: m.call(cleanup, UNDEFINED, [held]) and None)
 
         try:
-            finalizer = weakref.finalize(target, collected)
+            ref = weakref.ref(target, collected)
         except TypeError:
             return UNDEFINED  # a value Python cannot watch (e.g. a str): never collected, as in JS for primitives
-        finalizer.atexit = False
+        cells[id(ref)] = ref
         if token is not UNDEFINED:
             entry = tokens.get(key)
             if entry is None or entry[0]() is not token:
                 try:
-                    ref = weakref.ref(token)
+                    token_ref = weakref.ref(token)
                 except TypeError:
                     return UNDEFINED
-                entry = tokens[key] = (ref, [])
-            entry[1].append(finalizer)
+                entry = tokens[key] = (token_ref, [])
+            entry[1].append(ref)
         return UNDEFINED
 
     def unregister(this: Any, args: list[Any]) -> Any:
-        token = arg(args, 0)
+        token = args[0] if args else UNDEFINED
         key = ("o", id(token))
-        entry = store(this).get(key)
+        tokens = store(this)
+        entry = tokens.get(key)
         if entry is None or entry[0]() is not token:
             return False
-        store(this).pop(key, None)
-        for finalizer in entry[1]:
-            finalizer.detach()
+        del tokens[key]
+        cells = tokens[_CELLS]
+        for ref in entry[1]:
+            cells.pop(id(ref), None)  # type: ignore[attr-defined]
         return True
 
     m.define(FRP, "register", JSFunction(register, "register", 2))
@@ -1793,7 +1812,25 @@ class _JsFloat(float):
         return m.number_to_string(float(self))
 
 
+def _flat_object(v: JsObject) -> Optional[dict[str, Any]]:
+    """``v``'s properties when JSON.stringify would give exactly ``json.dumps`` of them: ``v`` a
+    plain object (no ``toJSON`` on it or on Object.prototype) of plain data properties under
+    string keys that are not integer-like (JS orders those first), whose values are strings,
+    integers, booleans or null (serialised as themselves). None: the general path is needed."""
+    if "toJSON" in m.OBJECT_PROTO:
+        return None
+    for k, x in dict.items(v):
+        tx = type(x)
+        if not (tx is str or tx is int or tx is bool or x is None) or type(k) is not str or (k and k[0].isdigit()):
+            return None
+    return dict(v)
+
+
 def json_stringify(v: Any, replacer: Any = UNDEFINED, indent: Any = UNDEFINED) -> Any:
+    if type(v) is JsObject and v.proto is m.OBJECT_PROTO and replacer is UNDEFINED and indent is UNDEFINED:
+        flat = _flat_object(v)  # e.g. the options object a package's wrapper stringifies on every call
+        if flat is not None:
+            return json.dumps(flat, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     ready = json_ready(v, replacer, m.new_object())
     if ready is m._MISSING:
         return UNDEFINED

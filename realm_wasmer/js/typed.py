@@ -91,10 +91,10 @@ class MemoryBuffer:
         self._mv = memoryview(b"")
 
     def np(self) -> Any:
-        return self.memory.view()
+        return self.memory._engine.memory_view()  # GuestMemory.view() without its frame
 
     def mv(self) -> memoryview:
-        view = self.memory.view()
+        view = self.memory._engine.memory_view()
         if view is not self._np:
             self._np = view
             self._mv = memoryview(view)
@@ -128,12 +128,16 @@ class TypedArray:
 
     def numpy(self) -> Any:
         """A live numpy view (do not keep it across a call into the guest)."""
-        n = self.length
-        raw = self.buffer.np()[self.offset : self.offset + n * self.size]
-        return raw.view(KINDS[self.kind][2])
+        n = self.fixed
+        if n is None:
+            n = self.length
+        start = self.offset
+        raw = self.buffer.np()[start : start + n * self.size]
+        return raw if self.size == 1 and self.kind != "Int8Array" else raw.view(KINDS[self.kind][2])
 
     def copy(self) -> Any:
-        return np.array(self.numpy(), copy=True)
+        """A numpy array owning a copy of the elements."""
+        return self.numpy().copy()
 
     def get(self, i: int) -> Any:
         mv = self.buffer.mv()  # the buffer's current bytes: its length bounds a tracking array
@@ -229,7 +233,9 @@ def _copy_of(source: TypedArray, start: int, end: int) -> TypedArray:
     range): one copy straight out of the buffer's memoryview (wasm memory or an ArrayBuffer)."""
     size = source.size
     first = source.offset + start * size
-    data = bytearray(source.buffer.mv()[first : first + max(0, end - start) * size])
+    buf = source.buffer
+    mv = buf.mv() if buf.tracking else buf._mv
+    data = bytearray(mv[first : first + max(0, end - start) * size])
     return TypedArray(source.kind, ArrayBuffer(data), 0, len(data) // size)
 
 
@@ -345,28 +351,44 @@ def install(realm: Any, g: JsObject) -> None:
     protos: dict[str, JsObject] = {}
 
     typed_fields: dict[str, Callable[[TypedArray], Any]] = {
+        "length": lambda obj: obj.length,
         "byteLength": lambda obj: obj.length * obj.size,
         "byteOffset": lambda obj: obj.offset,
         "buffer": lambda obj: obj.buffer,
         "BYTES_PER_ELEMENT": lambda obj: obj.size,
     }
 
+    lookup, array_index, to_big = m.lookup, m.array_index, m.BigInt
+
     def typed_get(obj: TypedArray, key: Any) -> Any:
         t = type(key)
-        if t is int:
-            return obj.get(key)
-        if t is float and key.is_integer():
-            return obj.get(int(key))
-        if key == "length":
-            return obj.length
+        if t is int:  # TypedArray.get inlined: the glue's getInt32Memory0()[retptr / 4 + i]
+            buf = obj.buffer
+            if buf.tracking:  # MemoryBuffer.mv() inlined where the engine's view has not changed
+                mv = buf._mv if buf.memory._engine.memory_view() is buf._np else buf.mv()
+            else:
+                mv = buf._mv
+            n = obj.fixed if obj.fixed is not None else (len(mv) - obj.offset) // obj.size
+            if key < 0 or key >= n:
+                return UNDEFINED
+            v = obj.code.unpack_from(mv, obj.offset + key * obj.size)[0]
+            if obj.is_big:
+                return to_big(v)
+            if obj.is_float:
+                return m.num(v) if v == v and v not in (math.inf, -math.inf) else v
+            return v
         if t is str:
-            i = m.array_index(key)
-            if i >= 0:
-                return obj.get(i)
-            read = typed_fields.get(key)
+            read = typed_fields.get(key)  # no field name is an index
             if read is not None:
                 return read(obj)
-        return m.lookup(protos[obj.kind], m.to_property_key(key), obj)
+            if key.isdigit():
+                i = array_index(key)
+                if i >= 0:
+                    return obj.get(i)
+            return lookup(protos[obj.kind], key, obj)  # a method (slice, subarray, set...)
+        if t is float and key.is_integer():
+            return obj.get(int(key))
+        return lookup(protos[obj.kind], m.to_property_key(key), obj)
 
     def typed_set(obj: TypedArray, key: Any, value: Any) -> None:
         t = type(key)
@@ -395,17 +417,21 @@ def install(realm: Any, g: JsObject) -> None:
 
         def make(args: list[Any], nt: Any) -> Any:
             first = args[0] if args else 0
-            if isinstance(first, (ArrayBuffer, MemoryBuffer)):
-                offset = get_int(args[1]) if len(args) > 1 and args[1] is not UNDEFINED else 0
+            if isinstance(first, (MemoryBuffer, ArrayBuffer)):
+                nargs = len(args)
+                offset = args[1] if nargs > 1 else UNDEFINED
+                offset = offset if type(offset) is int else get_int(offset) if offset is not UNDEFINED else 0
                 if offset % size:
                     raise m.throw("RangeError", f"start offset of {kind} should be a multiple of {size}")
+                given = args[2] if nargs > 2 else UNDEFINED
                 length: Optional[int] = None
-                if len(args) > 2 and args[2] is not UNDEFINED:
-                    length = get_int(args[2])
-                elif not first.tracking:
-                    length = (first.byte_length() - offset) // size
+                if given is not UNDEFINED:
+                    length = given if type(given) is int else get_int(given)
+                available = first.byte_length()  # read once: the glue's new Uint8Array(memory.buffer, ptr, len)
+                if given is UNDEFINED and not first.tracking:
+                    length = (available - offset) // size
                 end = offset + (length or 0) * size
-                if offset > first.byte_length() or end > first.byte_length():
+                if offset > available or end > available:
                     raise m.throw("RangeError", f"Invalid typed array length: {length}")
                 return TypedArray(kind, first, offset, length)
             if not m.is_object(first):
@@ -459,17 +485,25 @@ def install(realm: Any, g: JsObject) -> None:
         this.write(get_int(args[1]) if len(args) > 1 else 0, args[0] if args else UNDEFINED)
         return UNDEFINED
 
+    budget = realm.budget  # never replaced (Bridge._make_enter reads it once too)
+
     @m.method(P, "subarray", 2)
     def _subarray(this: TypedArray, args: list[Any]) -> Any:
-        n = this.length
+        n = this.fixed if this.fixed is not None else this.length
         start, end = _range(args, n)
         return TypedArray(this.kind, this.buffer, this.offset + start * this.size, max(0, end - start))
 
     @m.method(P, "slice", 2)
     def _slice(this: TypedArray, args: list[Any]) -> Any:
-        n = this.length
-        start, end = _range(args, n)
-        charge(max(0, end - start) * this.size, f"{this.kind}.prototype.slice({start}, {end})")
+        n = this.fixed if this.fixed is not None else this.length
+        start, end = _range(args, n) if args else (0, n)
+        size = max(0, end - start) * this.size
+        limit = budget.limit
+        if limit is None or budget.used + size <= limit:  # charge()'s test, its message made only to raise
+            if size > 0:
+                budget.used += size
+        else:
+            charge(size, f"{this.kind}.prototype.slice({start}, {end})")
         return _copy_of(this, start, end)
 
     @m.method(P, "fill", 1)
@@ -595,10 +629,19 @@ def install(realm: Any, g: JsObject) -> None:
             1,
         )
 
+        lo, hi = (-(1 << (8 * little.size - 1)), (1 << (8 * little.size - 1)) - 1) if code in "bhiq" else (
+            0, (1 << (8 * little.size)) - 1)  # fmt: skip
+        plain_int = code not in "fdqQ"  # an int in range is stored as itself (what coerce() gives it)
+
         def dv_read(this: DataView, args: list[Any], little: Any = little, big: Any = big, probe: Any = probe) -> Any:
             pos = args[0] if args and type(args[0]) is int else get_int(args[0] if args else 0)
-            fmt = little if len(args) > 1 and m.to_boolean(args[1]) else big
-            mv = this.buffer.mv()  # the buffer's current bytes: its length bounds a tracking view
+            flag = args[1] if len(args) > 1 else False
+            fmt = little if flag is True or (flag is not False and m.to_boolean(flag)) else big
+            buf = this.buffer  # its current bytes: their length bounds a tracking view
+            if buf.tracking:
+                mv = buf._mv if buf.memory._engine.memory_view() is buf._np else buf.mv()
+            else:
+                mv = buf._mv
             if pos < 0 or pos + fmt.size > (this.fixed if this.fixed is not None else len(mv) - this.offset):
                 raise m.throw("RangeError", "Offset is outside the bounds of the DataView")
             v = fmt.unpack_from(mv, this.offset + pos)[0]
@@ -608,13 +651,22 @@ def install(realm: Any, g: JsObject) -> None:
                 return m.num(v) if v == v and v not in (math.inf, -math.inf) else v
             return v
 
-        def dv_write(this: DataView, args: list[Any], little: Any = little, big: Any = big, probe: Any = probe) -> Any:
+        def dv_write(this: DataView, args: list[Any], little: Any = little, big: Any = big, probe: Any = probe,
+                     lo: int = lo, hi: int = hi, plain_int: bool = plain_int) -> Any:  # fmt: skip
             pos = args[0] if args and type(args[0]) is int else get_int(args[0] if args else 0)
-            fmt = little if len(args) > 2 and m.to_boolean(args[2]) else big
-            mv = this.buffer.mv()
+            flag = args[2] if len(args) > 2 else False
+            fmt = little if flag is True or (flag is not False and m.to_boolean(flag)) else big
+            buf = this.buffer
+            if buf.tracking:
+                mv = buf._mv if buf.memory._engine.memory_view() is buf._np else buf.mv()
+            else:
+                mv = buf._mv
             if pos < 0 or pos + fmt.size > (this.fixed if this.fixed is not None else len(mv) - this.offset):
                 raise m.throw("RangeError", "Offset is outside the bounds of the DataView")
-            fmt.pack_into(mv, this.offset + pos, probe.coerce(args[1] if len(args) > 1 else UNDEFINED))
+            value = args[1] if len(args) > 1 else UNDEFINED
+            if not (plain_int and type(value) is int and lo <= value <= hi):
+                value = probe.coerce(value)
+            fmt.pack_into(mv, this.offset + pos, value)
             return UNDEFINED
 
         m.define(dv_proto, "get" + name, JSFunction(dv_read, "get" + name, 1))
