@@ -185,6 +185,15 @@ def _get(o: Any, key: Any, text: str) -> Any:
         raise
 
 
+def _getter(getter: JSFunction, o: Any, text: str) -> Any:
+    """An own accessor's getter called as :func:`_get` calls it."""
+    try:
+        return getter.impl(o, [])
+    except JsThrow as exc:
+        _annotate(exc, text)
+        raise
+
+
 def _mcall(o: Any, key: Any, args: list[Any], text: str) -> Any:
     fn: Any = m._MISSING
     t = type(o)
@@ -271,7 +280,7 @@ _RUNTIME: dict[str, Any] = {
     "_JSO": JsObject,
     "_call0": _call0, "_call1": _call1, "_call2": _call2, "_calln": _calln,
     "_to_i32": _to_i32, "_instanceof": m.instance_of, "_in": _in,
-    "_get": _get, "_mcall": _mcall, "_new": _new, "_put": _put,
+    "_get": _get, "_getter": _getter, "_mcall": _mcall, "_new": _new, "_put": _put,
     "_tb": m.to_boolean, "_typeof": m.typeof,
     "_neg": m.negate, "_num": m.to_number, "_bnot": m.bit_not, "_void": _void,
     "_add": m.add, "_sub": m.sub, "_mul": m.mul, "_div": m.div, "_mod": m.mod, "_band": m.bit_and,
@@ -396,6 +405,14 @@ class Translator:
                 return (
                     f"({v} if type({obj}) is _JSO and type({v} := _dget({obj}, {key}, _M)) is not _Prop"
                     f" and {v} is not _M else _get({obj}, {key}, {text}))"
+                )
+            if node.type == "member_expression" and _is_exports_member(obj_node):
+                # ``wasm.__wbindgen_export_N.value``: a WebAssembly.Global's own accessor, its getter
+                # called as _get calls it
+                o, p, g = self.temp(), self.temp(), self.temp()
+                return (
+                    f"(_getter({g}, {o}, {text}) if type({o} := {obj}) is _JSO and type({p} := _dget({o}, {key}, _M))"
+                    f" is _Prop and type({g} := {p}.getter) is _JSF else _get({o}, {key}, {text}))"
                 )
             exports_member = obj_node.type == "identifier" and obj_node.text in _EXPORTS_NAMES and "(" not in obj
             if node.type == "member_expression" and exports_member:
@@ -1032,6 +1049,9 @@ class Translator:
             f" and {c} is not _M or {c} is _M and {o}.extensible and ({p} := {o}.proto) is not None"
             f" and {k} not in {p} and {p}.proto is None):",
             f"    {o}[{k}] = {v}",
+            # an own accessor's setter (``wasm.__wbindgen_export_N.value = sp``): m.put's call
+            f"elif type({o}) is _JSO and type({k}) is str and type({c}) is _Prop and type({p} := {c}.setter) is _JSF:",
+            f"    {p}.impl({o}, [{v}])",
             "else:",
             f"    _put({o}, {k}, {v})",
         ]
@@ -1073,6 +1093,14 @@ class Translator:
                 value = self.int_apply(op[:-1], read, None, rb[0]) or value  # ``sp.value += 16``
             return f"_put({o} := {obj}, {k} := {key}, {value})"
         return self.fallback(node)
+
+
+def _is_exports_member(node: Any) -> bool:
+    """``wasm.X`` (a member of the exports binding)."""
+    if node.type != "member_expression":
+        return False
+    obj = node.child_by_field_name("object")
+    return obj.type == "identifier" and obj.text in _EXPORTS_NAMES
 
 
 def _only_literals(node: Any) -> bool:
