@@ -931,6 +931,10 @@ class Translator:
                     return [indent + line for line in self.member_assignment(inner)]
                 return [indent + self.assignment(inner)]
             if inner.type == "augmented_assignment_expression":
+                if inner.child_by_field_name("left").type in ("member_expression", "subscript_expression"):
+                    lines = self.augmented_member(inner)
+                    if lines is not None:
+                        return [indent + line for line in lines]
                 return [indent + self.augmented(inner)]
             return [indent + self.expr(inner)]
         if t == "return_statement":
@@ -1042,15 +1046,23 @@ class Translator:
         left = node.child_by_field_name("left")
         obj_node = self.target_object(left)
         obj, key, value = self.expr(obj_node), self.key(left), self.expr(node.child_by_field_name("right"))
-        o, k, v, c, p = (self.temp() for _ in range(5))
+        o, v = self.temp(), self.temp()
+        if _is_name(key):  # ``o.name = v``: the key is a literal
+            return [f"{o}, {v} = {obj}, {value}", *self.write_lines(o, key, v)]
+        k = self.temp()
+        return [f"{o}, {k}, {v} = {obj}, {key}, {value}", *self.write_lines(o, k, v)]
+
+    def write_lines(self, o: str, k: str, v: str) -> list[str]:
+        """``o[k] = v`` of evaluated temporaries or a literal key (see :meth:`member_assignment`)."""
+        c, p = self.temp(), self.temp()
+        is_str = "" if _is_name(k) else f" and type({k}) is str"
         return [
-            f"{o}, {k}, {v} = {obj}, {key}, {value}",
-            f"if type({o}) is _JSO and type({k}) is str and (type({c} := _dget({o}, {k}, _M)) is not _Prop"
+            f"if type({o}) is _JSO{is_str} and (type({c} := _dget({o}, {k}, _M)) is not _Prop"
             f" and {c} is not _M or {c} is _M and {o}.extensible and ({p} := {o}.proto) is not None"
             f" and {k} not in {p} and {p}.proto is None):",
             f"    {o}[{k}] = {v}",
             # an own accessor's setter (``wasm.__wbindgen_export_N.value = sp``): m.put's call
-            f"elif type({o}) is _JSO and type({k}) is str and type({c}) is _Prop and type({p} := {c}.setter) is _JSF:",
+            f"elif type({o}) is _JSO{is_str} and type({c}) is _Prop and type({p} := {c}.setter) is _JSF:",
             f"    {p}.impl({o}, [{v}])",
             "else:",
             f"    _put({o}, {k}, {v})",
@@ -1065,6 +1077,34 @@ class Translator:
         if obj_node.type == "super":
             raise Unsupported("super")
         return obj_node
+
+    def augmented_member(self, node: Any) -> Optional[list[str]]:
+        """``o.k op= v`` (``sp.value += 16``) as statements, in the closures' order: object, key,
+        the value read (an own accessor's getter inline, else :func:`_get`), ``v``, the
+        operator, the write (:meth:`write_lines`). None for ``&&=`` and the like."""
+        op = node.child_by_field_name("operator").type
+        fn = _OPS.get(op[:-1])
+        if fn is None:
+            return None
+        left, right_node = node.child_by_field_name("left"), node.child_by_field_name("right")
+        obj_node = self.target_object(left)
+        text = self.const(node_text(left))
+        o, v, p, g = (self.temp() for _ in range(4))
+        obj, key = self.expr(obj_node), self.key(left)
+        k = key if _is_name(key) else self.temp()
+        is_str = "" if _is_name(k) else f" and type({k}) is str"
+        read = (
+            f"(_getter({g}, {o}, {text}) if type({o}) is _JSO{is_str} and type({p} := _dget({o}, {k}, _M))"
+            f" is _Prop and type({g} := {p}.getter) is _JSF else _get({o}, {k}, {text}))"
+        )
+        value = None
+        rb = self.bounds(right_node)
+        if rb is not None and rb[0] == rb[1] and _only_literals(right_node) and abs(rb[0]) <= 2**31:
+            value = self.int_apply(op[:-1], read, None, rb[0])  # ``sp.value += 16``
+        if value is None:
+            value = f"{fn}({read}, {self.expr(right_node)})"
+        first = f"{o} = {obj}" if k == key else f"{o}, {k} = {obj}, {key}"
+        return [first, f"{v} = {value}", *self.write_lines(o, k, v)]
 
     def augmented(self, node: Any) -> str:
         """``x op= v`` / ``o.k op= v`` as a statement, in the closures' order: the reference
@@ -1093,6 +1133,11 @@ class Translator:
                 value = self.int_apply(op[:-1], read, None, rb[0]) or value  # ``sp.value += 16``
             return f"_put({o} := {obj}, {k} := {key}, {value})"
         return self.fallback(node)
+
+
+def _is_name(key: str) -> bool:
+    """A rendered key that is a string literal (``o.name``'s ``'name'``)."""
+    return key[:1] in ("'", '"')
 
 
 def _is_exports_member(node: Any) -> bool:
