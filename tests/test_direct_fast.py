@@ -288,3 +288,17 @@ def test_stack_pointer_global_reads_and_writes_are_inline(monkeypatch: pytest.Mo
     )
     body = src.split("    def void(")[0]
     assert "_getter(" in body and ".setter) is _JSF:" in body
+
+
+def test_i32_twin_converts_results_as_to_i32() -> None:
+    """An import's ``i32`` twin returns what ``webassembly.to_i32`` makes of the function's
+    result: bools as 1/0, ints wrapped, numbers truncated, anything else through ToInt32."""
+    from realm_wasmer.js.webassembly import to_i32
+
+    f = run_script("module.exports = function (a) { return a; };")._js
+    assert f.direct is not None
+    values = [True, False, 0, -1, 2**31, 2**32 - 1, 2**32, -(2**31) - 1, 3.7, -0.0, math.nan, "12", None, UNDEFINED]
+    for value in values:
+        expected = to_i32(value)
+        got = f.direct.i32(value)
+        assert type(got) is int and (got == expected or got & 0xFFFFFFFF == expected & 0xFFFFFFFF), value

@@ -1206,7 +1206,10 @@ def _returning(lines: list[str], void: Optional[str]) -> list[str]:
             out.append(indent + "return None")
         else:
             out.append(f"{indent}_r = {value}")
-            out.append(f"{indent}return _r if type(_r) is int and -2147483648 <= _r <= 4294967295 else _to_i32(_r)")
+            out.append(
+                f"{indent}return _r if type(_r) is int and -2147483648 <= _r <= 4294967295"
+                " else 1 if _r is True else 0 if _r is False else _to_i32(_r)"  # a bool: ToInt32's 1 / 0
+            )
     return out
 
 
