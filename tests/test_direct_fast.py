@@ -133,6 +133,14 @@ FUNCTIONS = {
     " const ro = Object.defineProperty({}, 'r', { value: 1, writable: false }); try { ro.r = a; } catch (e) {"
     " log.push(e.name); } const arr = []; arr[0] = a; arr[2] = a; const nul = Object.create(null); nul.k = a;"
     " return [o, log, Object.keys(c), ne, pr.inh, ro.r, arr.length, nul.k]; }",
+    "typeof tests": "const extra = [() => 1, Symbol('s'), class {}]; ||| function (a) { const r = [];"
+    + "".join(
+        f" {{ const v = {x}; r.push([typeof v === 'string', typeof v !== 'number', typeof(v) == 'boolean',"
+        " 'undefined' === typeof v, typeof v === 'bigint', typeof v === 'symbol', typeof v === 'function',"
+        " typeof v === 'object', typeof v != 'nonsense']); }"
+        for x in ("a", "extra[0]", "extra[1]", "extra[2]")
+    )
+    + " r.push(typeof undeclaredX === 'undefined'); r.push(typeof undefined === 'undefined'); return r; }",
 }
 
 

@@ -276,7 +276,8 @@ def _to_i32(v: Any) -> int:
 
 _RUNTIME: dict[str, Any] = {
     "U": UNDEFINED, "JsThrow": JsThrow, "_entry": _entry, "_WE": WasmExports, "_JSF": JSFunction, "_dget": dict.get,
-    "_TA": TypedArray, "_proto_of": m.proto_of, "_M": m._MISSING, "_Prop": Prop, "_NUMBER": (int, float),
+    "_TA": TypedArray, "_proto_of": m.proto_of, "_BigInt": m.BigInt, "_Symbol": m.Symbol,
+    "_M": m._MISSING, "_Prop": Prop, "_NUMBER": (int, float),
     "_JSO": JsObject,
     "_call0": _call0, "_call1": _call1, "_call2": _call2, "_calln": _calln,
     "_to_i32": _to_i32, "_instanceof": m.instance_of, "_in": _in,
@@ -693,6 +694,9 @@ class Translator:
         negate = op.startswith("!")
         if type(value) is int and op in ("===", "!==", "==", "!=") and self.bounds(other) is not None:
             return f"({self.expr(other)} {'!=' if negate else '=='} {value!r})"  # an int: Python's comparison
+        typeof = self.typeof_test(other, value)
+        if typeof is not None:
+            return f"(not {typeof})" if negate else typeof
         x, t = self.expr(other), self.temp()
         if value is None or value is UNDEFINED:
             if op in ("==", "!="):  # null and undefined are loosely equal to each other only
@@ -706,6 +710,29 @@ class Translator:
         else:
             return None
         return f"(not {test})" if negate else test
+
+    def typeof_test(self, node: Any, value: Any) -> Optional[str]:
+        """``typeof x === 'string'`` (any equality operator: ``typeof`` gives a string) as the
+        type test m.typeof decides it by, for the names with one; None otherwise (``'object'``,
+        ``typeof`` of an undeclared global: the operator's own path)."""
+        while node.type == "parenthesized_expression" and len(node.named_children) == 1:
+            node = node.named_children[0]
+        if node.type != "unary_expression" or node.child_by_field_name("operator").type != "typeof":
+            return None
+        arg = node.child_by_field_name("argument")
+        tests = {
+            "string": "type({x}) is str", "number": "type({x}) in _NUMBER", "boolean": "type({x}) is bool",
+            "undefined": "{x} is U", "bigint": "type({x}) is _BigInt", "symbol": "type({x}) is _Symbol",
+            "function": "isinstance({x}, _JSF)",
+        }
+        if type(value) is not str or value not in tests:
+            return None
+        bare = arg
+        while bare.type == "parenthesized_expression" and len(bare.named_children) == 1:
+            bare = bare.named_children[0]
+        if bare.type == "identifier" and self.slot(bare.text.decode()) is None:
+            return None  # typeof of an undeclared global is "undefined", no throw: the closure
+        return "(" + tests[value].format(x=self.expr(arg)) + ")"
 
     def unary(self, node: Any) -> str:
         op = node.child_by_field_name("operator").type
