@@ -74,6 +74,17 @@ FUNCTIONS = {
     " try { const retptr = wasm.__wbindgen_export_2.value - 16; wasm.__wbindgen_export_2.value = retptr;"
     " var r0 = m[retptr / 4 + 0]; var r1 = m[retptr / 4 + 1]; return [retptr, r0, r1 * 1, sp]; }"
     " finally { wasm.__wbindgen_export_2.value += 16; } }",
+    "accessors of a wasm member: throwing getter, setter only, getter only": "const mkth = (a) => {"
+    " const th = { k: a }; return Object.defineProperty(th, 'value', { get() { return [this.k]; },"
+    " set(v) { this.k = v; } }); }; ||| function (a) { const log = [];"
+    " const bad = {}; Object.defineProperty(bad, 'value', { get() { return a.b.c; } }); const wo = {};"
+    " Object.defineProperty(wo, 'value', { set(v) { log.push(v); } }); const ro = {};"
+    " Object.defineProperty(ro, 'value', { get() { return 'ro'; } });"
+    " const th = mkth(a); const wasm = { bad, wo, ro, th, plain: { value: a } }; log.push(wasm.th.value);"
+    " wasm.th.value = 'set';"
+    " log.push(wasm.th.value);"
+    " let e = 'none'; try { log.push(wasm.bad.value); } catch (err) { e = err.message; } wasm.wo.value = a;"
+    " wasm.ro.value = 5; wasm.plain.value = [a]; return [e, wasm.wo.value, wasm.ro.value, wasm.plain.value, log]; }",
     "undefined as a value and in comparisons": "function (a) { const r = []; r.push(a === undefined || a === null);"
     " r.push(a === 0 ? undefined : a >>> 0); r.push(undefined == a); r.push(a !== undefined); return r; }",
     "instanceof and in": "const H = function () {}; H[Symbol.hasInstance] = (v) => v === 3; ||| function (a) {"
@@ -122,6 +133,14 @@ FUNCTIONS = {
     " const ro = Object.defineProperty({}, 'r', { value: 1, writable: false }); try { ro.r = a; } catch (e) {"
     " log.push(e.name); } const arr = []; arr[0] = a; arr[2] = a; const nul = Object.create(null); nul.k = a;"
     " return [o, log, Object.keys(c), ne, pr.inh, ro.r, arr.length, nul.k]; }",
+    "typeof tests": "const extra = [() => 1, Symbol('s'), class {}]; ||| function (a) { const r = [];"
+    + "".join(
+        f" {{ const v = {x}; r.push([typeof v === 'string', typeof v !== 'number', typeof(v) == 'boolean',"
+        " 'undefined' === typeof v, typeof v === 'bigint', typeof v === 'symbol', typeof v === 'function',"
+        " typeof v === 'object', typeof v != 'nonsense']); }"
+        for x in ("a", "extra[0]", "extra[1]", "extra[2]")
+    )
+    + " r.push(typeof undeclaredX === 'undefined'); r.push(typeof undefined === 'undefined'); return r; }",
 }
 
 
@@ -265,3 +284,29 @@ def test_builtin_slice_runs_its_impl_and_follows_a_redefinition() -> None:
     names = f._js.direct.__code__.co_names
     assert "_proto_of" in names and "_mcall" in names  # the lean form (its checks, its general path)
     assert before == ["bc", [8, 9]] and after == ["mine", 1]
+
+
+def test_stack_pointer_global_reads_and_writes_are_inline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``wasm.__wbindgen_export_2.value`` (old glue's stack pointer) read through its getter and
+    written through its setter inline, ``_get``/``_put`` only as the other branches."""
+    src = _source_of(
+        "function (wasm) { const retptr = wasm.__wbindgen_export_2.value - 16;"
+        " wasm.__wbindgen_export_2.value = retptr; return retptr; }",
+        monkeypatch,
+    )
+    body = src.split("    def void(")[0]
+    assert "_getter(" in body and ".setter) is _JSF:" in body
+
+
+def test_i32_twin_converts_results_as_to_i32() -> None:
+    """An import's ``i32`` twin returns what ``webassembly.to_i32`` makes of the function's
+    result: bools as 1/0, ints wrapped, numbers truncated, anything else through ToInt32."""
+    from realm_wasmer.js.webassembly import to_i32
+
+    f = run_script("module.exports = function (a) { return a; };")._js
+    assert f.direct is not None
+    values = [True, False, 0, -1, 2**31, 2**32 - 1, 2**32, -(2**31) - 1, 3.7, -0.0, math.nan, "12", None, UNDEFINED]
+    for value in values:
+        expected = to_i32(value)
+        got = f.direct.i32(value)
+        assert type(got) is int and (got == expected or got & 0xFFFFFFFF == expected & 0xFFFFFFFF), value

@@ -185,6 +185,15 @@ def _get(o: Any, key: Any, text: str) -> Any:
         raise
 
 
+def _getter(getter: JSFunction, o: Any, text: str) -> Any:
+    """An own accessor's getter called as :func:`_get` calls it."""
+    try:
+        return getter.impl(o, [])
+    except JsThrow as exc:
+        _annotate(exc, text)
+        raise
+
+
 def _mcall(o: Any, key: Any, args: list[Any], text: str) -> Any:
     fn: Any = m._MISSING
     t = type(o)
@@ -267,11 +276,12 @@ def _to_i32(v: Any) -> int:
 
 _RUNTIME: dict[str, Any] = {
     "U": UNDEFINED, "JsThrow": JsThrow, "_entry": _entry, "_WE": WasmExports, "_JSF": JSFunction, "_dget": dict.get,
-    "_TA": TypedArray, "_proto_of": m.proto_of, "_M": m._MISSING, "_Prop": Prop, "_NUMBER": (int, float),
+    "_TA": TypedArray, "_proto_of": m.proto_of, "_BigInt": m.BigInt, "_Symbol": m.Symbol,
+    "_M": m._MISSING, "_Prop": Prop, "_NUMBER": (int, float),
     "_JSO": JsObject,
     "_call0": _call0, "_call1": _call1, "_call2": _call2, "_calln": _calln,
     "_to_i32": _to_i32, "_instanceof": m.instance_of, "_in": _in,
-    "_get": _get, "_mcall": _mcall, "_new": _new, "_put": _put,
+    "_get": _get, "_getter": _getter, "_mcall": _mcall, "_new": _new, "_put": _put,
     "_tb": m.to_boolean, "_typeof": m.typeof,
     "_neg": m.negate, "_num": m.to_number, "_bnot": m.bit_not, "_void": _void,
     "_add": m.add, "_sub": m.sub, "_mul": m.mul, "_div": m.div, "_mod": m.mod, "_band": m.bit_and,
@@ -396,6 +406,14 @@ class Translator:
                 return (
                     f"({v} if type({obj}) is _JSO and type({v} := _dget({obj}, {key}, _M)) is not _Prop"
                     f" and {v} is not _M else _get({obj}, {key}, {text}))"
+                )
+            if node.type == "member_expression" and _is_exports_member(obj_node):
+                # ``wasm.__wbindgen_export_N.value``: a WebAssembly.Global's own accessor, its getter
+                # called as _get calls it
+                o, p, g = self.temp(), self.temp(), self.temp()
+                return (
+                    f"(_getter({g}, {o}, {text}) if type({o} := {obj}) is _JSO and type({p} := _dget({o}, {key}, _M))"
+                    f" is _Prop and type({g} := {p}.getter) is _JSF else _get({o}, {key}, {text}))"
                 )
             exports_member = obj_node.type == "identifier" and obj_node.text in _EXPORTS_NAMES and "(" not in obj
             if node.type == "member_expression" and exports_member:
@@ -676,6 +694,9 @@ class Translator:
         negate = op.startswith("!")
         if type(value) is int and op in ("===", "!==", "==", "!=") and self.bounds(other) is not None:
             return f"({self.expr(other)} {'!=' if negate else '=='} {value!r})"  # an int: Python's comparison
+        typeof = self.typeof_test(other, value)
+        if typeof is not None:
+            return f"(not {typeof})" if negate else typeof
         x, t = self.expr(other), self.temp()
         if value is None or value is UNDEFINED:
             if op in ("==", "!="):  # null and undefined are loosely equal to each other only
@@ -689,6 +710,29 @@ class Translator:
         else:
             return None
         return f"(not {test})" if negate else test
+
+    def typeof_test(self, node: Any, value: Any) -> Optional[str]:
+        """``typeof x === 'string'`` (any equality operator: ``typeof`` gives a string) as the
+        type test m.typeof decides it by, for the names with one; None otherwise (``'object'``,
+        ``typeof`` of an undeclared global: the operator's own path)."""
+        while node.type == "parenthesized_expression" and len(node.named_children) == 1:
+            node = node.named_children[0]
+        if node.type != "unary_expression" or node.child_by_field_name("operator").type != "typeof":
+            return None
+        arg = node.child_by_field_name("argument")
+        tests = {
+            "string": "type({x}) is str", "number": "type({x}) in _NUMBER", "boolean": "type({x}) is bool",
+            "undefined": "{x} is U", "bigint": "type({x}) is _BigInt", "symbol": "type({x}) is _Symbol",
+            "function": "isinstance({x}, _JSF)",
+        }
+        if type(value) is not str or value not in tests:
+            return None
+        bare = arg
+        while bare.type == "parenthesized_expression" and len(bare.named_children) == 1:
+            bare = bare.named_children[0]
+        if bare.type == "identifier" and self.slot(bare.text.decode()) is None:
+            return None  # typeof of an undeclared global is "undefined", no throw: the closure
+        return "(" + tests[value].format(x=self.expr(arg)) + ")"
 
     def unary(self, node: Any) -> str:
         op = node.child_by_field_name("operator").type
@@ -914,6 +958,10 @@ class Translator:
                     return [indent + line for line in self.member_assignment(inner)]
                 return [indent + self.assignment(inner)]
             if inner.type == "augmented_assignment_expression":
+                if inner.child_by_field_name("left").type in ("member_expression", "subscript_expression"):
+                    lines = self.augmented_member(inner)
+                    if lines is not None:
+                        return [indent + line for line in lines]
                 return [indent + self.augmented(inner)]
             return [indent + self.expr(inner)]
         if t == "return_statement":
@@ -1025,13 +1073,24 @@ class Translator:
         left = node.child_by_field_name("left")
         obj_node = self.target_object(left)
         obj, key, value = self.expr(obj_node), self.key(left), self.expr(node.child_by_field_name("right"))
-        o, k, v, c, p = (self.temp() for _ in range(5))
+        o, v = self.temp(), self.temp()
+        if _is_name(key):  # ``o.name = v``: the key is a literal
+            return [f"{o}, {v} = {obj}, {value}", *self.write_lines(o, key, v)]
+        k = self.temp()
+        return [f"{o}, {k}, {v} = {obj}, {key}, {value}", *self.write_lines(o, k, v)]
+
+    def write_lines(self, o: str, k: str, v: str) -> list[str]:
+        """``o[k] = v`` of evaluated temporaries or a literal key (see :meth:`member_assignment`)."""
+        c, p = self.temp(), self.temp()
+        is_str = "" if _is_name(k) else f" and type({k}) is str"
         return [
-            f"{o}, {k}, {v} = {obj}, {key}, {value}",
-            f"if type({o}) is _JSO and type({k}) is str and (type({c} := _dget({o}, {k}, _M)) is not _Prop"
+            f"if type({o}) is _JSO{is_str} and (type({c} := _dget({o}, {k}, _M)) is not _Prop"
             f" and {c} is not _M or {c} is _M and {o}.extensible and ({p} := {o}.proto) is not None"
             f" and {k} not in {p} and {p}.proto is None):",
             f"    {o}[{k}] = {v}",
+            # an own accessor's setter (``wasm.__wbindgen_export_N.value = sp``): m.put's call
+            f"elif type({o}) is _JSO{is_str} and type({c}) is _Prop and type({p} := {c}.setter) is _JSF:",
+            f"    {p}.impl({o}, [{v}])",
             "else:",
             f"    _put({o}, {k}, {v})",
         ]
@@ -1045,6 +1104,34 @@ class Translator:
         if obj_node.type == "super":
             raise Unsupported("super")
         return obj_node
+
+    def augmented_member(self, node: Any) -> Optional[list[str]]:
+        """``o.k op= v`` (``sp.value += 16``) as statements, in the closures' order: object, key,
+        the value read (an own accessor's getter inline, else :func:`_get`), ``v``, the
+        operator, the write (:meth:`write_lines`). None for ``&&=`` and the like."""
+        op = node.child_by_field_name("operator").type
+        fn = _OPS.get(op[:-1])
+        if fn is None:
+            return None
+        left, right_node = node.child_by_field_name("left"), node.child_by_field_name("right")
+        obj_node = self.target_object(left)
+        text = self.const(node_text(left))
+        o, v, p, g = (self.temp() for _ in range(4))
+        obj, key = self.expr(obj_node), self.key(left)
+        k = key if _is_name(key) else self.temp()
+        is_str = "" if _is_name(k) else f" and type({k}) is str"
+        read = (
+            f"(_getter({g}, {o}, {text}) if type({o}) is _JSO{is_str} and type({p} := _dget({o}, {k}, _M))"
+            f" is _Prop and type({g} := {p}.getter) is _JSF else _get({o}, {k}, {text}))"
+        )
+        value = None
+        rb = self.bounds(right_node)
+        if rb is not None and rb[0] == rb[1] and _only_literals(right_node) and abs(rb[0]) <= 2**31:
+            value = self.int_apply(op[:-1], read, None, rb[0])  # ``sp.value += 16``
+        if value is None:
+            value = f"{fn}({read}, {self.expr(right_node)})"
+        first = f"{o} = {obj}" if k == key else f"{o}, {k} = {obj}, {key}"
+        return [first, f"{v} = {value}", *self.write_lines(o, k, v)]
 
     def augmented(self, node: Any) -> str:
         """``x op= v`` / ``o.k op= v`` as a statement, in the closures' order: the reference
@@ -1073,6 +1160,19 @@ class Translator:
                 value = self.int_apply(op[:-1], read, None, rb[0]) or value  # ``sp.value += 16``
             return f"_put({o} := {obj}, {k} := {key}, {value})"
         return self.fallback(node)
+
+
+def _is_name(key: str) -> bool:
+    """A rendered key that is a string literal (``o.name``'s ``'name'``)."""
+    return key[:1] in ("'", '"')
+
+
+def _is_exports_member(node: Any) -> bool:
+    """``wasm.X`` (a member of the exports binding)."""
+    if node.type != "member_expression":
+        return False
+    obj = node.child_by_field_name("object")
+    return obj.type == "identifier" and obj.text in _EXPORTS_NAMES
 
 
 def _only_literals(node: Any) -> bool:
@@ -1133,7 +1233,10 @@ def _returning(lines: list[str], void: Optional[str]) -> list[str]:
             out.append(indent + "return None")
         else:
             out.append(f"{indent}_r = {value}")
-            out.append(f"{indent}return _r if type(_r) is int and -2147483648 <= _r <= 4294967295 else _to_i32(_r)")
+            out.append(
+                f"{indent}return _r if type(_r) is int and -2147483648 <= _r <= 4294967295"
+                " else 1 if _r is True else 0 if _r is False else _to_i32(_r)"  # a bool: ToInt32's 1 / 0
+            )
     return out
 
 
