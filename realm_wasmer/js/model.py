@@ -878,14 +878,31 @@ def construct(fn: Any, args: list[Any], new_target: Any = None) -> Any:
 
 
 def instance_of(value: Any, cls: Any) -> bool:
-    if not isinstance(cls, JSFunction):
+    """``value instanceof cls`` (InstanceofOperator): ``cls[Symbol.hasInstance]`` found by a full
+    [[Get]] (inherited, or behind a getter) decides if present; else ``cls`` must be callable and
+    its ``prototype`` an object on ``value``'s chain."""
+    if not is_object(cls):
+        raise throw("TypeError", "Right-hand side of 'instanceof' is not an object")
+    # the usual right-hand side, a function with Function.prototype as its prototype and no
+    # @@hasInstance on the chain, skips the [[Get]]
+    if (type(cls) is not JSFunction or cls.proto is not FUNCTION_PROTO or SYM_HAS_INSTANCE in cls
+            or SYM_HAS_INSTANCE in FUNCTION_PROTO or SYM_HAS_INSTANCE in OBJECT_PROTO):  # fmt: skip
+        handler = get(cls, SYM_HAS_INSTANCE)
+        if handler is not UNDEFINED and handler is not None:
+            if not is_callable(handler):  # V8's GetMethod message: the type, and a number/string/boolean's value
+                t = typeof(handler)
+                shown = f' "{handler}"' if t == "string" else ""
+                if t in ("number", "boolean"):
+                    shown = f" {to_string(handler)}"
+                raise throw("TypeError", f"{t}{shown} is not a function")
+            return to_boolean(call(handler, cls, [value]))
+    if not is_callable(cls):
         raise throw("TypeError", "Right-hand side of 'instanceof' is not callable")
-    custom = cls.get(SYM_HAS_INSTANCE, _MISSING)
-    if custom is not _MISSING and type(custom) is not Prop and custom is not UNDEFINED:
-        return to_boolean(call(custom, cls, [value]))
     if not is_object(value):
         return False
     target = get(cls, "prototype")
+    if not is_object(target):
+        raise throw("TypeError", f"Function has non-object prototype '{to_string(target)}' in instanceof check")
     p = proto_of(value)
     while p is not None:
         if p is target:
