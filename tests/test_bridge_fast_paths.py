@@ -292,3 +292,22 @@ def test_text_encoder_and_decoder_are_javascripts(tmp_path: Path) -> None:
     assert got[4:6] == ["h\u00e9llo \U0001f600", "h\u00e9llo \U0001f600"]  # the BOM dropped
     assert got[-1] == "hi"
     assert node_exports(tmp_path, TEXT_CODING) == got
+
+
+def test_plain_dicts_and_lists_into_js_keep_shapes_and_cycles() -> None:
+    from collections import OrderedDict
+
+    from realm_wasmer.js.runtime import Realm
+
+    to_js = Bridge(Realm()).to_js
+    d: dict[Any, Any] = {"a": [1, "x", None], 2: True, "n": {"m": 2.5}}
+    d["self"] = d
+    lst: list[Any] = [d, d]
+    lst.append(lst)
+    out = to_js(lst)
+    assert type(out) is list and out[0] is out[1] and out[2] is out
+    obj = out[0]
+    assert type(obj) is JsObject and obj["self"] is obj and list(obj) == ["a", "2", "n", "self"]
+    assert obj["a"] == [1, "x", None] and type(obj["n"]) is JsObject and obj["n"]["m"] == 2.5
+    ordered = to_js(OrderedDict([("b", 1), ("a", (2, 3))]))  # a dict subclass and a tuple: the general path
+    assert type(ordered) is JsObject and dict(ordered) == {"b": 1, "a": [2, 3]}

@@ -1812,6 +1812,10 @@ class _JsFloat(float):
         return m.number_to_string(float(self))
 
 
+#: What json.dumps(..., ensure_ascii=False, separators=(",", ":"), allow_nan=False) makes per call, made once.
+_FLAT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
 def _flat_object(v: JsObject) -> Optional[dict[str, Any]]:
     """``v``'s properties when JSON.stringify would give exactly ``json.dumps`` of them: ``v`` a
     plain object (no ``toJSON`` on it or on Object.prototype) of plain data properties under
@@ -1830,7 +1834,7 @@ def json_stringify(v: Any, replacer: Any = UNDEFINED, indent: Any = UNDEFINED) -
     if type(v) is JsObject and v.proto is m.OBJECT_PROTO and replacer is UNDEFINED and indent is UNDEFINED:
         flat = _flat_object(v)  # e.g. the options object a package's wrapper stringifies on every call
         if flat is not None:
-            return json.dumps(flat, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+            return _FLAT_JSON.encode(flat)
     ready = json_ready(v, replacer, m.new_object())
     if ready is m._MISSING:
         return UNDEFINED
