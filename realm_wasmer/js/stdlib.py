@@ -1607,7 +1607,7 @@ def _collections(realm: Realm, g: JsObject) -> None:
         entry = tokens.get(key)
         if entry is None or entry[0]() is not token:
             return False
-        del tokens[key]
+        tokens.pop(key, None)
         cells = tokens[_CELLS]
         for ref in entry[1]:
             cells.pop(id(ref), None)  # type: ignore[attr-defined]
