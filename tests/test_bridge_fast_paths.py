@@ -268,3 +268,46 @@ def test_strings_out_of_wasm_are_charged_to_max_host_bytes(corpus: dict[str, Any
     assert "getStringFromWasm0" in str(info.value)
     with pytest.raises(PoisonedInstance):
         pkg.get_first_emoji("😀")
+
+
+TEXT_CODING = """
+const enc = new TextEncoder();
+const bytes = enc.encode('\\ufeffh\\u00e9llo \\u{1F600}');
+const buf = new Uint8Array(64);
+buf.set(bytes, 3);
+const out = [Array.from(bytes), enc.encode().length, enc.encode(12).length, Array.from(enc.encode('\\ud800'))];
+for (const opts of [undefined, { ignoreBOM: true }, { fatal: true }]) {
+  const d = new TextDecoder('utf-8', opts);
+  out.push(d.decode(bytes), d.decode(buf.subarray(3, 3 + bytes.length)), d.decode(bytes.buffer), d.decode(),
+           d.decode(new DataView(buf.buffer, 3, 4)), d.decode(new Uint16Array([0x6968, 0x21])));
+  try { out.push(d.decode(new Uint8Array([0x68, 0xff, 0x69]))); } catch (e) { out.push(e.name); }
+}
+out.push(new TextDecoder('utf-16le').decode(new Uint8Array([0x68, 0, 0x69, 0])));
+module.exports = out;
+"""
+
+
+def test_text_encoder_and_decoder_are_javascripts(tmp_path: Path) -> None:
+    got = run_script(TEXT_CODING)
+    assert got[4:6] == ["h\u00e9llo \U0001f600", "h\u00e9llo \U0001f600"]  # the BOM dropped
+    assert got[-1] == "hi"
+    assert node_exports(tmp_path, TEXT_CODING) == got
+
+
+def test_plain_dicts_and_lists_into_js_keep_shapes_and_cycles() -> None:
+    from collections import OrderedDict
+
+    from realm_wasmer.js.runtime import Realm
+
+    to_js = Bridge(Realm()).to_js
+    d: dict[Any, Any] = {"a": [1, "x", None], 2: True, "n": {"m": 2.5}}
+    d["self"] = d
+    lst: list[Any] = [d, d]
+    lst.append(lst)
+    out = to_js(lst)
+    assert type(out) is list and out[0] is out[1] and out[2] is out
+    obj = out[0]
+    assert type(obj) is JsObject and obj["self"] is obj and list(obj) == ["a", "2", "n", "self"]
+    assert obj["a"] == [1, "x", None] and type(obj["n"]) is JsObject and obj["n"]["m"] == 2.5
+    ordered = to_js(OrderedDict([("b", 1), ("a", (2, 3))]))  # a dict subclass and a tuple: the general path
+    assert type(ordered) is JsObject and dict(ordered) == {"b": 1, "a": [2, 3]}

@@ -362,6 +362,23 @@ class Bridge:
             return typed.new_bytes(v)
         if t is np.ndarray and v.ndim:
             return typed.shared(v) or typed.from_numpy(v)
+        if t is dict or t is list:  # the general path's branches for them, without the isinstance tests before
+            memo = _memo if _memo is not None else {}
+            key = id(v)
+            if key in memo:
+                return memo[key]
+            if t is list:
+                items: list[Any] = []
+                memo[key] = items
+                items.extend(self.to_js(x, memo) for x in v)
+                return items
+            obj = JsObject()
+            memo[key] = obj
+            for k, x in v.items():
+                dict.__setitem__(
+                    obj, k if isinstance(k, str) else m.to_property_key(self.to_js(k)), self.to_js(x, memo)
+                )
+            return obj
         if isinstance(v, JsInstance):
             return v._js
         if isinstance(v, (JSFunction, typed.TypedArray, typed.ArrayBuffer, m.Symbol, PromiseObject)):

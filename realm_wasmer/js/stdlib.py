@@ -1607,7 +1607,7 @@ def _collections(realm: Realm, g: JsObject) -> None:
         entry = tokens.get(key)
         if entry is None or entry[0]() is not token:
             return False
-        del tokens[key]
+        tokens.pop(key, None)
         cells = tokens[_CELLS]
         for ref in entry[1]:
             cells.pop(id(ref), None)  # type: ignore[attr-defined]
@@ -1812,6 +1812,10 @@ class _JsFloat(float):
         return m.number_to_string(float(self))
 
 
+#: What json.dumps(..., ensure_ascii=False, separators=(",", ":"), allow_nan=False) makes per call, made once.
+_FLAT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
 def _flat_object(v: JsObject) -> Optional[dict[str, Any]]:
     """``v``'s properties when JSON.stringify would give exactly ``json.dumps`` of them: ``v`` a
     plain object (no ``toJSON`` on it or on Object.prototype) of plain data properties under
@@ -1830,7 +1834,7 @@ def json_stringify(v: Any, replacer: Any = UNDEFINED, indent: Any = UNDEFINED) -
     if type(v) is JsObject and v.proto is m.OBJECT_PROTO and replacer is UNDEFINED and indent is UNDEFINED:
         flat = _flat_object(v)  # e.g. the options object a package's wrapper stringifies on every call
         if flat is not None:
-            return json.dumps(flat, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+            return _FLAT_JSON.encode(flat)
     ready = json_ready(v, replacer, m.new_object())
     if ready is m._MISSING:
         return UNDEFINED
@@ -2100,7 +2104,8 @@ def _text(realm: Realm, g: JsObject) -> None:
 
     @_fn(EP, "encode", 1)
     def _encode(this: Any, args: list[Any]) -> Any:
-        s = "" if arg(args, 0) is UNDEFINED else m.to_string(args[0])
+        s = args[0] if args else UNDEFINED
+        s = "" if s is UNDEFINED else s if type(s) is str else m.to_string(s)
         realm.charge(len(s), "TextEncoder.encode")
         return typed.new_bytes(m.utf8_of(s))
 
@@ -2154,20 +2159,35 @@ def _text(realm: Realm, g: JsObject) -> None:
     m.getter(DP, "fatal")(lambda this: m.get(this, "__fatal__"))
     m.getter(DP, "ignoreBOM")(lambda this: m.get(this, "__ignore_bom__"))
 
+    def setting(this: Any, key: str) -> Any:
+        """m.get(this, key) for the decoder's own data properties (made by make_decoder), read directly."""
+        if type(this) is JsObject:
+            p = dict.get(this, key)
+            if type(p) is Prop and p.getter is None and p.setter is None:
+                return p.value
+        return m.get(this, key)
+
     @_fn(DP, "decode", 1)
     def _decode(this: Any, args: list[Any]) -> Any:
-        data = arg(args, 0)
+        data = args[0] if args else UNDEFINED
         if data is UNDEFINED:
             return ""
         realm.charge(byte_size(data), "TextDecoder.decode")  # the copy, then the str
-        raw = bytes_of(data)
-        codec = m.get(this, "__label__")
-        fatal = m.get(this, "__fatal__") is True
+        raw: Any
+        if type(data) is typed.TypedArray:  # decoded from the buffer's bytes in place: bytes_of's copy skipped
+            buf = data.buffer
+            mv = buf.mv() if buf.tracking else buf._mv
+            start = data.offset
+            raw = mv[start : start + (data.fixed if data.fixed is not None else data.length) * data.size]
+        else:
+            raw = bytes_of(data)
+        codec = setting(this, "__label__")
+        fatal = setting(this, "__fatal__") is True
         try:
-            text = raw.decode(codec, "strict" if fatal else "replace")
+            text = str(raw, codec, "strict" if fatal else "replace")
         except UnicodeDecodeError:
             raise m.throw("TypeError", "The encoded data was not valid for encoding utf-8") from None
-        if codec == "utf-8" and not m.get(this, "__ignore_bom__") and text.startswith("\ufeff"):
+        if codec == "utf-8" and not setting(this, "__ignore_bom__") and text.startswith("\ufeff"):
             text = text[1:]
         return text
 

@@ -140,7 +140,11 @@ class TypedArray:
         return self.numpy().copy()
 
     def get(self, i: int) -> Any:
-        mv = self.buffer.mv()  # the buffer's current bytes: its length bounds a tracking array
+        buf = self.buffer  # its current bytes: their length bounds a tracking array
+        if buf.tracking:  # MemoryBuffer.mv() inlined where the engine's view has not changed
+            mv = buf._mv if buf.memory._engine.memory_view() is buf._np else buf.mv()
+        else:
+            mv = buf._mv
         n = self.fixed if self.fixed is not None else (len(mv) - self.offset) // self.size
         if i < 0 or i >= n:
             return UNDEFINED
