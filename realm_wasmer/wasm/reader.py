@@ -215,7 +215,11 @@ def _data_segments(body: Reader) -> list[tuple[int, int]]:
     out = []
     count, pos = _uleb_at(data, pos, end)
     for _ in range(count):
-        flags, pos = _uleb_at(data, pos, end)
+        if pos < end and data[pos] < 0x80:  # the one-byte LEB128s inline (thousands of segments)
+            flags = data[pos]
+            pos += 1
+        else:
+            flags, pos = _uleb_at(data, pos, end)
         offset: Optional[Union[int, float]] = None
         if flags in (0, 2):
             if flags == 2:
@@ -227,7 +231,11 @@ def _data_segments(body: Reader) -> list[tuple[int, int]]:
                 body.pos = pos
                 offset = body.const_expr()
                 pos = body.pos
-        length, pos = _uleb_at(data, pos, end)
+        if pos < end and data[pos] < 0x80:
+            length = data[pos]
+            pos += 1
+        else:
+            length, pos = _uleb_at(data, pos, end)
         if pos + length > end:
             raise InvalidModule(f"unexpected end of data at offset {pos:#x} (wanted {length} bytes)")
         pos += length
