@@ -1378,9 +1378,28 @@ def _handle_error_wrapper(compiler: Any, node: Any, scope: Any,
     namespace.update(_CATCHABLE=compiler.realm.catchable, _IF=inner_factory, _ErrorHandler=ErrorHandler)
     filename = f"<direct {compiler.origin}:{node.start_point[0] + 1}>"
     namespace["_guarded"] = LazyGuarded("*_a", twins, namespace, filename)
-    exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - generated from the parse tree
+    exec(_compiled(source, filename), namespace)  # noqa: S102 - generated from the parse tree
     factory: Callable[[list[Any], JSFunction], Any] = namespace["factory"]
     return factory
+
+
+#: Code objects of translated sources (source and filename -> code): compiling is a pure function
+#: of them and a code object is immutable, so loading the same glue again (another realm, another
+#: load_package of the package) skips Python's compiler; each load still execs the code into a
+#: namespace of its own. Bounded: emptied when full.
+_CODE: dict[tuple[str, str], Any] = {}
+_CODE_ENTRIES = 8192
+
+
+def _compiled(source: str, filename: str) -> Any:
+    key = (source, filename)
+    code = _CODE.get(key)
+    if code is None:
+        code = compile(source, filename, "exec")
+        if len(_CODE) >= _CODE_ENTRIES:
+            _CODE.clear()
+        _CODE[key] = code
+    return code
 
 
 def _generate(compiler: Any, node: Any, scope: Any, param_slots: list[int], self_slot: Optional[int],
@@ -1469,7 +1488,7 @@ def _generate(compiler: Any, node: Any, scope: Any, param_slots: list[int], self
     if twins is not None:  # the guarded twins' bodies, compiled when an import links them
         namespace["_guarded"] = LazyGuarded(signature, twins, namespace, filename)
     try:
-        code = compile(source, filename, "exec")
+        code = _compiled(source, filename)
     except SyntaxError:  # pragma: no cover - a translation bug: keep the closures
         return None
     exec(code, namespace)  # noqa: S102 - source generated above from the parse tree, no user text

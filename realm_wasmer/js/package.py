@@ -354,12 +354,34 @@ def _bytes_js(data: bytes) -> Any:
     return new_bytes(data)
 
 
+#: :func:`_heap_declaration`'s answers by the file's text (a pure function of it), bounded: loading
+#: the same package again does not parse its glue a second time for it.
+_HEAP_DECLARATIONS: dict[str, Optional[int]] = {}
+_HEAP_DECLARATIONS_ENTRIES = 256
+
+
 def _heap_declaration(path: Path) -> Optional[int]:
     """N of a top-level ``heap = new Array(N)`` (wasm-bindgen's heap slab), else None."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except Exception:  # noqa: BLE001
+        return None
+    if "heap" not in text:  # no declarator named heap: nothing to parse for
+        return None
+    if text in _HEAP_DECLARATIONS:
+        return _HEAP_DECLARATIONS[text]
+    found = _heap_declaration_in(text, str(path))
+    if len(_HEAP_DECLARATIONS) >= _HEAP_DECLARATIONS_ENTRIES:
+        _HEAP_DECLARATIONS.clear()
+    _HEAP_DECLARATIONS[text] = found
+    return found
+
+
+def _heap_declaration_in(text: str, origin: str) -> Optional[int]:
     from .parser import parse
 
     try:
-        root = parse(path.read_text(encoding="utf-8"), str(path))
+        root = parse(text, origin)
     except Exception:  # noqa: BLE001
         return None
     for node in root.named_children:

@@ -10,6 +10,8 @@ wasmer cannot be imported.
 from __future__ import annotations
 
 import struct
+import threading
+from collections import OrderedDict
 from typing import Any, Optional, Union
 
 from ..errors import InvalidModule, Malformed
@@ -78,6 +80,12 @@ class Reader:
                 return result
 
     def uleb(self) -> int:
+        pos = self.pos
+        if pos < self.end:
+            b = self.data[pos]
+            if b < 0x80:  # the common one-byte encoding: the value itself
+                self.pos = pos + 1
+                return b
         return self._leb(False)
 
     def leb(self, bits: int = 32, signed: bool = False) -> int:
@@ -97,6 +105,12 @@ class Reader:
         return value
 
     def sleb(self) -> int:
+        pos = self.pos
+        if pos < self.end:
+            b = self.data[pos]
+            if b < 0x40:  # a one-byte non-negative value: the value itself
+                self.pos = pos + 1
+                return b
         return self._leb(True)
 
     def name(self) -> str:
@@ -124,6 +138,10 @@ class Reader:
     def const_expr(self) -> Optional[Union[int, float]]:
         """A constant expression's value when it is one plain number constant, else None
         (``global.get``, ``ref.*``, ``v128.const``, extended-const arithmetic)."""
+        fast = _i32_const(self.data, self.pos, self.end)
+        if fast is not None:
+            self.pos = fast[1]
+            return fast[0]
         value: Optional[Union[int, float]] = None
         first = True
         while True:
@@ -157,6 +175,76 @@ class Reader:
 _EXTENDED_CONST = frozenset({0x6A, 0x6B, 0x6C, 0x7C, 0x7D, 0x7E})
 
 
+def _i32_const(data: bytes, pos: int, end: int) -> Optional[tuple[int, int]]:
+    """``(value, position after the end opcode)`` of the constant expression at ``pos`` when it
+    is ``i32.const v; end`` (every offset wasm-bindgen's modules hold), read without a method call
+    per byte; None for any other expression, or one running past ``end`` (the caller's general
+    reader then reads it, or names the error)."""
+    if pos >= end or data[pos] != 0x41:
+        return None
+    p = pos + 1
+    result = shift = 0
+    while p < end:
+        b = data[p]
+        p += 1
+        result |= (b & 0x7F) << shift
+        shift += 7
+        if b < 0x80:
+            if b & 0x40:
+                result -= 1 << shift
+            if p < end and data[p] == 0x0B:
+                return result, p + 1
+            return None
+    return None
+
+
+def _uleb_at(data: bytes, pos: int, end: int) -> tuple[int, int]:
+    """``(value, new position)`` of the unsigned LEB128 at ``pos`` (as :meth:`Reader.uleb`)."""
+    if pos < end:
+        b = data[pos]
+        if b < 0x80:
+            return b, pos + 1
+    reader = Reader(data, pos, end)
+    return reader._leb(False), reader.pos
+
+
+def _data_segments(body: Reader) -> list[tuple[int, int]]:
+    """``(offset, length)`` of each active data segment with a constant offset (forms 0 and 2),
+    read with local positions (a module can hold thousands of segments)."""
+    data, pos, end = body.data, body.pos, body.end
+    out = []
+    count, pos = _uleb_at(data, pos, end)
+    for _ in range(count):
+        if pos < end and data[pos] < 0x80:  # the one-byte LEB128s inline (thousands of segments)
+            flags = data[pos]
+            pos += 1
+        else:
+            flags, pos = _uleb_at(data, pos, end)
+        offset: Optional[Union[int, float]] = None
+        if flags in (0, 2):
+            if flags == 2:
+                _, pos = _uleb_at(data, pos, end)  # memory index
+            fast = _i32_const(data, pos, end)
+            if fast is not None:
+                offset, pos = fast
+            else:
+                body.pos = pos
+                offset = body.const_expr()
+                pos = body.pos
+        if pos < end and data[pos] < 0x80:
+            length = data[pos]
+            pos += 1
+        else:
+            length, pos = _uleb_at(data, pos, end)
+        if pos + length > end:
+            raise InvalidModule(f"unexpected end of data at offset {pos:#x} (wanted {length} bytes)")
+        pos += length
+        if isinstance(offset, int):
+            out.append((offset & 0xFFFFFFFF, length))
+    body.pos = pos
+    return out
+
+
 def _item(items: Any, index: int, what: str) -> Any:
     """``items[index]``, or InvalidModule naming the index space (a malformed module's index)."""
     if not 0 <= index < len(items):
@@ -183,9 +271,46 @@ def _function_segments(body: Reader) -> list[tuple[int, int, tuple[int, ...]]]:
     return out
 
 
-def parse(data: bytes) -> WasmModule:
-    """Parse the outline of a wasm binary; raises :class:`InvalidModule`."""
+#: Outlines already read in this process, by the bytes they were read from (most recent last):
+#: one load reads the same module's outline in several places (the package's init, the
+#: instantiation, the pipeline), and loading the same package again reads it once more. The
+#: outline is immutable (frozen attrs of tuples and bytes), so every caller can share it.
+_OUTLINES: OrderedDict[bytes, WasmModule] = OrderedDict()
+_OUTLINES_LOCK = threading.Lock()
+#: Bounds of that memo: entries, and the total size of the bytes it keeps.
+OUTLINE_CACHE_ENTRIES = 32
+OUTLINE_CACHE_BYTES = 64 << 20
+
+
+def clear_outline_cache() -> None:
+    """Forget every memoized outline (:func:`parse` reads the bytes again)."""
+    with _OUTLINES_LOCK:
+        _OUTLINES.clear()
+
+
+def parse(data: Union[bytes, bytearray, memoryview]) -> WasmModule:
+    """Parse the outline of a wasm binary; raises :class:`InvalidModule`.
+
+    The outline of bytes already read in this process is answered from a bounded memo keyed by
+    the bytes' content (see :data:`OUTLINE_CACHE_ENTRIES`); a module that fails is not kept."""
     data = bytes(data)
+    with _OUTLINES_LOCK:
+        module = _OUTLINES.get(data)
+        if module is not None:
+            _OUTLINES.move_to_end(data)
+            return module
+    module = _parse(data)
+    if len(data) <= OUTLINE_CACHE_BYTES:
+        with _OUTLINES_LOCK:
+            _OUTLINES[data] = module
+            total = sum(len(key) for key in _OUTLINES)
+            while len(_OUTLINES) > OUTLINE_CACHE_ENTRIES or total > OUTLINE_CACHE_BYTES:
+                key, _ = _OUTLINES.popitem(last=False)
+                total -= len(key)
+    return module
+
+
+def _parse(data: bytes) -> WasmModule:
     if data[:4] != b"\0asm":
         raise InvalidModule("not a WebAssembly binary (missing the \\0asm magic)")
     if data[4:8] != b"\x01\0\0\0":
@@ -277,17 +402,7 @@ def parse(data: bytes) -> WasmModule:
         elif section_id == 9:
             element_segments.extend(_function_segments(body))
         elif section_id == 11:
-            for _ in range(body.uleb()):
-                flags = body.uleb()
-                offset: Optional[Union[int, float]] = None
-                if flags in (0, 2):
-                    if flags == 2:
-                        body.uleb()  # memory index
-                    offset = body.const_expr()
-                length = body.uleb()
-                body.bytes(length)
-                if isinstance(offset, int):
-                    data_segments.append((offset & 0xFFFFFFFF, length))
+            data_segments.extend(_data_segments(body))
         reader.pos = body.end
 
     functions = tuple(imported_funcs) + tuple(_item(types, i, "type") for i in func_type_indices)
