@@ -19,9 +19,7 @@ def test_the_same_source_compiles_once_and_runs_apart() -> None:
     assert one["factory"](1, None) == 2
 
 
-def test_the_code_memo_is_bounded(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(direct, "_CODE", {})
-    monkeypatch.setattr(direct, "_CODE_ENTRIES", 2)
-    for i in range(5):
-        direct._compiled(f"x = {i}\n", "<direct memo-test>")
-        assert len(direct._CODE) <= 2
+def test_the_memo_is_the_bounded_one_of_host_guarded() -> None:
+    from realm_wasmer.host import guarded
+
+    assert direct._compiled is guarded.compiled  # bounded: tests/test_guarded_cache.py

@@ -15,10 +15,13 @@ from functools import lru_cache
 from types import CodeType
 from typing import Any, Callable
 
-#: How many compiled factories are kept (by source text and file name). A long-lived server
-#: loading many packages, or one package's many versions, would otherwise keep every code
-#: object it ever compiled; 4096 holds every handler of several large packages at once.
-CODE_CACHE_SIZE = 4096
+#: How many compiled code objects are kept (by source text and file name): the import handlers
+#: here and js/direct.py's translated glue functions. Loading the same glue again (another
+#: load_package of a package, another realm) then skips Python's compiler; each load still runs
+#: the code into a namespace of its own. A long-lived server loading many packages, or one
+#: package's many versions, would otherwise keep every code object it ever compiled; 8192 holds
+#: every function of several large packages at once.
+CODE_CACHE_SIZE = 8192
 
 
 @lru_cache(maxsize=CODE_CACHE_SIZE)

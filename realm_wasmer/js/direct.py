@@ -57,6 +57,7 @@ from typing import Any, Callable, Optional
 
 from ..errors import JsNeedsFrame, JsNotTranslated, JsThrow
 from ..host.guarded import LazyGuarded
+from ..host.guarded import compiled as _compiled  # one bounded code cache for all generated source
 from . import model as m
 from .model import JSFunction, JsObject, Prop, WasmExports
 from .parser import node_text
@@ -1381,25 +1382,6 @@ def _handle_error_wrapper(compiler: Any, node: Any, scope: Any,
     exec(_compiled(source, filename), namespace)  # noqa: S102 - generated from the parse tree
     factory: Callable[[list[Any], JSFunction], Any] = namespace["factory"]
     return factory
-
-
-#: Code objects of translated sources (source and filename -> code): compiling is a pure function
-#: of them and a code object is immutable, so loading the same glue again (another realm, another
-#: load_package of the package) skips Python's compiler; each load still execs the code into a
-#: namespace of its own. Bounded: emptied when full.
-_CODE: dict[tuple[str, str], Any] = {}
-_CODE_ENTRIES = 8192
-
-
-def _compiled(source: str, filename: str) -> Any:
-    key = (source, filename)
-    code = _CODE.get(key)
-    if code is None:
-        code = compile(source, filename, "exec")
-        if len(_CODE) >= _CODE_ENTRIES:
-            _CODE.clear()
-        _CODE[key] = code
-    return code
 
 
 def _generate(compiler: Any, node: Any, scope: Any, param_slots: list[int], self_slot: Optional[int],
