@@ -194,17 +194,17 @@ def test_fast_paths_behave_as_the_closures(name: str) -> None:
 
 
 def _source_of(fn_source: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    """The Python source the translator writes for ``fn_source`` (direct.py's ``compile``
-    recorded: the module looks the builtin up in its globals first)."""
+    """The Python source the translator writes for ``fn_source`` (direct.py's ``_compiled``, the
+    shared code cache, recorded: the module looks it up in its globals at each call)."""
     seen: list[str] = []
 
-    def record(src: str, *args: Any, **kwargs: Any) -> Any:
+    def record(src: str, filename: str) -> Any:
         seen.append(src)
-        return builtins.compile(src, *args, **kwargs)
+        return builtins.compile(src, filename, "exec")
 
-    monkeypatch.setattr(direct, "compile", record, raising=False)
+    monkeypatch.setattr(direct, "_compiled", record)
     run_script(f"const f = {fn_source};\nmodule.exports = f;")
-    monkeypatch.delattr(direct, "compile")
+    monkeypatch.undo()
     return "\n".join(seen)
 
 
