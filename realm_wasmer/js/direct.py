@@ -412,8 +412,9 @@ class Translator:
                 # called as _get calls it
                 o, p, g = self.temp(), self.temp(), self.temp()
                 return (
-                    f"(_getter({g}, {o}, {text}) if type({o} := {obj}) is _JSO and type({p} := _dget({o}, {key}, _M))"
-                    f" is _Prop and type({g} := {p}.getter) is _JSF else _get({o}, {key}, {text}))"
+                    f"({self.getter_call(g, o, text)} if type({o} := {obj}) is _JSO"
+                    f" and type({p} := _dget({o}, {key}, _M)) is _Prop and type({g} := {p}.getter) is _JSF"
+                    f" else _get({o}, {key}, {text}))"
                 )
             exports_member = obj_node.type == "identifier" and obj_node.text in _EXPORTS_NAMES and "(" not in obj
             if node.type == "member_expression" and exports_member:
@@ -1090,10 +1091,20 @@ class Translator:
             f"    {o}[{k}] = {v}",
             # an own accessor's setter (``wasm.__wbindgen_export_N.value = sp``): m.put's call
             f"elif type({o}) is _JSO{is_str} and type({c}) is _Prop and type({p} := {c}.setter) is _JSF:",
-            f"    {p}.impl({o}, [{v}])",
+            f"    if ({c} := {p}.direct) is not None:",  # a setter reading no ``this``: its entry
+            f"        {c}({v})",
+            "    else:",
+            f"        {p}.impl({o}, [{v}])",
             "else:",
             f"    _put({o}, {k}, {v})",
         ]
+
+    def getter_call(self, g: str, o: str, text: str) -> str:
+        """The call of own accessor getter ``g`` (an exact JSFunction) on ``o``: its positional
+        ``direct`` entry where it has one (it reads no ``this``: a WebAssembly.Global's
+        ``value``, webassembly.make_global), else its impl as :func:`_get` calls it."""
+        d = self.temp()
+        return f"({d}() if ({d} := {g}.direct) is not None else _getter({g}, {o}, {text}))"
 
     @staticmethod
     def target_object(left: Any) -> Any:
@@ -1121,7 +1132,7 @@ class Translator:
         k = key if _is_name(key) else self.temp()
         is_str = "" if _is_name(k) else f" and type({k}) is str"
         read = (
-            f"(_getter({g}, {o}, {text}) if type({o}) is _JSO{is_str} and type({p} := _dget({o}, {k}, _M))"
+            f"({self.getter_call(g, o, text)} if type({o}) is _JSO{is_str} and type({p} := _dget({o}, {k}, _M))"
             f" is _Prop and type({g} := {p}.getter) is _JSF else _get({o}, {k}, {text}))"
         )
         value = None

@@ -255,27 +255,31 @@ def make_global(ctx: Any, name: str, proto: JsObject, valtype: Optional[str] = N
     g = m.new_object(proto, "WebAssembly.Global")
     global_get, global_set = engine.global_get, engine.global_set
 
-    def get_value(this: Any, args: list[Any]) -> Any:
+    # The accessors read no ``this``: each has its positional ``direct`` entry (what translated
+    # glue calls, js/direct.py: ``wasm.__wbindgen_export_N.value`` straight to the engine).
+    def read(*_: Any) -> Any:
         v = global_get(name)
         return from_f64(v) if type(v) is float else v
 
     if valtype == "i32":
 
-        def set_value(this: Any, args: list[Any]) -> Any:
-            v = args[0] if args else UNDEFINED
+        def write(v: Any = UNDEFINED, *_: Any) -> Any:
             global_set(name, v if type(v) is int and -2147483648 <= v <= 2147483647 else to_i32(v))
             return UNDEFINED
 
     else:
         convert = {"i64": to_i64, "f32": to_f64, "f64": to_f64}.get(valtype or "")
 
-        def set_value(this: Any, args: list[Any]) -> Any:
-            v = args[0] if args else UNDEFINED
+        def write(v: Any = UNDEFINED, *_: Any) -> Any:
             to_wasm = convert or (to_f64 if isinstance(global_get(name), float) else to_i32)
             global_set(name, to_wasm(v))
             return UNDEFINED
 
-    dict.__setitem__(g, "value", Prop(getter=JSFunction(get_value, "value"), setter=JSFunction(set_value, "value")))
+    getter = JSFunction(lambda this, args: read(), "value")
+    getter.direct = read
+    setter = JSFunction(lambda this, args: write(*args[:1]), "value")
+    setter.direct = write
+    dict.__setitem__(g, "value", Prop(getter=getter, setter=setter))
     return g
 
 
