@@ -370,6 +370,16 @@ export function asData() {
     wasm.__wbindgen_export_2.value += 1;
     return wasm.__wbindgen_export_2.value;
 }
+function view(ptr, n) { return new Uint8Array(wasm.memory.buffer).subarray(ptr, ptr + n); }
+function view32(n) { return new Int32Array(wasm.memory.buffer, 1000, n); }
+function whole() { return new Uint8Array(wasm.memory.buffer); }
+export function copies(n) {
+    wasm.fill(1000, 0x01020304);
+    const a = view(1000, n).slice(), b = view32(2).slice(), c = view(1000, n).slice(1);
+    const items = (x) => (n < 10 ? Array.from(x) : x.length);  // (Array.from charges the budget too)
+    return [items(a), items(b), items(c), a.length, b.length, a.buffer.byteLength];
+}
+export function wholeLength() { return whole().slice().length; }
 export function other(wasm) {
     const a = wasm.__wbindgen_export_2.value - 16;
     wasm.__wbindgen_export_2.value = a;
@@ -384,17 +394,29 @@ GLOBAL_CALLS = [
     "p.setSp(-1)", "p.setSp(None)", "p.setSp(True)", "p.setSp(1024)", "p.bump(16)", "p.bump(-16)",
     "p.bump(2**31)", "p.setSp(1024)", "p.setF(3)", "p.setF('x')", "p.setF(2.5)", "p.setF(2**40)", "p.loose()",
     "p.sp()", "p.other({'__wbindgen_export_2': {'value': 100}})", "p.other({'__wbindgen_export_2': {'value': 'a'}})",
+    "p.copies(0)", "p.copies(6)", "p.copies(5000)", "p.copies(3)", "p.copies(30000)", "p.wholeLength()",
     "p.redefine()", "p.sp()", "p.pair(9)", "p.asData()", "p.sp()",
 ]
 
 
-def _global_calls(root: Path, translate: bool, engine: str) -> list[Any]:
+def _global_package(root: Path) -> Path:
+    import json
+
+    from .conftest import wat2wasm_text
+
+    (root / "m.wasm").write_bytes(wat2wasm_text(GLOBAL_WAT))
+    (root / "index.mjs").write_text(GLOBAL_GLUE)
+    (root / "package.json").write_text(json.dumps({"name": "g", "type": "module", "main": "index.mjs"}))
+    return root
+
+
+def _global_calls(root: Path, translate: bool, engine: str, max_host_bytes: Any = None) -> list[Any]:
     import realm_wasmer as rw
 
     old = direct.ENABLED
     direct.ENABLED = translate
     try:
-        p = rw.load_package(root, engine=engine)
+        p = rw.load_package(root, engine=engine, limits=rw.Limits(max_host_bytes=max_host_bytes))
     finally:
         direct.ENABLED = old
     out = []
@@ -413,17 +435,38 @@ def test_wasm_global_accessors_behave_as_the_closures(tmp_path: Path, engine: st
     arguments), redefined by ``Object.defineProperty`` (as an accessor, then as data), a
     ``wasm`` parameter holding a plain object: translated (the accessors' ``direct``) and as
     closures alike."""
-    import json
-
-    from .conftest import wat2wasm_text
-
-    (tmp_path / "m.wasm").write_bytes(wat2wasm_text(GLOBAL_WAT))
-    (tmp_path / "index.mjs").write_text(GLOBAL_GLUE)
-    (tmp_path / "package.json").write_text(json.dumps({"name": "g", "type": "module", "main": "index.mjs"}))
-    translated, closures = _global_calls(tmp_path, True, engine), _global_calls(tmp_path, False, engine)
+    root = _global_package(tmp_path)
+    translated, closures = _global_calls(root, True, engine), _global_calls(root, False, engine)
     assert translated == closures
     assert translated[0] == [("int", 1008), ("int", 5), ("int", 6)] and translated[2] == ("int", 1024)
     assert translated[3] == ("int", 1000) and translated[5] == ("int", 1040) and translated[8] == ("int", 1)
-    assert translated[22] == [("int", -9), ["get", ["set", ("int", -9)], "get", ["set", ("int", 23)]]]
     assert translated[16] == ("float", 2.5) and translated[15] == "NaN"
-    assert translated[25] == "data1"
+    at = GLOBAL_CALLS.index("p.redefine()")
+    assert translated[at] == [("int", -9), ["get", ["set", ("int", -9)], "get", ["set", ("int", 23)]]]
+    assert translated[at + 2][:2] == ["raised", "GuestTrap"]  # the redefined getter's -9 - 16 as the pointer
+    assert translated[at + 3] == "data1"
+    assert translated[GLOBAL_CALLS.index("p.wholeLength()")] == ("int", 65536)
+
+
+def test_whole_typed_array_copies_charge_the_budget_as_the_builtin(tmp_path: Path) -> None:
+    """``view().slice()`` (translated: :func:`direct._copy_all`) copies what the built-in
+    copies and charges the host budget as it does: under ``max_host_bytes`` the same
+    results, past it the same error, translated and as closures."""
+    root = _global_package(tmp_path)
+    translated = _global_calls(root, True, "wasmer-cranelift", max_host_bytes=20000)
+    closures = _global_calls(root, False, "wasmer-cranelift", max_host_bytes=20000)
+    assert translated == closures
+    at = GLOBAL_CALLS.index("p.copies(6)")
+    assert translated[at] == [[("int", x) for x in (4, 3, 2, 1, 5, 3)], [("int", 0x01020304), ("int", 0x01020305)],
+                              [("int", x) for x in (3, 2, 1, 5, 3)], ("int", 6), ("int", 2), ("int", 6)]
+    assert translated[at + 1][3] == ("int", 5000) and translated[at + 2][3] == ("int", 3)  # the budget is per call
+    assert translated[at + 3][:2] == ["raised", "ResourceExhausted"]  # 30000 + 8 + 29999 bytes copied
+    assert translated[at + 4][:2] == ["raised", "ResourceExhausted"]  # a tracking view: the built-in's own path
+
+
+def test_whole_copy_of_a_call_result_takes_copy_all(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``g().slice()`` with no arguments: the typed-array branch is :func:`direct._copy_all`;
+    with arguments the built-in's impl."""
+    src = _source_of("function (g) { return [g().slice(), g().slice(1)]; }", monkeypatch)
+    body = src.split("    def void(")[0]
+    assert body.count("_copy_all(") == 1 and body.count(".impl(_t") >= 2

@@ -60,7 +60,7 @@ from ..host.guarded import LazyGuarded
 from . import model as m
 from .model import JSFunction, JsObject, Prop, WasmExports
 from .parser import node_text
-from .typed import TypedArray, new_bytes
+from .typed import ArrayBuffer, TypedArray, new_bytes
 from .values import UNDEFINED
 
 #: Binary operators with a direct Python rendering (the same functions the closures use).
@@ -194,6 +194,26 @@ def _getter(getter: JSFunction, o: Any, text: str) -> Any:
         raise
 
 
+def _copy_all(t: TypedArray, budget: Any, slice_: JSFunction) -> Any:
+    """``t.slice()`` by the built-in %TypedArray%.prototype.slice with no arguments (``slice_``,
+    checked by the caller): typed.py's ``_slice`` inlined, its budget charge then one copy
+    out of the buffer into a new array of ``t``'s kind; the built-in runs where the charge
+    would fail (its error) or the length tracks the buffer."""
+    n = t.fixed
+    if n is None:
+        return slice_.impl(t, [])
+    size = n * t.size
+    limit = budget.limit
+    if limit is not None and budget.used + size > limit:
+        return slice_.impl(t, [])
+    if size > 0:
+        budget.used += size
+    buf = t.buffer
+    first = t.offset
+    data = bytearray((buf.mv() if buf.tracking else buf._mv)[first : first + size])
+    return TypedArray(t.kind, ArrayBuffer(data), 0, len(data) // t.size)  # as typed._copy_of
+
+
 def _mcall(o: Any, key: Any, args: list[Any], text: str) -> Any:
     fn: Any = m._MISSING
     t = type(o)
@@ -281,7 +301,7 @@ _RUNTIME: dict[str, Any] = {
     "_JSO": JsObject,
     "_call0": _call0, "_call1": _call1, "_call2": _call2, "_calln": _calln,
     "_to_i32": _to_i32, "_instanceof": m.instance_of, "_in": _in,
-    "_get": _get, "_getter": _getter, "_mcall": _mcall, "_new": _new, "_put": _put,
+    "_get": _get, "_getter": _getter, "_mcall": _mcall, "_copy_all": _copy_all, "_new": _new, "_put": _put,
     "_tb": m.to_boolean, "_typeof": m.typeof,
     "_neg": m.negate, "_num": m.to_number, "_bnot": m.bit_not, "_void": _void,
     "_add": m.add, "_sub": m.sub, "_mul": m.mul, "_div": m.div, "_mod": m.mod, "_band": m.bit_and,
@@ -608,8 +628,11 @@ class Translator:
                 continue
             kp, kf = self.const(proto), self.const(method.value)
             check = test.replace("{kb}", kp)
+            run = f"{kf}.impl({o}, [{listed}])"
+            if name == "slice" and not listed and proto is typed_base:  # a whole copy: _copy_all
+                run = f"_copy_all({o}, {self.const(realm.budget)}, {kf})"
             branches.append(
-                f"{kf}.impl({o}, [{listed}]) if {check} and type({p} := _dget({kp}, {key}, _M)) is _Prop"
+                f"{run} if {check} and type({p} := _dget({kp}, {key}, _M)) is _Prop"
                 f" and {p}.value is {kf} and {p}.getter is None and {p}.setter is None"
             )
         if not branches:
