@@ -53,6 +53,8 @@ built-in DataView method's impl straight while the prototype holds it (``data_vi
 from __future__ import annotations
 
 import math
+import struct
+import types
 from typing import Any, Callable, Optional
 
 from ..errors import JsNeedsFrame, JsNotTranslated, JsThrow
@@ -214,6 +216,29 @@ def _copy_all(t: TypedArray, budget: Any, slice_: JSFunction) -> Any:
     return TypedArray(t.kind, ArrayBuffer(data), 0, len(data) // t.size)  # as typed._copy_of
 
 
+_I32X2 = struct.Struct("<2i")
+
+
+def _i32_pair(a: TypedArray, i: int) -> tuple[Any, Any]:
+    """``a[i]`` and ``a[i + 1]`` of an Int32Array (``i`` an int) by one read of its buffer
+    (TypedArray.get's bounds: undefined outside)."""
+    buf = a.buffer
+    mv = buf.mv() if buf.tracking else buf._mv
+    n = a.fixed if a.fixed is not None else (len(mv) - a.offset) // 4
+    if 0 <= i and i + 1 < n:
+        return _I32X2.unpack_from(mv, a.offset + 4 * i)  # type: ignore[return-value]
+    return a.get(i), a.get(i + 1)
+
+
+def _memory_view_code() -> Any:
+    """The code object of helpers.py's memory-view helper entry (``getInt32Memory0``'s
+    ``direct``): a function with it is that pure getter (see Translator.slot_pair)."""
+    from . import helpers  # noqa: PLC0415 - helpers imports this module's users
+
+    make = next(c for c in helpers._memory_view.__code__.co_consts if getattr(c, "co_name", "") == "make")
+    return next(c for c in make.co_consts if getattr(c, "co_name", "") == "direct")
+
+
 def _mcall(o: Any, key: Any, args: list[Any], text: str) -> Any:
     fn: Any = m._MISSING
     t = type(o)
@@ -301,7 +326,8 @@ _RUNTIME: dict[str, Any] = {
     "_JSO": JsObject,
     "_call0": _call0, "_call1": _call1, "_call2": _call2, "_calln": _calln,
     "_to_i32": _to_i32, "_instanceof": m.instance_of, "_in": _in,
-    "_get": _get, "_getter": _getter, "_mcall": _mcall, "_copy_all": _copy_all, "_new": _new, "_put": _put,
+    "_get": _get, "_getter": _getter, "_mcall": _mcall, "_copy_all": _copy_all, "_i32_pair": _i32_pair,
+    "_PyFunction": types.FunctionType, "_new": _new, "_put": _put,
     "_tb": m.to_boolean, "_typeof": m.typeof,
     "_neg": m.negate, "_num": m.to_number, "_bnot": m.bit_not, "_void": _void,
     "_add": m.add, "_sub": m.sub, "_mul": m.mul, "_div": m.div, "_mod": m.mod, "_band": m.bit_and,
@@ -948,9 +974,75 @@ class Translator:
     # -- statements ----------------------------------------------------------------------------
     def statements(self, nodes: list[Any], indent: str, top: bool) -> list[str]:
         lines: list[str] = []
-        for node in nodes:
-            lines.extend(self.statement(node, indent, top))
+        i = 0
+        while i < len(nodes):
+            pair = self.slot_pair(nodes[i], nodes[i + 1], indent, top) if i + 1 < len(nodes) else None
+            if pair is not None:
+                lines.extend(pair)
+                i += 2
+                continue
+            lines.extend(self.statement(nodes[i], indent, top))
+            i += 1
         return lines
+
+    def slot_pair(self, first: Any, second: Any, indent: str, top: bool) -> Optional[list[str]]:
+        """``var r0 = getInt32Memory0()[p / 4 + 0]; var r1 = getInt32Memory0()[p / 4 + 1];`` (a
+        return slot's two words) as one memory read, while ``p`` is an int (its keys have no
+        side effect), the binding holds wasm-bindgen's recognised memory-view helper (its
+        ``direct`` is helpers.py's, checked by code object: a pure getter of the instance's
+        cached view, so calling it twice before the reads is unobservable) and both calls give
+        the same Int32Array; else the two statements as written."""
+        decls = []
+        for node in (first, second):
+            if node.type not in ("lexical_declaration", "variable_declaration"):
+                return None
+            kids = [c for c in node.named_children if c.type != "comment"]
+            if len(kids) != 1 or kids[0].type != "variable_declarator":
+                return None
+            target, value = kids[0].child_by_field_name("name"), kids[0].child_by_field_name("value")
+            if target.type != "identifier" or value is None or value.type != "subscript_expression":
+                return None
+            call, index = value.child_by_field_name("object"), value.child_by_field_name("index")
+            if (
+                call is None or index is None or call.type != "call_expression"
+                or call.child_by_field_name("function").type != "identifier"
+                or call.child_by_field_name("arguments").named_child_count
+                or value.child_by_field_name("optional_chain") is not None
+                or call.child_by_field_name("optional_chain") is not None
+            ):
+                return None
+            key = node_text(index).replace(" ", "")
+            decls.append((target, call.child_by_field_name("function"), index, key))
+        (t0, g0, i0, k0), (t1, g1, i1, k1) = decls
+        if g0.text != g1.text or not k0.endswith("/4+0") or k1 != k0[:-1] + "1":
+            return None
+        base = i0.child_by_field_name("left")
+        base = base.child_by_field_name("left") if base is not None and base.type == "binary_expression" else None
+        if base is None or base.type != "identifier" or node_text(base).strip() != k0[:-4]:
+            return None
+        if len({t0.text, t1.text, base.text, g0.text}) != 4:
+            return None
+        refs = []
+        for target in (t0, t1):
+            where = self.compiler.resolve(target.text.decode(), self.scope)
+            if where[0] != "slot" or where[1] != 0:
+                return None
+            refs.append(self.ref(0, int(where[2])))
+        if self.compiler.resolve(g0.text.decode(), self.scope)[0] != "slot":
+            return None  # a global's read could run a getter: only a binding read twice
+        ptr, helper = self.expr(base), self.expr(g0)
+        general = self.statement(first, indent + "    ", top) + self.statement(second, indent + "    ", top)
+        if "_VIEW_CODE" not in _RUNTIME:
+            _RUNTIME["_VIEW_CODE"] = _memory_view_code()
+        p, f, d, a = self.temp(), self.temp(), self.temp(), self.temp()
+        return [
+            f"{indent}if type({p} := {ptr}) is int and not {p} % 4 and type({f} := {helper}) is _JSF"
+            f" and type({d} := {f}.direct) is _PyFunction and {d}.__code__ is _VIEW_CODE"
+            f" and type({a} := {d}()) is _TA and {a}.kind == 'Int32Array' and {d}() is {a}:",
+            f"{indent}    {refs[0]}, {refs[1]} = _i32_pair({a}, {p} // 4)",
+            f"{indent}else:",
+            *general,
+        ]
 
     def block(self, node: Any, indent: str) -> list[str]:
         """A ``{ ... }`` block: its let/const/class names in a scope of their own, as the
