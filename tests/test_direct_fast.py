@@ -398,6 +398,25 @@ export function swapHelper() {
     const r = slots(4);
     return [r, log];
 }
+let cachedDataViewMemory0 = null;
+function getDataViewMemory0() {
+    if (cachedDataViewMemory0 === null || cachedDataViewMemory0.buffer.detached === true ||
+        (cachedDataViewMemory0.buffer.detached === undefined && cachedDataViewMemory0.buffer !== wasm.memory.buffer)) {
+        cachedDataViewMemory0 = new DataView(wasm.memory.buffer);
+    }
+    return cachedDataViewMemory0;
+}
+export function dv3(p) {
+    var r0 = getDataViewMemory0().getInt32(p + 4 * 0, true);
+    var r1 = getDataViewMemory0().getInt32(p + 4 * 1, true);
+    var r2 = getDataViewMemory0().getInt32(p + 4 * 2, true);
+    return [r0, r1, r2];
+}
+export function dvMine() {
+    const saved = DataView.prototype.getInt32;
+    DataView.prototype.getInt32 = function (p, le) { return ['mine', p, le]; };
+    try { return dv3(1000); } finally { DataView.prototype.getInt32 = saved; }
+}
 export function other(wasm) {
     const a = wasm.__wbindgen_export_2.value - 16;
     wasm.__wbindgen_export_2.value = a;
@@ -415,7 +434,8 @@ GLOBAL_CALLS = [
     "p.copies(0)", "p.copies(6)", "p.copies(5000)", "p.copies(3)", "p.copies(30000)", "p.wholeLength()",
     "p.slots(1000)", "p.slots(1002)", "p.slots(65528)", "p.slots(65532)", "p.slots(65536)", "p.slots(-4)",
     "p.slots('1000')", "p.slots(1000.5)", "p.slots(None)", "p.slots(2**40)", "p.sneakySlots(1200)",
-    "p.sneakySlots(1200)", "p.swapHelper()", "p.slots(0)",
+    "p.sneakySlots(1200)", "p.dv3(1000)", "p.dv3(1001)", "p.dv3(65524)", "p.dv3(65525)", "p.dv3(-4)", "p.dv3('996')",
+    "p.dv3(1000.5)", "p.dvMine()", "p.dv3(996)", "p.swapHelper()", "p.slots(0)",
     "p.redefine()", "p.sp()", "p.pair(9)", "p.asData()", "p.sp()",
 ]
 
@@ -493,21 +513,38 @@ def test_whole_copy_of_a_call_result_takes_copy_all(monkeypatch: pytest.MonkeyPa
     assert body.count("_copy_all(") == 1 and body.count(".impl(_t") >= 2
 
 
-def test_return_slot_pair_is_one_read_of_the_recognised_view(tmp_path: Path) -> None:
+def test_return_slot_pair_is_one_read_of_the_recognised_view(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """``var r0 = getInt32Memory0()[p / 4 + 0]; var r1 = ...[p / 4 + 1]`` reads both words at
-    once (:func:`direct._i32_pair`) only for the recognised helper: the calls above
+    once (:func:`direct._i32_slots`) only for the recognised helper: the calls above
     (misaligned, out-of-range, non-int pointers, a look-alike helper that writes memory on
     each call, the helper binding reassigned) give the closures' results."""
     import realm_wasmer as rw
 
     root = _global_package(tmp_path)
+    seen: list[int] = []
+
+    def counted(v: Any, pos: int, n: int) -> Any:
+        seen.append(n)
+        return direct._i32_slots(v, pos, n)
+
+    monkeypatch.setitem(direct._RUNTIME, "_i32_slots", counted)
     p = rw.load_package(root, engine="wasmer-cranelift")
-    assert "_i32_pair" in p.slots._js.direct.__code__.co_names  # the lean form is there
-    assert "_i32_pair" in p.sneakySlots._js.direct.__code__.co_names  # (its helper fails the check at run time)
+    assert p.slots(1000) == [0, 0] and p.dv3(1000) == [0, 0, 0] and p.sneakySlots(0) == [0, 0, 2]
+    assert seen == [2, 3]  # one read each for the recognised helpers, none for the look-alike
+    monkeypatch.undo()
+    assert "_i32_slots" in p.slots._js.direct.__code__.co_names  # the lean form is there
+    assert "_i32_slots" in p.sneakySlots._js.direct.__code__.co_names  # (its helper fails the check at run time)
     got = _global_calls(root, True, "wasmer-cranelift")
     at = GLOBAL_CALLS.index("p.slots(1000)")
     assert got[at] == [("int", 0x01020304), ("int", 0x01020305)]
     assert got[at + 3] == [("int", 0), UNDEFINED] and got[at + 4] == [UNDEFINED, UNDEFINED]
     assert got[at + 10] == [("int", 0), ("int", 2), ("int", 2)]  # the second call's write seen by the second read
     assert got[at + 11] == [("int", 0), ("int", 4), ("int", 4)]
-    assert got[at + 12] == [[("int", 2), ("int", 3)], ["view", "view"]]  # two calls, two arrays
+    assert got[GLOBAL_CALLS.index("p.swapHelper()")] == [[("int", 2), ("int", 3)], ["view", "view"]]  # two arrays
+    assert "_i32_slots" in p.dv3._js.direct.__code__.co_names
+    at = GLOBAL_CALLS.index("p.dv3(1000)")
+    assert got[at] == [("int", 0x01020304), ("int", 0x01020305), ("int", -3)]  # (pair(-3)'s word at 1008)
+    assert got[at + 1] == [("int", 0x05010203), ("int", 0xFD010203 - 2**32), ("int", 0xFEFFFFFF - 2**32)]  # unaligned
+    assert got[at + 2][2] == ("int", 0) and got[at + 3][:2] == ["raised", "JsThrow"] and "RangeError" in got[at + 3][2]
+    assert got[at + 4][:2] == ["raised", "JsThrow"]
+    assert got[at + 7] == [["mine", ("int", 1000), True], ["mine", ("int", 1004), True], ["mine", ("int", 1008), True]]

@@ -41,7 +41,13 @@ products of those; literal arithmetic such as ``-16`` or ``4 * 0`` folded); own 
 (``Cls.__wrap(ptr)``, ``Object.create(p)``), prototype methods of plain objects
 (``XFinalization.register(...)``, ``this.__destroy_into_raw()``) and plain ``o[k] = v`` writes
 inline; ``helper(...).slice()`` runs the built-in String/TypedArray method while the prototype
-holds it. ``tests/test_direct_fast.py`` compares each with the closures over edge values.
+holds it (``.slice()`` with no arguments on a typed array: :func:`_copy_all`, the built-in's
+charge and copy inlined); a WebAssembly.Global's ``value`` accessors are called through their
+``direct`` entries (webassembly.make_global: straight to the engine's global); a return slot's
+words read one statement each (``var r0 = getInt32Memory0()[retptr / 4 + 0]; var r1 = ...``,
+or ``getDataViewMemory0().getInt32(retptr + 4 * K, true)``) are one memory read while the
+helper is helpers.py's (:meth:`Translator.slot_run`). ``tests/test_direct_fast.py`` compares
+each with the closures over edge values.
 
 Two glue shapes outside the subset are recognised: an import ``function () { return
 handleError(function (a, b) {...}, arguments) }`` runs the inner function's translation inside
@@ -53,6 +59,7 @@ built-in DataView method's impl straight while the prototype holds it (``data_vi
 from __future__ import annotations
 
 import math
+import re
 import struct
 import types
 from typing import Any, Callable, Optional
@@ -71,6 +78,9 @@ _OPS: dict[str, str] = {
     "^": "_bxor", "<<": "_shl", ">>": "_sar", ">>>": "_shr", "===": "_seq", "!==": "_sne",
     "==": "_leq", "!=": "_lne", "<": "_lt", ">": "_gt", "<=": "_le", ">=": "_ge",
 }
+#: A return slot's word K: ``p/4+K`` (an Int32Array's index), ``(p+4*K,true)`` (DataView getInt32).
+_TA_WORD = re.compile(r"^([A-Za-z_$][\w$]*)/4\+(\d)$")
+_DV_WORD = re.compile(r"^\(([A-Za-z_$][\w$]*)\+4\*(\d),true\)$")
 #: Translate at all (tests compare both paths; the closures are the reference semantics).
 ENABLED = True
 _FORBIDDEN_WORDS = (b"super", b"arguments", b"yield", b"await", b"eval", b"new.target")
@@ -216,27 +226,31 @@ def _copy_all(t: TypedArray, budget: Any, slice_: JSFunction) -> Any:
     return TypedArray(t.kind, ArrayBuffer(data), 0, len(data) // t.size)  # as typed._copy_of
 
 
-_I32X2 = struct.Struct("<2i")
+#: ``n`` little-endian i32 words (a return slot of ``n`` words).
+_I32_RUNS = {n: struct.Struct(f"<{n}i") for n in range(2, 9)}
 
 
-def _i32_pair(a: TypedArray, i: int) -> tuple[Any, Any]:
-    """``a[i]`` and ``a[i + 1]`` of an Int32Array (``i`` an int) by one read of its buffer
-    (TypedArray.get's bounds: undefined outside)."""
-    buf = a.buffer
+def _i32_slots(v: Any, pos: int, n: int) -> Optional[tuple[Any, ...]]:
+    """The ``n`` i32 words at byte ``pos`` of an Int32Array's or a DataView's bytes by one
+    read, or None where one of them is outside it (TypedArray.get's and DataView getInt32's
+    bounds: the general path then gives undefined or throws)."""
+    buf = v.buffer
     mv = buf.mv() if buf.tracking else buf._mv
-    n = a.fixed if a.fixed is not None else (len(mv) - a.offset) // 4
-    if 0 <= i and i + 1 < n:
-        return _I32X2.unpack_from(mv, a.offset + 4 * i)  # type: ignore[return-value]
-    return a.get(i), a.get(i + 1)
+    fixed = v.fixed
+    limit = len(mv) - v.offset if fixed is None else fixed * 4 if type(v) is TypedArray else fixed
+    if pos < 0 or pos + 4 * n > limit:
+        return None
+    return _I32_RUNS[n].unpack_from(mv, v.offset + pos)
 
 
-def _memory_view_code() -> Any:
-    """The code object of helpers.py's memory-view helper entry (``getInt32Memory0``'s
-    ``direct``): a function with it is that pure getter (see Translator.slot_pair)."""
-    from . import helpers  # noqa: PLC0415 - helpers imports this module's users
-
-    make = next(c for c in helpers._memory_view.__code__.co_consts if getattr(c, "co_name", "") == "make")
-    return next(c for c in make.co_consts if getattr(c, "co_name", "") == "direct")
+def _helper_code(factory: Any) -> Any:
+    """The code object of the ``direct`` entry a helpers.py factory makes (``getInt32Memory0``'s,
+    ``getDataViewMemory0``'s): a function with it is that pure getter of the instance's cached
+    view (see Translator.slot_run)."""
+    inner = {getattr(c, "co_name", ""): c for c in factory.__code__.co_consts}
+    if "direct" not in inner and "make" in inner:  # (a factory of factories: _memory_view(name, kind))
+        inner = {getattr(c, "co_name", ""): c for c in inner["make"].co_consts}
+    return inner.get("direct")
 
 
 def _mcall(o: Any, key: Any, args: list[Any], text: str) -> Any:
@@ -326,7 +340,7 @@ _RUNTIME: dict[str, Any] = {
     "_JSO": JsObject,
     "_call0": _call0, "_call1": _call1, "_call2": _call2, "_calln": _calln,
     "_to_i32": _to_i32, "_instanceof": m.instance_of, "_in": _in,
-    "_get": _get, "_getter": _getter, "_mcall": _mcall, "_copy_all": _copy_all, "_i32_pair": _i32_pair,
+    "_get": _get, "_getter": _getter, "_mcall": _mcall, "_copy_all": _copy_all, "_i32_slots": _i32_slots,
     "_PyFunction": types.FunctionType, "_new": _new, "_put": _put,
     "_tb": m.to_boolean, "_typeof": m.typeof,
     "_neg": m.negate, "_num": m.to_number, "_bnot": m.bit_not, "_void": _void,
@@ -976,73 +990,117 @@ class Translator:
         lines: list[str] = []
         i = 0
         while i < len(nodes):
-            pair = self.slot_pair(nodes[i], nodes[i + 1], indent, top) if i + 1 < len(nodes) else None
-            if pair is not None:
-                lines.extend(pair)
-                i += 2
+            run = self.slot_run(nodes[i:], indent, top)
+            if run is not None:
+                lines.extend(run[0])
+                i += run[1]
                 continue
             lines.extend(self.statement(nodes[i], indent, top))
             i += 1
         return lines
 
-    def slot_pair(self, first: Any, second: Any, indent: str, top: bool) -> Optional[list[str]]:
-        """``var r0 = getInt32Memory0()[p / 4 + 0]; var r1 = getInt32Memory0()[p / 4 + 1];`` (a
-        return slot's two words) as one memory read, while ``p`` is an int (its keys have no
-        side effect), the binding holds wasm-bindgen's recognised memory-view helper (its
-        ``direct`` is helpers.py's, checked by code object: a pure getter of the instance's
-        cached view, so calling it twice before the reads is unobservable) and both calls give
-        the same Int32Array; else the two statements as written."""
-        decls = []
-        for node in (first, second):
-            if node.type not in ("lexical_declaration", "variable_declaration"):
-                return None
-            kids = [c for c in node.named_children if c.type != "comment"]
-            if len(kids) != 1 or kids[0].type != "variable_declarator":
-                return None
-            target, value = kids[0].child_by_field_name("name"), kids[0].child_by_field_name("value")
-            if target.type != "identifier" or value is None or value.type != "subscript_expression":
-                return None
-            call, index = value.child_by_field_name("object"), value.child_by_field_name("index")
-            if (
-                call is None or index is None or call.type != "call_expression"
-                or call.child_by_field_name("function").type != "identifier"
-                or call.child_by_field_name("arguments").named_child_count
-                or value.child_by_field_name("optional_chain") is not None
-                or call.child_by_field_name("optional_chain") is not None
-            ):
-                return None
-            key = node_text(index).replace(" ", "")
-            decls.append((target, call.child_by_field_name("function"), index, key))
-        (t0, g0, i0, k0), (t1, g1, i1, k1) = decls
-        if g0.text != g1.text or not k0.endswith("/4+0") or k1 != k0[:-1] + "1":
+    def slot_word(self, node: Any) -> Optional[tuple[Any, Any, Any, int, str]]:
+        """``var rK = getInt32Memory0()[p / 4 + K]`` (form "ta") or ``var rK =
+        getDataViewMemory0().getInt32(p + 4 * K, true)`` (form "dv"): (target, helper
+        identifier, ``p``, K, form), else None."""
+        if node.type not in ("lexical_declaration", "variable_declaration"):
             return None
-        base = i0.child_by_field_name("left")
-        base = base.child_by_field_name("left") if base is not None and base.type == "binary_expression" else None
-        if base is None or base.type != "identifier" or node_text(base).strip() != k0[:-4]:
+        kids = [c for c in node.named_children if c.type != "comment"]
+        if len(kids) != 1 or kids[0].type != "variable_declarator":
             return None
-        if len({t0.text, t1.text, base.text, g0.text}) != 4:
+        target, value = kids[0].child_by_field_name("name"), kids[0].child_by_field_name("value")
+        if target.type != "identifier" or value is None or "?." in node_text(value):
+            return None
+        if value.type == "subscript_expression":
+            call, index, form = value.child_by_field_name("object"), value.child_by_field_name("index"), "ta"
+            match = _TA_WORD.match(node_text(index).replace(" ", "")) if index is not None else None
+            base = index.child_by_field_name("left") if index is not None else None
+            base = base.child_by_field_name("left") if base is not None and base.type == "binary_expression" else None
+        elif value.type == "call_expression":
+            callee, args = value.child_by_field_name("function"), value.child_by_field_name("arguments")
+            if callee.type != "member_expression" or node_text(callee.child_by_field_name("property")) != "getInt32":
+                return None
+            call, form = callee.child_by_field_name("object"), "dv"
+            match = _DV_WORD.match(node_text(args).replace(" ", ""))
+            index = args.named_children[0] if args.named_child_count else None
+            base = index.child_by_field_name("left") if index and index.type == "binary_expression" else None
+        else:
+            return None
+        if (
+            match is None or base is None or base.type != "identifier" or node_text(base) != match.group(1)
+            or call is None or call.type != "call_expression"
+            or call.child_by_field_name("function").type != "identifier"
+            or call.child_by_field_name("arguments").named_child_count
+        ):
+            return None
+        return target, call.child_by_field_name("function"), base, int(match.group(2)), form
+
+    def slot_run(self, nodes: list[Any], indent: str, top: bool) -> Optional[tuple[list[str], int]]:
+        """A return slot's words read one after the other (``var r0 = getInt32Memory0()[p / 4 +
+        0]; var r1 = getInt32Memory0()[p / 4 + 1];``, or ``getDataViewMemory0().getInt32(p + 4
+        * K, true)`` for K = 0, 1, ...) as one memory read (:func:`_i32_slots`), while ``p`` is
+        an int (a multiple of 4 for the Int32Array: its keys have no side effect), the binding
+        holds wasm-bindgen's recognised view helper (its ``direct`` is helpers.py's, checked by
+        code object: a pure getter of the instance's cached view, so calling it before the
+        reads is unobservable), two calls give the same view (an Int32Array, or a DataView
+        whose prototype still holds the built-in ``getInt32``) and every word is inside it;
+        else the statements as written. (lines, statements consumed), or None."""
+        words: list[tuple[Any, Any, Any, int, str]] = []
+        for node in nodes[:8]:
+            word = self.slot_word(node)
+            if word is None or word[3] != len(words):
+                break
+            if words and (word[1].text, word[2].text, word[4]) != (words[0][1].text, words[0][2].text, words[0][4]):
+                break
+            words.append(word)
+        if len(words) < 2:
+            return None
+        _, helper_node, base, _, form = words[0]
+        names = [w[0].text for w in words] + [base.text, helper_node.text]
+        if len(set(names)) != len(names):
             return None
         refs = []
-        for target in (t0, t1):
-            where = self.compiler.resolve(target.text.decode(), self.scope)
+        for word in words:
+            where = self.compiler.resolve(word[0].text.decode(), self.scope)
             if where[0] != "slot" or where[1] != 0:
                 return None
             refs.append(self.ref(0, int(where[2])))
-        if self.compiler.resolve(g0.text.decode(), self.scope)[0] != "slot":
+        if self.compiler.resolve(helper_node.text.decode(), self.scope)[0] != "slot":
             return None  # a global's read could run a getter: only a binding read twice
-        ptr, helper = self.expr(base), self.expr(g0)
-        general = self.statement(first, indent + "    ", top) + self.statement(second, indent + "    ", top)
-        if "_VIEW_CODE" not in _RUNTIME:
-            _RUNTIME["_VIEW_CODE"] = _memory_view_code()
-        p, f, d, a = self.temp(), self.temp(), self.temp(), self.temp()
+        from . import helpers  # noqa: PLC0415 - helpers imports this module
+        from .typed import DataView  # noqa: PLC0415
+
+        p, f, d, a, r, q = (self.temp() for _ in range(6))
+        found = _helper_code(helpers._memory_view if form == "ta" else helpers._data_view)
+        if found is None:
+            return None
+        code = self.const(found)
+        ptr, helper = self.expr(base), self.expr(helper_node)
+        if form == "ta":
+            kind, view = f"not {p} % 4 and ", f"type({a} := {d}()) is _TA and {a}.kind == 'Int32Array'"
+        else:
+            try:
+                proto = m.get(m.get(self.compiler.realm.global_object, "DataView"), "prototype")
+                method = dict.get(proto, "getInt32") if isinstance(proto, JsObject) else None
+            except JsThrow:
+                return None
+            if type(method) is not Prop or method.getter is not None or type(method.value) is not JSFunction:
+                return None
+            kp, kv = self.const(proto), self.const(method.value)
+            kind = ""
+            view = (
+                f"type({a} := {d}()) is {self.const(DataView)} and type({q} := _dget({kp}, 'getInt32', _M)) is _Prop"
+                f" and {q}.value is {kv} and {q}.getter is None"
+            )
+        general = [line for node in nodes[: len(words)] for line in self.statement(node, indent + "    ", top)]
         return [
-            f"{indent}if type({p} := {ptr}) is int and not {p} % 4 and type({f} := {helper}) is _JSF"
-            f" and type({d} := {f}.direct) is _PyFunction and {d}.__code__ is _VIEW_CODE"
-            f" and type({a} := {d}()) is _TA and {a}.kind == 'Int32Array' and {d}() is {a}:",
-            f"{indent}    {refs[0]}, {refs[1]} = _i32_pair({a}, {p} // 4)",
+            f"{indent}if type({p} := {ptr}) is int and {kind}type({f} := {helper}) is _JSF"
+            f" and type({d} := {f}.direct) is _PyFunction and {d}.__code__ is {code} and {view}"
+            f" and {d}() is {a} and ({r} := _i32_slots({a}, {p}, {len(words)})) is not None:",
+            f"{indent}    {', '.join(refs)} = {r}",
             f"{indent}else:",
             *general,
-        ]
+        ], len(words)
 
     def block(self, node: Any, indent: str) -> list[str]:
         """A ``{ ... }`` block: its let/const/class names in a scope of their own, as the
