@@ -247,7 +247,10 @@ def _helper_code(factory: Any) -> Any:
     """The code object of the ``direct`` entry a helpers.py factory makes (``getInt32Memory0``'s,
     ``getDataViewMemory0``'s): a function with it is that pure getter of the instance's cached
     view (see Translator.slot_run)."""
-    inner = {getattr(c, "co_name", ""): c for c in factory.__code__.co_consts}
+    code = getattr(factory, "__code__", None)
+    if code is None:
+        return None
+    inner = {getattr(c, "co_name", ""): c for c in code.co_consts}
     if "direct" not in inner and "make" in inner:  # (a factory of factories: _memory_view(name, kind))
         inner = {getattr(c, "co_name", ""): c for c in inner["make"].co_consts}
     return inner.get("direct")
@@ -1067,13 +1070,16 @@ class Translator:
             refs.append(self.ref(0, int(where[2])))
         if self.compiler.resolve(helper_node.text.decode(), self.scope)[0] != "slot":
             return None  # a global's read could run a getter: only a binding read twice
-        from . import helpers  # noqa: PLC0415 - helpers imports this module
-        from .typed import DataView  # noqa: PLC0415
+        from .typed import DataView  # noqa: PLC0415 - typed imports the model after this module
 
-        p, f, d, a, r, q = (self.temp() for _ in range(6))
-        found = _helper_code(helpers._memory_view if form == "ta" else helpers._data_view)
+        name = helper_node.text.decode()
+        if name not in (("getInt32Memory0", "getInt32ArrayMemory0") if form == "ta" else ("getDataViewMemory0",)):
+            return None  # only the view getters (pure: each returns the instance's cached view)
+        recognised = self.compiler.realm.helpers.get(name)  # (helpers.py's registry)
+        found = _helper_code(recognised.factory) if recognised is not None else None
         if found is None:
             return None
+        p, f, d, a, r, q = (self.temp() for _ in range(6))
         code = self.const(found)
         ptr, helper = self.expr(base), self.expr(helper_node)
         if form == "ta":
