@@ -41,7 +41,13 @@ products of those; literal arithmetic such as ``-16`` or ``4 * 0`` folded); own 
 (``Cls.__wrap(ptr)``, ``Object.create(p)``), prototype methods of plain objects
 (``XFinalization.register(...)``, ``this.__destroy_into_raw()``) and plain ``o[k] = v`` writes
 inline; ``helper(...).slice()`` runs the built-in String/TypedArray method while the prototype
-holds it. ``tests/test_direct_fast.py`` compares each with the closures over edge values.
+holds it (``.slice()`` with no arguments on a typed array: :func:`_copy_all`, the built-in's
+charge and copy inlined); a WebAssembly.Global's ``value`` accessors are called through their
+``direct`` entries (webassembly.make_global: straight to the engine's global); a return slot's
+words read one statement each (``var r0 = getInt32Memory0()[retptr / 4 + 0]; var r1 = ...``,
+or ``getDataViewMemory0().getInt32(retptr + 4 * K, true)``) are one memory read while the
+helper is helpers.py's (:meth:`Translator.slot_run`). ``tests/test_direct_fast.py`` compares
+each with the closures over edge values.
 
 Two glue shapes outside the subset are recognised: an import ``function () { return
 handleError(function (a, b) {...}, arguments) }`` runs the inner function's translation inside
@@ -53,6 +59,9 @@ built-in DataView method's impl straight while the prototype holds it (``data_vi
 from __future__ import annotations
 
 import math
+import re
+import struct
+import types
 from typing import Any, Callable, Optional
 
 from ..errors import JsNeedsFrame, JsNotTranslated, JsThrow
@@ -61,7 +70,7 @@ from ..host.guarded import compiled as _compiled  # one bounded code cache for a
 from . import model as m
 from .model import JSFunction, JsObject, Prop, WasmExports
 from .parser import node_text
-from .typed import TypedArray, new_bytes
+from .typed import ArrayBuffer, TypedArray, new_bytes
 from .values import UNDEFINED
 
 #: Binary operators with a direct Python rendering (the same functions the closures use).
@@ -70,6 +79,9 @@ _OPS: dict[str, str] = {
     "^": "_bxor", "<<": "_shl", ">>": "_sar", ">>>": "_shr", "===": "_seq", "!==": "_sne",
     "==": "_leq", "!=": "_lne", "<": "_lt", ">": "_gt", "<=": "_le", ">=": "_ge",
 }
+#: A return slot's word K: ``p/4+K`` (an Int32Array's index), ``(p+4*K,true)`` (DataView getInt32).
+_TA_WORD = re.compile(r"^([A-Za-z_$][\w$]*)/4\+(\d)$")
+_DV_WORD = re.compile(r"^\(([A-Za-z_$][\w$]*)\+4\*(\d),true\)$")
 #: Translate at all (tests compare both paths; the closures are the reference semantics).
 ENABLED = True
 _FORBIDDEN_WORDS = (b"super", b"arguments", b"yield", b"await", b"eval", b"new.target")
@@ -195,6 +207,56 @@ def _getter(getter: JSFunction, o: Any, text: str) -> Any:
         raise
 
 
+def _copy_all(t: TypedArray, budget: Any, slice_: JSFunction) -> Any:
+    """``t.slice()`` by the built-in %TypedArray%.prototype.slice with no arguments (``slice_``,
+    checked by the caller): typed.py's ``_slice`` inlined, its budget charge then one copy
+    out of the buffer into a new array of ``t``'s kind; the built-in runs where the charge
+    would fail (its error) or the length tracks the buffer."""
+    n = t.fixed
+    if n is None:
+        return slice_.impl(t, [])
+    size = n * t.size
+    limit = budget.limit
+    if limit is not None and budget.used + size > limit:
+        return slice_.impl(t, [])
+    if size > 0:
+        budget.used += size
+    buf = t.buffer
+    first = t.offset
+    data = bytearray((buf.mv() if buf.tracking else buf._mv)[first : first + size])
+    return TypedArray(t.kind, ArrayBuffer(data), 0, len(data) // t.size)  # as typed._copy_of
+
+
+#: ``n`` little-endian i32 words (a return slot of ``n`` words).
+_I32_RUNS = {n: struct.Struct(f"<{n}i") for n in range(2, 9)}
+
+
+def _i32_slots(v: Any, pos: int, n: int) -> Optional[tuple[Any, ...]]:
+    """The ``n`` i32 words at byte ``pos`` of an Int32Array's or a DataView's bytes by one
+    read, or None where one of them is outside it (TypedArray.get's and DataView getInt32's
+    bounds: the general path then gives undefined or throws)."""
+    buf = v.buffer
+    mv = buf.mv() if buf.tracking else buf._mv
+    fixed = v.fixed
+    limit = len(mv) - v.offset if fixed is None else fixed * 4 if type(v) is TypedArray else fixed
+    if pos < 0 or pos + 4 * n > limit:
+        return None
+    return _I32_RUNS[n].unpack_from(mv, v.offset + pos)
+
+
+def _helper_code(factory: Any) -> Any:
+    """The code object of the ``direct`` entry a helpers.py factory makes (``getInt32Memory0``'s,
+    ``getDataViewMemory0``'s): a function with it is that pure getter of the instance's cached
+    view (see Translator.slot_run)."""
+    code = getattr(factory, "__code__", None)
+    if code is None:
+        return None
+    inner = {getattr(c, "co_name", ""): c for c in code.co_consts}
+    if "direct" not in inner and "make" in inner:  # (a factory of factories: _memory_view(name, kind))
+        inner = {getattr(c, "co_name", ""): c for c in inner["make"].co_consts}
+    return inner.get("direct")
+
+
 def _mcall(o: Any, key: Any, args: list[Any], text: str) -> Any:
     fn: Any = m._MISSING
     t = type(o)
@@ -282,7 +344,8 @@ _RUNTIME: dict[str, Any] = {
     "_JSO": JsObject,
     "_call0": _call0, "_call1": _call1, "_call2": _call2, "_calln": _calln,
     "_to_i32": _to_i32, "_instanceof": m.instance_of, "_in": _in,
-    "_get": _get, "_getter": _getter, "_mcall": _mcall, "_new": _new, "_put": _put,
+    "_get": _get, "_getter": _getter, "_mcall": _mcall, "_copy_all": _copy_all, "_i32_slots": _i32_slots,
+    "_PyFunction": types.FunctionType, "_new": _new, "_put": _put,
     "_tb": m.to_boolean, "_typeof": m.typeof,
     "_neg": m.negate, "_num": m.to_number, "_bnot": m.bit_not, "_void": _void,
     "_add": m.add, "_sub": m.sub, "_mul": m.mul, "_div": m.div, "_mod": m.mod, "_band": m.bit_and,
@@ -413,8 +476,9 @@ class Translator:
                 # called as _get calls it
                 o, p, g = self.temp(), self.temp(), self.temp()
                 return (
-                    f"(_getter({g}, {o}, {text}) if type({o} := {obj}) is _JSO and type({p} := _dget({o}, {key}, _M))"
-                    f" is _Prop and type({g} := {p}.getter) is _JSF else _get({o}, {key}, {text}))"
+                    f"({self.getter_call(g, o, text)} if type({o} := {obj}) is _JSO"
+                    f" and type({p} := _dget({o}, {key}, _M)) is _Prop and type({g} := {p}.getter) is _JSF"
+                    f" else _get({o}, {key}, {text}))"
                 )
             exports_member = obj_node.type == "identifier" and obj_node.text in _EXPORTS_NAMES and "(" not in obj
             if node.type == "member_expression" and exports_member:
@@ -608,8 +672,11 @@ class Translator:
                 continue
             kp, kf = self.const(proto), self.const(method.value)
             check = test.replace("{kb}", kp)
+            run = f"{kf}.impl({o}, [{listed}])"
+            if name == "slice" and not listed and proto is typed_base:  # a whole copy: _copy_all
+                run = f"_copy_all({o}, {self.const(realm.budget)}, {kf})"
             branches.append(
-                f"{kf}.impl({o}, [{listed}]) if {check} and type({p} := _dget({kp}, {key}, _M)) is _Prop"
+                f"{run} if {check} and type({p} := _dget({kp}, {key}, _M)) is _Prop"
                 f" and {p}.value is {kf} and {p}.getter is None and {p}.setter is None"
             )
         if not branches:
@@ -925,9 +992,122 @@ class Translator:
     # -- statements ----------------------------------------------------------------------------
     def statements(self, nodes: list[Any], indent: str, top: bool) -> list[str]:
         lines: list[str] = []
-        for node in nodes:
-            lines.extend(self.statement(node, indent, top))
+        i = 0
+        while i < len(nodes):
+            run = self.slot_run(nodes[i:], indent, top)
+            if run is not None:
+                lines.extend(run[0])
+                i += run[1]
+                continue
+            lines.extend(self.statement(nodes[i], indent, top))
+            i += 1
         return lines
+
+    def slot_word(self, node: Any) -> Optional[tuple[Any, Any, Any, int, str]]:
+        """``var rK = getInt32Memory0()[p / 4 + K]`` (form "ta") or ``var rK =
+        getDataViewMemory0().getInt32(p + 4 * K, true)`` (form "dv"): (target, helper
+        identifier, ``p``, K, form), else None."""
+        if node.type not in ("lexical_declaration", "variable_declaration"):
+            return None
+        kids = [c for c in node.named_children if c.type != "comment"]
+        if len(kids) != 1 or kids[0].type != "variable_declarator":
+            return None
+        target, value = kids[0].child_by_field_name("name"), kids[0].child_by_field_name("value")
+        if target.type != "identifier" or value is None or "?." in node_text(value):
+            return None
+        if value.type == "subscript_expression":
+            call, index, form = value.child_by_field_name("object"), value.child_by_field_name("index"), "ta"
+            match = _TA_WORD.match(node_text(index).replace(" ", "")) if index is not None else None
+            base = index.child_by_field_name("left") if index is not None else None
+            base = base.child_by_field_name("left") if base is not None and base.type == "binary_expression" else None
+        elif value.type == "call_expression":
+            callee, args = value.child_by_field_name("function"), value.child_by_field_name("arguments")
+            if callee.type != "member_expression" or node_text(callee.child_by_field_name("property")) != "getInt32":
+                return None
+            call, form = callee.child_by_field_name("object"), "dv"
+            match = _DV_WORD.match(node_text(args).replace(" ", ""))
+            index = args.named_children[0] if args.named_child_count else None
+            base = index.child_by_field_name("left") if index and index.type == "binary_expression" else None
+        else:
+            return None
+        if (
+            match is None or base is None or base.type != "identifier" or node_text(base) != match.group(1)
+            or call is None or call.type != "call_expression"
+            or call.child_by_field_name("function").type != "identifier"
+            or call.child_by_field_name("arguments").named_child_count
+        ):
+            return None
+        return target, call.child_by_field_name("function"), base, int(match.group(2)), form
+
+    def slot_run(self, nodes: list[Any], indent: str, top: bool) -> Optional[tuple[list[str], int]]:
+        """A return slot's words read one after the other (``var r0 = getInt32Memory0()[p / 4 +
+        0]; var r1 = getInt32Memory0()[p / 4 + 1];``, or ``getDataViewMemory0().getInt32(p + 4
+        * K, true)`` for K = 0, 1, ...) as one memory read (:func:`_i32_slots`), while ``p`` is
+        an int (a multiple of 4 for the Int32Array: its keys have no side effect), the binding
+        holds wasm-bindgen's recognised view helper (its ``direct`` is helpers.py's, checked by
+        code object: a pure getter of the instance's cached view, so calling it before the
+        reads is unobservable), two calls give the same view (an Int32Array, or a DataView
+        whose prototype still holds the built-in ``getInt32``) and every word is inside it;
+        else the statements as written. (lines, statements consumed), or None."""
+        words: list[tuple[Any, Any, Any, int, str]] = []
+        for node in nodes[:8]:
+            word = self.slot_word(node)
+            if word is None or word[3] != len(words):
+                break
+            if words and (word[1].text, word[2].text, word[4]) != (words[0][1].text, words[0][2].text, words[0][4]):
+                break
+            words.append(word)
+        if len(words) < 2:
+            return None
+        _, helper_node, base, _, form = words[0]
+        names = [w[0].text for w in words] + [base.text, helper_node.text]
+        if len(set(names)) != len(names):
+            return None
+        refs = []
+        for word in words:
+            where = self.compiler.resolve(word[0].text.decode(), self.scope)
+            if where[0] != "slot" or where[1] != 0:
+                return None
+            refs.append(self.ref(0, int(where[2])))
+        if self.compiler.resolve(helper_node.text.decode(), self.scope)[0] != "slot":
+            return None  # a global's read could run a getter: only a binding read twice
+        from .typed import DataView  # noqa: PLC0415 - typed imports the model after this module
+
+        name = helper_node.text.decode()
+        if name not in (("getInt32Memory0", "getInt32ArrayMemory0") if form == "ta" else ("getDataViewMemory0",)):
+            return None  # only the view getters (pure: each returns the instance's cached view)
+        recognised = self.compiler.realm.helpers.get(name)  # (helpers.py's registry)
+        found = _helper_code(recognised.factory) if recognised is not None else None
+        if found is None:
+            return None
+        p, f, d, a, r, q = (self.temp() for _ in range(6))
+        code = self.const(found)
+        ptr, helper = self.expr(base), self.expr(helper_node)
+        if form == "ta":
+            kind, view = f"not {p} % 4 and ", f"type({a} := {d}()) is _TA and {a}.kind == 'Int32Array'"
+        else:
+            try:
+                proto = m.get(m.get(self.compiler.realm.global_object, "DataView"), "prototype")
+                method = dict.get(proto, "getInt32") if isinstance(proto, JsObject) else None
+            except JsThrow:
+                return None
+            if type(method) is not Prop or method.getter is not None or type(method.value) is not JSFunction:
+                return None
+            kp, kv = self.const(proto), self.const(method.value)
+            kind = ""
+            view = (
+                f"type({a} := {d}()) is {self.const(DataView)} and type({q} := _dget({kp}, 'getInt32', _M)) is _Prop"
+                f" and {q}.value is {kv} and {q}.getter is None"
+            )
+        general = [line for node in nodes[: len(words)] for line in self.statement(node, indent + "    ", top)]
+        return [
+            f"{indent}if type({p} := {ptr}) is int and {kind}type({f} := {helper}) is _JSF"
+            f" and type({d} := {f}.direct) is _PyFunction and {d}.__code__ is {code} and {view}"
+            f" and {d}() is {a} and ({r} := _i32_slots({a}, {p}, {len(words)})) is not None:",
+            f"{indent}    {', '.join(refs)} = {r}",
+            f"{indent}else:",
+            *general,
+        ], len(words)
 
     def block(self, node: Any, indent: str) -> list[str]:
         """A ``{ ... }`` block: its let/const/class names in a scope of their own, as the
@@ -1091,10 +1271,20 @@ class Translator:
             f"    {o}[{k}] = {v}",
             # an own accessor's setter (``wasm.__wbindgen_export_N.value = sp``): m.put's call
             f"elif type({o}) is _JSO{is_str} and type({c}) is _Prop and type({p} := {c}.setter) is _JSF:",
-            f"    {p}.impl({o}, [{v}])",
+            f"    if ({c} := {p}.direct) is not None:",  # a setter reading no ``this``: its entry
+            f"        {c}({v})",
+            "    else:",
+            f"        {p}.impl({o}, [{v}])",
             "else:",
             f"    _put({o}, {k}, {v})",
         ]
+
+    def getter_call(self, g: str, o: str, text: str) -> str:
+        """The call of own accessor getter ``g`` (an exact JSFunction) on ``o``: its positional
+        ``direct`` entry where it has one (it reads no ``this``: a WebAssembly.Global's
+        ``value``, webassembly.make_global), else its impl as :func:`_get` calls it."""
+        d = self.temp()
+        return f"({d}() if ({d} := {g}.direct) is not None else _getter({g}, {o}, {text}))"
 
     @staticmethod
     def target_object(left: Any) -> Any:
@@ -1122,7 +1312,7 @@ class Translator:
         k = key if _is_name(key) else self.temp()
         is_str = "" if _is_name(k) else f" and type({k}) is str"
         read = (
-            f"(_getter({g}, {o}, {text}) if type({o}) is _JSO{is_str} and type({p} := _dget({o}, {k}, _M))"
+            f"({self.getter_call(g, o, text)} if type({o}) is _JSO{is_str} and type({p} := _dget({o}, {k}, _M))"
             f" is _Prop and type({g} := {p}.getter) is _JSF else _get({o}, {k}, {text}))"
         )
         value = None

@@ -255,7 +255,14 @@ def make_global(ctx: Any, name: str, proto: JsObject, valtype: Optional[str] = N
     g = m.new_object(proto, "WebAssembly.Global")
     global_get, global_set = engine.global_get, engine.global_set
 
+    # The accessors read no ``this``: each has, besides its impl, a positional ``direct`` entry
+    # (what translated glue calls, js/direct.py: ``wasm.__wbindgen_export_N.value`` straight to
+    # the engine); the same steps, each a single frame.
     def get_value(this: Any, args: list[Any]) -> Any:
+        v = global_get(name)
+        return from_f64(v) if type(v) is float else v
+
+    def read(*_: Any) -> Any:
         v = global_get(name)
         return from_f64(v) if type(v) is float else v
 
@@ -266,16 +273,26 @@ def make_global(ctx: Any, name: str, proto: JsObject, valtype: Optional[str] = N
             global_set(name, v if type(v) is int and -2147483648 <= v <= 2147483647 else to_i32(v))
             return UNDEFINED
 
+        def write(v: Any = UNDEFINED, *_: Any) -> Any:
+            global_set(name, v if type(v) is int and -2147483648 <= v <= 2147483647 else to_i32(v))
+            return UNDEFINED
+
     else:
         convert = {"i64": to_i64, "f32": to_f64, "f64": to_f64}.get(valtype or "")
 
-        def set_value(this: Any, args: list[Any]) -> Any:
-            v = args[0] if args else UNDEFINED
+        def write(v: Any = UNDEFINED, *_: Any) -> Any:
             to_wasm = convert or (to_f64 if isinstance(global_get(name), float) else to_i32)
             global_set(name, to_wasm(v))
             return UNDEFINED
 
-    dict.__setitem__(g, "value", Prop(getter=JSFunction(get_value, "value"), setter=JSFunction(set_value, "value")))
+        def set_value(this: Any, args: list[Any]) -> Any:
+            return write(args[0] if args else UNDEFINED)
+
+    getter = JSFunction(get_value, "value")
+    getter.direct = read
+    setter = JSFunction(set_value, "value")
+    setter.direct = write
+    dict.__setitem__(g, "value", Prop(getter=getter, setter=setter))
     return g
 
 
