@@ -550,3 +550,15 @@ def test_return_slot_pair_is_one_read_of_the_recognised_view(tmp_path: Path, mon
     assert got[at + 2][2] == ("int", 0) and got[at + 3][:2] == ["raised", "JsThrow"] and "RangeError" in got[at + 3][2]
     assert got[at + 4][:2] == ["raised", "JsThrow"]
     assert got[at + 7] == [["mine", ("int", 1000), True], ["mine", ("int", 1004), True], ["mine", ("int", 1008), True]]
+
+
+def test_a_literal_compared_with_null_or_undefined_compiles_without_a_warning(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``-1 === undefined`` is translated (not a ``-1 is U`` that Python warns about) and false."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SyntaxWarning)
+        src = _source_of("function (a) { return [-1 === undefined, 0 !== null, a === null]; }", monkeypatch)
+        assert "-1 is" not in src and "is U" in src
+        body = "(function (a) { return [-1 === undefined, 0 !== null, a === null]; })(null)"
+        assert run_script(f"module.exports = {body};") == [False, True, True]

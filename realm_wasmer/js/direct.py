@@ -770,7 +770,8 @@ class Translator:
             if op in ("==", "!="):  # null and undefined are loosely equal to each other only
                 test = f"(({t} := {x}) is None or {t} is U)"
             else:
-                test = f"({x} is {'None' if value is None else 'U'})"
+                # through a temporary: ``-1 === undefined`` would write ``-1 is U`` (a SyntaxWarning)
+                test = f"(({t} := {x}) is {'None' if value is None else 'U'})"
         elif op in ("===", "!==") and type(value) is str:
             test = f"(type({t} := {x}) is str and {t} == {value!r})"
         elif op in ("===", "!==") and (type(value) is int or type(value) is float and math.isfinite(value)):
