@@ -350,6 +350,14 @@ class Bridge:
         return inst
 
     # -- Python -> JS ------------------------------------------------------------------------------
+    def _object_to_js(self, v: dict[Any, Any], memo: dict[int, Any], key: int) -> JsObject:
+        """A dict as a plain JS object (remembered in ``memo`` under ``key`` first: cycles)."""
+        obj = JsObject()
+        memo[key] = obj
+        for k, x in v.items():
+            dict.__setitem__(obj, k if isinstance(k, str) else m.to_property_key(self.to_js(k)), self.to_js(x, memo))
+        return obj
+
     def to_js(self, v: Any, _memo: Optional[dict[int, Any]] = None) -> Any:
         t = type(v)
         if t is str:
@@ -372,13 +380,7 @@ class Bridge:
                 memo[key] = items
                 items.extend(self.to_js(x, memo) for x in v)
                 return items
-            obj = JsObject()
-            memo[key] = obj
-            for k, x in v.items():
-                dict.__setitem__(
-                    obj, k if isinstance(k, str) else m.to_property_key(self.to_js(k)), self.to_js(x, memo)
-                )
-            return obj
+            return self._object_to_js(v, memo, key)
         if isinstance(v, JsInstance):
             return v._js
         if isinstance(v, (JSFunction, typed.TypedArray, typed.ArrayBuffer, m.Symbol, PromiseObject)):
@@ -421,13 +423,7 @@ class Bridge:
                 mp.store[map_key(jk)] = (jk, self.to_js(x, memo))
             return mp
         if isinstance(v, dict):
-            obj = JsObject()
-            memo[key] = obj
-            for k, x in v.items():
-                dict.__setitem__(
-                    obj, k if isinstance(k, str) else m.to_property_key(self.to_js(k)), self.to_js(x, memo)
-                )
-            return obj
+            return self._object_to_js(v, memo, key)
         if isinstance(v, (list, tuple)):
             out: list[Any] = []
             memo[key] = out
