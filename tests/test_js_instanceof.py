@@ -6,14 +6,11 @@ compared with Node, translated (js/direct.py) and as closures."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from realm_wasmer.js import direct
-from realm_wasmer.js.script import run_script
-
 from .node_json import node_exports
+from .test_js_direct_handle_error import _run  # the script run translated or as closures
 
 SOURCE = """
 function t(f) { try { return ['ok', f()]; } catch (e) { return [e.name, e.message]; } }
@@ -41,17 +38,8 @@ module.exports = [
 """
 
 
-def _run(translate: bool) -> Any:
-    old = direct.ENABLED
-    direct.ENABLED = translate
-    try:
-        return run_script(SOURCE)
-    finally:
-        direct.ENABLED = old
-
-
 @pytest.mark.parametrize("translate", [True, False], ids=["translated", "closures"])
 def test_instanceof_matches_node(tmp_path: Path, translate: bool) -> None:
-    ours = _run(translate)
+    ours = _run(SOURCE, translate)
     assert ours[0] == ["ok", True] and ours[3][0] == "TypeError"  # the Python half checks itself first
     assert ours == node_exports(tmp_path, SOURCE)
